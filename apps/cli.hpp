@@ -1,0 +1,23 @@
+// The `initscope` command line: one file per group of subcommands, each registering itself on
+// the CLI11 app. Commands throw initscope::Error for bad input; main prints it and exits 1.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace initscope::cli {
+
+/// Options every command that touches results or data shares.
+struct Common {
+  std::string db = "initscope.db";
+  std::optional<std::string> data_dir;
+};
+
+void add_train(CLI::App& app, Common& common);
+void add_data(CLI::App& app, Common& common);
+void add_results(CLI::App& app, Common& common);  // runs, show
+
+}  // namespace initscope::cli

@@ -1,0 +1,91 @@
+// `initscope runs` (a table of runs) and `initscope show ID` (one run in full).
+#include <cmath>
+
+#include <fmt/core.h>
+
+#include "cli.hpp"
+#include "common/error.hpp"
+#include "store/db.hpp"
+
+namespace initscope::cli {
+
+namespace {
+
+nlohmann::json record_json(const RunRecord& r) {
+  nlohmann::json metrics = nlohmann::json::object();
+  for (const auto& [k, v] : r.metrics) metrics[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  return {{"id", r.id},         {"created", r.created},       {"status", r.status},
+          {"stopped_by", r.stopped_by}, {"converged", r.converged}, {"seed", r.seed},
+          {"config_hash", r.config_hash}, {"version", r.version}, {"wall_seconds", r.wall_seconds},
+          {"error", r.error},   {"config", r.config},         {"metrics", metrics}};
+}
+
+std::string cfg_str(const nlohmann::json& c, const char* key) {
+  if (!c.contains(key)) return "-";
+  const auto& v = c[key];
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+std::string metric_str(const RunRecord& r, const char* key, double scale, const char* f) {
+  const auto it = r.metrics.find(key);
+  if (it == r.metrics.end() || !std::isfinite(it->second)) return "-";
+  return fmt::format(fmt::runtime(f), it->second * scale);
+}
+
+}  // namespace
+
+void add_results(CLI::App& app, Common& common) {
+  auto* runs = app.add_subcommand("runs", "List the runs in the database");
+  runs->add_option("--db", common.db, "results database")->capture_default_str();
+  runs->callback([&common] {
+    if (!std::filesystem::exists(common.db))
+      throw Error(fmt::format("--db {}: no such database (train a run first, or pass --db)", common.db));
+    Db db(common.db);
+    fmt::print("{:>4}  {:<20}  {:<9}  {:<16}  {:<8} {:>6} {:>6} {:>5} {:>5} {:>6} {:>7} {:>7} {:>8} {:>7}\n",
+               "id", "created", "status", "stopped_by", "dataset", "width", "m", "noise", "seed",
+               "epochs", "train%", "test%", "dist", "secs");
+    for (const auto& r : db.runs())
+      fmt::print("{:>4}  {:<20}  {:<9}  {:<16}  {:<8} {:>6} {:>6} {:>5} {:>5} {:>6} {:>7} {:>7} {:>8} {:>7}\n",
+                 r.id, r.created, r.status, r.stopped_by, cfg_str(r.config, "dataset"),
+                 cfg_str(r.config, "width"), cfg_str(r.config, "m"), cfg_str(r.config, "noise"),
+                 r.seed, metric_str(r, "epochs", 1, "{:.0f}"), metric_str(r, "train_error", 100, "{:.2f}"),
+                 metric_str(r, "test_error", 100, "{:.2f}"), metric_str(r, "dist_init", 1, "{:.3f}"),
+                 metric_str(r, "wall_seconds", 1, "{:.1f}"));
+  });
+
+  auto* show = app.add_subcommand("show", "Show one run in full");
+  auto id = std::make_shared<int64_t>(0);
+  auto json = std::make_shared<bool>(false);
+  auto traj = std::make_shared<bool>(false);
+  show->add_option("id", *id, "run id")->required();
+  show->add_option("--db", common.db, "results database")->capture_default_str();
+  show->add_flag("--json", *json, "print as one JSON object");
+  show->add_flag("--trajectory", *traj, "include the trajectory");
+  show->callback([id, json, traj, &common] {
+    if (!std::filesystem::exists(common.db))
+      throw Error(fmt::format("--db {}: no such database", common.db));
+    Db db(common.db);
+    const auto r = db.run(*id);
+    if (!r) throw Error(fmt::format("show {}: no run with that id in {}", *id, common.db));
+    nlohmann::json j = record_json(*r);
+    if (*traj) {
+      nlohmann::json t = nlohmann::json::array();
+      for (const auto& p : db.trajectory(*id))
+        t.push_back({{"step", p.step}, {"epoch", p.epoch}, {"name", p.name}, {"value", p.value}});
+      j["trajectory"] = t;
+    }
+    if (*json) {
+      fmt::print("{}\n", j.dump());
+      return;
+    }
+    fmt::print("run {}  {}  stopped by {}{}\n", r->id, r->status, r->stopped_by,
+               r->converged ? "" : " (not converged)");
+    fmt::print("created {}  version {}  seed {}  config_hash {}\n", r->created, r->version, r->seed, r->config_hash);
+    if (!r->error.empty()) fmt::print("error: {}\n", r->error);
+    fmt::print("config:\n{}\nmetrics:\n", r->config.dump(2));
+    for (const auto& [k, v] : r->metrics) fmt::print("  {:<20} {:.6g}\n", k, v);
+    if (*traj) fmt::print("trajectory:\n{}\n", j["trajectory"].dump());
+  });
+}
+
+}  // namespace initscope::cli

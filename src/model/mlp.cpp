@@ -1,0 +1,97 @@
+// Layout and initialization of the MLP's flat parameter buffer.
+#include "model/mlp.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/rng.hpp"
+
+namespace initscope {
+
+Activation parse_activation(const std::string& name) {
+  if (name == "relu") return Activation::relu;
+  if (name == "linear") return Activation::linear;
+  throw Error(fmt::format("--activation: unknown activation '{}' (expected relu or linear)", name));
+}
+
+std::string to_string(Activation a) { return a == Activation::relu ? "relu" : "linear"; }
+
+InitScheme parse_init(const std::string& name) {
+  if (name == "xavier_normal") return InitScheme::xavier_normal;
+  if (name == "xavier_uniform") return InitScheme::xavier_uniform;
+  if (name == "he_normal") return InitScheme::he_normal;
+  if (name == "lecun_normal") return InitScheme::lecun_normal;
+  throw Error(fmt::format(
+      "--init: unknown scheme '{}' (expected xavier_normal, xavier_uniform, he_normal or "
+      "lecun_normal)",
+      name));
+}
+
+std::string to_string(InitScheme s) {
+  switch (s) {
+    case InitScheme::xavier_normal: return "xavier_normal";
+    case InitScheme::xavier_uniform: return "xavier_uniform";
+    case InitScheme::he_normal: return "he_normal";
+    case InitScheme::lecun_normal: return "lecun_normal";
+  }
+  return "?";
+}
+
+Mlp Mlp::make(const MlpSpec& spec) {
+  if (spec.depth < 1) throw Error(fmt::format("--depth {}: must be at least 1", spec.depth));
+  if (spec.width < 1) throw Error(fmt::format("--width {}: must be at least 1", spec.width));
+  IS_CHECK(spec.input_dim >= 1 && spec.outputs >= 1);
+  Mlp net;
+  net.spec = spec;
+  size_t offset = 0;
+  for (int k = 0; k < spec.depth; ++k) {
+    LayerSlice l;
+    l.in = k == 0 ? spec.input_dim : spec.width;
+    l.out = k == spec.depth - 1 ? spec.outputs : spec.width;
+    l.w_offset = offset;
+    offset += l.w_size();
+    l.b_offset = offset;
+    offset += static_cast<size_t>(l.out);
+    net.layers.push_back(l);
+  }
+  net.num_params = offset;
+  return net;
+}
+
+int64_t Mlp::max_width() const {
+  int64_t w = 0;
+  for (const auto& l : layers) w = std::max(w, l.out);
+  return w;
+}
+
+double init_std(InitScheme scheme, double gain, int64_t fan_in, int64_t fan_out) {
+  const double fi = static_cast<double>(fan_in), fo = static_cast<double>(fan_out);
+  switch (scheme) {
+    case InitScheme::xavier_normal:
+    case InitScheme::xavier_uniform: return gain * std::sqrt(2.0 / (fi + fo));
+    case InitScheme::he_normal: return gain * std::sqrt(2.0 / fi);
+    case InitScheme::lecun_normal: return gain * std::sqrt(1.0 / fi);
+  }
+  return 0.0;
+}
+
+void init_params(const Mlp& net, std::span<float> params, InitScheme scheme, double gain,
+                 uint64_t seed) {
+  IS_CHECK(params.size() == net.num_params);
+  Rng rng(seed);
+  for (const auto& l : net.layers) {
+    const double std = init_std(scheme, gain, l.in, l.out);
+    float* w = params.data() + l.w_offset;
+    if (scheme == InitScheme::xavier_uniform) {
+      const double a = std * std::sqrt(3.0);  // U(−a, a) has std a/√3
+      for (size_t i = 0; i < l.w_size(); ++i) w[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
+    } else {
+      for (size_t i = 0; i < l.w_size(); ++i) w[i] = static_cast<float>(rng.normal() * std);
+    }
+    std::fill_n(params.data() + l.b_offset, l.out, 0.0f);
+  }
+}
+
+}  // namespace initscope

@@ -1,0 +1,471 @@
+// The SQLite results database behind db.hpp: schema creation and versioning, run insertion,
+// the one-transaction finish of a run, and the read-back queries.
+// Several processes of a sweep write to one file, so every connection runs in WAL mode with a
+// busy timeout and every write takes the write lock up front (BEGIN IMMEDIATE); writers then
+// queue instead of failing. Deliberately left out: schema migrations (there is one version),
+// statement caching across calls (a run writes once, at its end), and deletion of runs.
+#include "store/db.hpp"
+
+#include <sqlite3.h>
+
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <limits>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
+namespace initscope {
+namespace {
+
+constexpr int k_schema_version = 1;
+constexpr int k_busy_timeout_ms = 10000;
+
+// The tables; CREATE ... IF NOT EXISTS so opening an existing database is a no-op.
+constexpr const char* k_schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS meta(
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  created TEXT,
+  status TEXT NOT NULL,
+  stopped_by TEXT,
+  converged INTEGER,
+  seed INTEGER,
+  config TEXT NOT NULL,
+  config_hash TEXT NOT NULL,
+  version TEXT,
+  wall_seconds REAL,
+  error TEXT);
+CREATE TABLE IF NOT EXISTS metrics(
+  run_id INTEGER REFERENCES runs(id),
+  name TEXT,
+  value REAL,
+  PRIMARY KEY(run_id, name));
+CREATE TABLE IF NOT EXISTS trajectory(
+  run_id INTEGER REFERENCES runs(id),
+  step INTEGER,
+  epoch INTEGER,
+  name TEXT,
+  value REAL);
+CREATE TABLE IF NOT EXISTS artifacts(
+  run_id INTEGER REFERENCES runs(id),
+  name TEXT,
+  value TEXT NOT NULL,
+  PRIMARY KEY(run_id, name));
+CREATE INDEX IF NOT EXISTS runs_hash_status ON runs(config_hash, status);
+CREATE INDEX IF NOT EXISTS trajectory_run ON trajectory(run_id);
+)sql";
+
+[[noreturn]] void throw_sqlite(const std::filesystem::path& file, sqlite3* db,
+                               std::string_view doing) {
+  throw Error(fmt::format("{}: database error while {}: {}", file.string(), doing,
+                          sqlite3_errmsg(db)));
+}
+
+void exec(sqlite3* db, const std::filesystem::path& file, const char* sql, std::string_view doing) {
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) throw_sqlite(file, db, doing);
+}
+
+// A prepared statement that finalizes itself; `doing` describes it in error messages.
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::filesystem::path& file, const char* sql, std::string doing)
+      : db_(db), file_(file), doing_(std::move(doing)) {
+    if (sqlite3_prepare_v2(db_, sql, -1, &stmt_, nullptr) != SQLITE_OK) fail();
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  void bind(int i, int64_t v) { check(sqlite3_bind_int64(stmt_, i, v)); }
+  // SQLite turns a NaN into NULL on its own; column_double() turns it back.
+  void bind(int i, double v) { check(sqlite3_bind_double(stmt_, i, v)); }
+  void bind(int i, const std::string& v) {
+    check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+  }
+  // Empty optional text (stopped_by, error) is stored as NULL so SQL can test `IS NULL`.
+  void bind_or_null(int i, const std::string& v) {
+    if (v.empty()) {
+      check(sqlite3_bind_null(stmt_, i));
+    } else {
+      bind(i, v);
+    }
+  }
+
+  /// Runs one step; true if a row is available.
+  bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail();
+  }
+  /// Readies the statement for the next set of bindings (reused for many rows).
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+  bool is_null(int i) { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+  int64_t column_int(int i) { return sqlite3_column_int64(stmt_, i); }
+  double column_double(int i) {
+    return is_null(i) ? std::numeric_limits<double>::quiet_NaN() : sqlite3_column_double(stmt_, i);
+  }
+  std::string column_text(int i) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
+    if (p == nullptr) return {};
+    return std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, i)));
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) fail();
+  }
+  [[noreturn]] void fail() { throw_sqlite(file_, db_, doing_); }
+
+  sqlite3* db_;
+  const std::filesystem::path& file_;
+  std::string doing_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Opens a transaction and rolls it back on scope exit unless commit() was called, so any
+// exception between the two leaves the database as it was.
+class Transaction {
+ public:
+  Transaction(sqlite3* db, const std::filesystem::path& file, const char* begin_sql,
+              std::string doing)
+      : db_(db), file_(file), doing_(std::move(doing)) {
+    exec(db_, file_, begin_sql, doing_);
+  }
+  ~Transaction() {
+    // SQLite rolls back by itself after some errors (SQLITE_FULL, SQLITE_IOERR, ...); only
+    // roll back if the transaction is still open.
+    if (!committed_ && sqlite3_get_autocommit(db_) == 0) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  void commit() {
+    exec(db_, file_, "COMMIT", doing_);
+    committed_ = true;
+  }
+
+ private:
+  sqlite3* db_;
+  const std::filesystem::path& file_;
+  std::string doing_;
+  bool committed_ = false;
+};
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool is_final_status(const std::string& s) {
+  return s == k_status_completed || s == k_status_diverged || s == k_status_failed;
+}
+
+constexpr const char* k_run_columns =
+    "id, created, status, stopped_by, converged, seed, config, config_hash, version, "
+    "wall_seconds, error";
+
+RunRecord read_run_row(Statement& st, const std::filesystem::path& file) {
+  RunRecord r;
+  r.id = st.column_int(0);
+  r.created = st.column_text(1);
+  r.status = st.column_text(2);
+  r.stopped_by = st.column_text(3);
+  r.converged = st.column_int(4) != 0;
+  // Seeds are uint64 but SQLite integers are int64: the bit pattern is stored unchanged.
+  r.seed = std::bit_cast<uint64_t>(st.column_int(5));
+  const std::string config = st.column_text(6);
+  r.config = nlohmann::json::parse(config, nullptr, /*allow_exceptions=*/false);
+  if (r.config.is_discarded()) {
+    throw Error(fmt::format("{}: run {} has a config that is not valid JSON (expected the JSON "
+                            "written by begin_run)",
+                            file.string(), r.id));
+  }
+  r.config_hash = st.column_text(7);
+  r.version = st.column_text(8);
+  r.wall_seconds = st.is_null(9) ? 0.0 : st.column_double(9);
+  r.error = st.column_text(10);
+  return r;
+}
+
+}  // namespace
+
+Db::Db(const std::filesystem::path& file) : file_(file) {
+  const int rc = sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw Error(fmt::format("{}: cannot open results database ({}); expected a writable path in "
+                            "an existing directory",
+                            file.string(), msg));
+  }
+  // The destructor does not run if the constructor throws, so close the handle here.
+  try {
+    exec(db_, file_, fmt::format("PRAGMA busy_timeout={}", k_busy_timeout_ms).c_str(),
+         "setting the busy timeout");
+    // The first statement that reads the file is where SQLite notices it is not a database.
+    if (sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) !=
+        SQLITE_OK) {
+      if (sqlite3_errcode(db_) == SQLITE_NOTADB) {
+        throw Error(fmt::format("{}: not an SQLite database (expected an initscope results "
+                                "database, or a new path)",
+                                file.string()));
+      }
+      throw_sqlite(file_, db_, "reading the schema");
+    }
+    exec(db_, file_, "PRAGMA journal_mode=WAL", "switching to WAL mode");
+    exec(db_, file_, "PRAGMA synchronous=NORMAL", "setting synchronous=NORMAL");
+    exec(db_, file_, "PRAGMA foreign_keys=ON", "enabling foreign keys");
+
+    // Schema check and creation in one write transaction, so two processes opening a new file
+    // at once do not race.
+    Transaction tx(db_, file_, "BEGIN IMMEDIATE", "creating the schema");
+    bool has_meta = false;
+    std::string other_table;
+    {
+      Statement st(db_, file_,
+                   "SELECT name FROM sqlite_master WHERE type='table' AND "
+                   "name IN ('meta', 'runs', 'metrics', 'trajectory')",
+                   "reading the schema");
+      while (st.step()) {
+        const std::string name = st.column_text(0);
+        if (name == "meta") {
+          has_meta = true;
+        } else {
+          other_table = name;
+        }
+      }
+    }
+    // A foreign database that happens to have a `runs` table must not be written into.
+    if (!has_meta && !other_table.empty()) {
+      throw Error(fmt::format("{}: has a '{}' table but no initscope 'meta' table (expected an "
+                              "initscope results database, or a new path)",
+                              file.string(), other_table));
+    }
+    if (has_meta) {
+      Statement st(db_, file_, "SELECT value FROM meta WHERE key='schema_version'",
+                   "reading the schema version");
+      if (st.step()) {
+        const std::string text = st.column_text(0);
+        int version = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+        if (ec != std::errc() || end != text.data() + text.size() || version < 1) {
+          throw Error(fmt::format("{}: unrecognised schema_version '{}' in the meta table "
+                                  "(expected {})",
+                                  file.string(), text, k_schema_version));
+        }
+        if (version > k_schema_version) {
+          throw Error(fmt::format("{}: results database has schema version {}, newer than this "
+                                  "initscope supports ({}); use a newer initscope",
+                                  file.string(), version, k_schema_version));
+        }
+      }
+    }
+    exec(db_, file_, k_schema_sql, "creating the schema");
+    {
+      Statement st(db_, file_, "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
+                   "writing the schema version");
+      st.bind(1, std::to_string(k_schema_version));
+      st.step();
+    }
+    tx.commit();
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+Db::~Db() { sqlite3_close_v2(db_); }
+
+int64_t Db::begin_run(const nlohmann::json& config, const std::string& config_hash,
+                      uint64_t seed, const std::string& version) {
+  Transaction tx(db_, file_, "BEGIN IMMEDIATE", "starting a run");
+  Statement st(db_, file_,
+               "INSERT INTO runs(created, status, seed, config, config_hash, version) "
+               "VALUES(?, ?, ?, ?, ?, ?)",
+               "inserting a new run");
+  st.bind(1, utc_now());
+  st.bind(2, std::string(k_status_running));
+  st.bind(3, std::bit_cast<int64_t>(seed));
+  st.bind(4, config.dump());
+  st.bind(5, config_hash);
+  st.bind(6, version);
+  st.step();
+  const int64_t id = sqlite3_last_insert_rowid(db_);
+  tx.commit();
+  return id;
+}
+
+void Db::finish_run(int64_t id, const std::string& status, const std::string& stopped_by,
+                    bool converged, double wall_seconds, const std::string& error,
+                    const std::map<std::string, double>& metrics,
+                    const std::vector<TrajectoryPoint>& trajectory,
+                    const std::map<std::string, nlohmann::json>& artifacts) {
+  IS_CHECK(is_final_status(status), "finish_run needs completed, diverged or failed");
+  const std::string doing = fmt::format("finishing run {}", id);
+  // Any throw below (including from the Statement helpers) rolls the whole transaction back.
+  Transaction tx(db_, file_, "BEGIN IMMEDIATE", doing);
+  {
+    Statement st(db_, file_, "SELECT status FROM runs WHERE id=?", doing);
+    st.bind(1, id);
+    if (!st.step()) {
+      throw Error(fmt::format("{}: cannot finish run {}: no such run (expected an id returned by "
+                              "begin_run)",
+                              file_.string(), id));
+    }
+    const std::string current = st.column_text(0);
+    if (current != k_status_running) {
+      throw Error(fmt::format("{}: cannot finish run {}: its status is already '{}' (expected "
+                              "'running'; a run is finished once)",
+                              file_.string(), id, current));
+    }
+  }
+  {
+    Statement st(db_, file_,
+                 "UPDATE runs SET status=?, stopped_by=?, converged=?, wall_seconds=?, error=? "
+                 "WHERE id=?",
+                 doing);
+    st.bind(1, status);
+    st.bind_or_null(2, stopped_by);
+    st.bind(3, int64_t{converged ? 1 : 0});
+    st.bind(4, wall_seconds);
+    st.bind_or_null(5, error);
+    st.bind(6, id);
+    st.step();
+  }
+  {
+    Statement st(db_, file_, "INSERT INTO metrics(run_id, name, value) VALUES(?, ?, ?)", doing);
+    for (const auto& [name, value] : metrics) {
+      st.bind(1, id);
+      st.bind(2, name);
+      st.bind(3, value);
+      st.step();
+      st.reset();
+    }
+  }
+  {
+    // One prepared statement for every point: a trajectory can have 100k rows.
+    Statement st(db_, file_,
+                 "INSERT INTO trajectory(run_id, step, epoch, name, value) VALUES(?, ?, ?, ?, ?)",
+                 doing);
+    for (const TrajectoryPoint& p : trajectory) {
+      st.bind(1, id);
+      st.bind(2, p.step);
+      st.bind(3, p.epoch);
+      st.bind(4, p.name);
+      st.bind(5, p.value);
+      st.step();
+      st.reset();
+    }
+  }
+  {
+    Statement st(db_, file_, "INSERT INTO artifacts(run_id, name, value) VALUES(?, ?, ?)", doing);
+    for (const auto& [name, value] : artifacts) {
+      st.bind(1, id);
+      st.bind(2, name);
+      st.bind(3, value.dump());
+      st.step();
+      st.reset();
+    }
+  }
+  tx.commit();
+}
+
+std::optional<nlohmann::json> Db::artifact(int64_t id, const std::string& name) {
+  Statement st(db_, file_, "SELECT value FROM artifacts WHERE run_id=? AND name=?",
+               fmt::format("reading artifact '{}' of run {}", name, id));
+  st.bind(1, id);
+  st.bind(2, name);
+  if (!st.step()) return std::nullopt;
+  return nlohmann::json::parse(st.column_text(0));
+}
+
+std::vector<RunRecord> Db::runs() {
+  // One read transaction, so runs and metrics come from the same snapshot even while other
+  // processes write.
+  Transaction tx(db_, file_, "BEGIN", "reading runs");
+  std::vector<RunRecord> out;
+  std::unordered_map<int64_t, size_t> index;
+  {
+    Statement st(db_, file_, fmt::format("SELECT {} FROM runs ORDER BY id", k_run_columns).c_str(),
+                 "reading runs");
+    while (st.step()) {
+      out.push_back(read_run_row(st, file_));
+      index.emplace(out.back().id, out.size() - 1);
+    }
+  }
+  {
+    Statement st(db_, file_, "SELECT run_id, name, value FROM metrics", "reading metrics");
+    while (st.step()) {
+      const auto it = index.find(st.column_int(0));
+      if (it != index.end()) out[it->second].metrics[st.column_text(1)] = st.column_double(2);
+    }
+  }
+  tx.commit();
+  return out;
+}
+
+std::optional<RunRecord> Db::run(int64_t id) {
+  const std::string doing = fmt::format("reading run {}", id);
+  Transaction tx(db_, file_, "BEGIN", doing);
+  std::optional<RunRecord> out;
+  {
+    Statement st(db_, file_,
+                 fmt::format("SELECT {} FROM runs WHERE id=?", k_run_columns).c_str(), doing);
+    st.bind(1, id);
+    if (!st.step()) return std::nullopt;
+    out = read_run_row(st, file_);
+  }
+  {
+    Statement st(db_, file_, "SELECT name, value FROM metrics WHERE run_id=?", doing);
+    st.bind(1, id);
+    while (st.step()) out->metrics[st.column_text(0)] = st.column_double(1);
+  }
+  tx.commit();
+  return out;
+}
+
+std::vector<TrajectoryPoint> Db::trajectory(int64_t id) {
+  Statement st(db_, file_,
+               "SELECT step, epoch, name, value FROM trajectory WHERE run_id=? "
+               "ORDER BY step, name, rowid",
+               fmt::format("reading the trajectory of run {}", id));
+  st.bind(1, id);
+  std::vector<TrajectoryPoint> out;
+  while (st.step()) {
+    out.push_back({st.column_int(0), st.column_int(1), st.column_text(2), st.column_double(3)});
+  }
+  return out;
+}
+
+bool Db::has_completed(const std::string& config_hash) {
+  Statement st(db_, file_, "SELECT 1 FROM runs WHERE config_hash=? AND status=? LIMIT 1",
+               "looking up completed runs");
+  st.bind(1, config_hash);
+  st.bind(2, std::string(k_status_completed));
+  return st.step();
+}
+
+}  // namespace initscope

@@ -1,0 +1,90 @@
+// The results database: one SQLite file holding every run, its metrics and its trajectory.
+// A run is inserted as `running` when it starts and gets its final status, metrics and
+// trajectory in one transaction when it ends, so a killed run never looks `completed`.
+// Deliberately left out: an ORM or query builder; the schema is three small tables.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+struct sqlite3;
+
+namespace initscope {
+
+/// Run statuses. `running` rows whose process died are shown as such; they never count.
+inline constexpr const char* k_status_running = "running";
+inline constexpr const char* k_status_completed = "completed";
+inline constexpr const char* k_status_diverged = "diverged";
+inline constexpr const char* k_status_failed = "failed";
+
+struct TrajectoryPoint {
+  int64_t step = 0;
+  int64_t epoch = 0;
+  std::string name;
+  double value = 0.0;
+};
+
+struct RunRecord {
+  int64_t id = 0;
+  std::string created;  // UTC, "2026-11-23T11:17:09Z"
+  std::string status;
+  std::string stopped_by;  // criterion met ("margin:10:0.99") or cap ("max_epochs"); "" if running
+  bool converged = false;  // true iff a stopping criterion (not a cap) ended the run
+  uint64_t seed = 0;
+  nlohmann::json config;  // the full resolved configuration
+  std::string config_hash;
+  std::string version;
+  double wall_seconds = 0.0;
+  std::string error;  // why a failed/diverged run ended; "" otherwise
+  std::map<std::string, double> metrics;
+};
+
+/// An open results database. Not thread-safe; one per thread or process.
+class Db {
+ public:
+  /// Opens or creates `file` (WAL mode, schema created if missing). Throws Error naming the
+  /// file if it cannot be opened or is not an initscope database.
+  explicit Db(const std::filesystem::path& file);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  /// Inserts a run with status `running`; returns its id.
+  int64_t begin_run(const nlohmann::json& config, const std::string& config_hash, uint64_t seed,
+                    const std::string& version);
+
+  /// In one transaction: sets status, stopped_by, converged, wall time and error, and writes all
+  /// metrics, trajectory points and artifacts (JSON values such as the indices of corrupted
+  /// labels). Either all of it lands or none of it.
+  void finish_run(int64_t id, const std::string& status, const std::string& stopped_by,
+                  bool converged, double wall_seconds, const std::string& error,
+                  const std::map<std::string, double>& metrics,
+                  const std::vector<TrajectoryPoint>& trajectory,
+                  const std::map<std::string, nlohmann::json>& artifacts = {});
+
+  /// A run's artifact by name, or nullopt.
+  std::optional<nlohmann::json> artifact(int64_t id, const std::string& name);
+
+  /// All runs, oldest first, with metrics filled in.
+  std::vector<RunRecord> runs();
+  /// One run with its metrics, or nullopt if there is no such id.
+  std::optional<RunRecord> run(int64_t id);
+  /// A run's trajectory ordered by step, then name.
+  std::vector<TrajectoryPoint> trajectory(int64_t id);
+  /// True if some run with this config hash has status `completed`.
+  bool has_completed(const std::string& config_hash);
+
+  sqlite3* handle() { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::filesystem::path file_;
+};
+
+}  // namespace initscope

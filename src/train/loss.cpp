@@ -1,0 +1,26 @@
+// Name parsing for the losses; the math is in the header.
+#include "train/loss.hpp"
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
+namespace initscope {
+
+Loss parse_loss(const std::string& name) {
+  if (name == "ce") return Loss::ce;
+  if (name == "mse") return Loss::mse;
+  if (name == "logistic") return Loss::logistic;
+  throw Error(fmt::format("--loss: unknown loss '{}' (expected ce, mse or logistic)", name));
+}
+
+std::string to_string(Loss l) {
+  switch (l) {
+    case Loss::ce: return "ce";
+    case Loss::mse: return "mse";
+    case Loss::logistic: return "logistic";
+  }
+  return "?";
+}
+
+}  // namespace initscope

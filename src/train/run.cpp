@@ -1,0 +1,52 @@
+// See run.hpp.
+#include "train/run.hpp"
+
+#include <cblas.h>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "train/checkpoint.hpp"
+
+namespace initscope {
+
+const char* initscope_version() { return INITSCOPE_VERSION; }
+
+RunRecord execute_run(const TrainConfig& config, const RunOptions& options, Db& db,
+                      const ProgressFn& progress, const TrainTest* raw) {
+  validate(config);
+  openblas_set_num_threads(config.threads);
+  TrainTest loaded;
+  if (!raw) {
+    loaded = load_dataset(config.dataset, options.data_dir);
+    raw = &loaded;
+  }
+  const PreparedData data = prepare_data(config, *raw);
+  Trainer trainer(config, data);  // reads --init-from, so a bad file fails before the row
+  if (options.save_weights) std::filesystem::create_directories(*options.save_weights);
+
+  const int64_t id = db.begin_run(to_json(config), config_hash(config), config.seed,
+                                  initscope_version());
+  RunOutcome out;
+  try {
+    out = trainer.run(progress);
+    if (options.save_weights) {
+      const std::map<std::string, std::string> meta = {
+          {"initscope_run", std::to_string(id)}, {"config", to_json(config).dump()}};
+      save_params(*options.save_weights / "init.safetensors", trainer.net(), trainer.initial_params(), meta);
+      save_params(*options.save_weights / "final.safetensors", trainer.net(), trainer.params(), meta);
+    }
+  } catch (const std::exception& e) {
+    db.finish_run(id, k_status_failed, "failed", false, 0.0, e.what(), {}, {});
+    throw;
+  }
+  std::map<std::string, nlohmann::json> artifacts;
+  if (!data.corrupted.empty()) artifacts["corrupted_indices"] = data.corrupted;
+  db.finish_run(id, out.status, out.stopped_by, out.converged, out.metrics.at("wall_seconds"),
+                out.error, out.metrics, out.trajectory, artifacts);
+  auto record = db.run(id);
+  IS_CHECK(record.has_value());
+  return *record;
+}
+
+}  // namespace initscope

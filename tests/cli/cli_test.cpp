@@ -1,0 +1,170 @@
+// The CLI end to end on a tiny MNIST-shaped dataset written at test time: a run lands in the
+// database, --json prints it, and every kind of bad input gets one clear error, a non-zero
+// exit code, and no completed row.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/rng.hpp"
+#include "store/db.hpp"
+
+namespace fs = std::filesystem;
+
+namespace initscope {
+namespace {
+
+struct Result {
+  int code = 0;
+  std::string out;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(INITSCOPE_BIN) + " " + args + " 2>&1";
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+void write_be32(std::ofstream& f, uint32_t v) {
+  const unsigned char b[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
+                              static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
+  f.write(reinterpret_cast<const char*>(b), 4);
+}
+
+// n images of 4x4 pixels whose brightest quadrant is the label (0..3): learnable in a few epochs.
+void write_mnist_like(const fs::path& dir, const std::string& prefix, uint32_t n, uint64_t seed) {
+  Rng r(seed);
+  std::ofstream img(dir / (prefix + "-images-idx3-ubyte"), std::ios::binary);
+  std::ofstream lab(dir / (prefix + "-labels-idx1-ubyte"), std::ios::binary);
+  write_be32(img, 0x803);
+  write_be32(img, n);
+  write_be32(img, 4);
+  write_be32(img, 4);
+  write_be32(lab, 0x801);
+  write_be32(lab, n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const int y = static_cast<int>(i % 4);
+    for (int row = 0; row < 4; ++row)
+      for (int col = 0; col < 4; ++col) {
+        const int q = (row / 2) * 2 + col / 2;
+        const int v = (q == y ? 180 : 20) + static_cast<int>(r.below(60));
+        img.put(static_cast<char>(v));
+      }
+    lab.put(static_cast<char>(y));
+  }
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("initscope_cli_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "mnist");
+    write_mnist_like(dir_ / "mnist", "train", 400, 1);
+    write_mnist_like(dir_ / "mnist", "t10k", 100, 2);
+    db_ = (dir_ / "r.db").string();
+    base_ = "train --data-dir " + dir_.string() + " --db " + db_ + " --width 16 --m 200 ";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  int completed_rows() {
+    if (!fs::exists(db_)) return 0;
+    Db db(db_);
+    int n = 0;
+    for (const auto& r : db.runs()) n += r.status == "completed";
+    return n;
+  }
+  fs::path dir_;
+  std::string db_, base_;
+};
+
+TEST_F(Cli, TrainStoresARunAndPrintsJson) {
+  const Result r = run(base_ + "--lr 0.1 --stop 'train_error<=0' --max-epochs 200 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["status"], "completed");
+  EXPECT_EQ(j["stopped_by"], "train_error<=0");
+  EXPECT_EQ(j["converged"], true);
+  EXPECT_EQ(j["config"]["width"], 16);
+  EXPECT_EQ(j["config"]["m"], 200);
+  for (const char* k : {"dist_init", "train_error", "test_error", "gen_error", "fro_w1", "spec_w5",
+                        "fro_z3", "spec_z2", "dist_w4", "dist_b1", "margin_median"})
+    EXPECT_TRUE(j["metrics"].contains(k)) << k;
+  EXPECT_EQ(completed_rows(), 1);
+
+  const Result runs = run("runs --db " + db_);
+  EXPECT_EQ(runs.code, 0);
+  EXPECT_NE(runs.out.find("train_error<=0"), std::string::npos) << runs.out;
+  const Result show = run("show 1 --json --trajectory --db " + db_);
+  ASSERT_EQ(show.code, 0) << show.out;
+  EXPECT_FALSE(nlohmann::json::parse(show.out)["trajectory"].empty());
+}
+
+TEST_F(Cli, SavedWeightsReloadWithInitFrom) {
+  const fs::path w = dir_ / "w";
+  Result r = run(base_ + "--max-epochs 2 --save-weights " + w.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(w / "init.safetensors"));
+  EXPECT_TRUE(fs::exists(w / "final.safetensors"));
+  r = run(base_ + "--max-steps 0 --json --init-from " + (w / "final.safetensors").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["metrics"]["dist_init"], 0.0);
+  r = run(base_ + "--width 32 --init-from " + (w / "final.safetensors").string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("layers.0.weight"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, BadInputGetsOneClearErrorAndNoCompletedRow) {
+  struct Case {
+    std::string args, expect;
+  };
+  std::ofstream(dir_ / "junk.safetensors") << "not a safetensors file";
+  const std::vector<Case> cases = {
+      {"--width -5", "--width"},
+      {"--stop margin:abc", "--stop"},
+      {"--frobnicate 3", "frobnicate"},
+      {"--m 100000", "--m"},
+      {"--noise 2", "--noise"},
+      {"--lr abc", "--lr"},
+      {"--dataset imagenet", "imagenet"},
+      {"--init-from " + (dir_ / "junk.safetensors").string(), "junk.safetensors"},
+      {"--init-from " + (dir_ / "absent.safetensors").string(), "absent.safetensors"},
+  };
+  for (const auto& c : cases) {
+    const Result r = run(base_ + c.args);
+    EXPECT_NE(r.code, 0) << c.args;
+    EXPECT_NE(r.out.find(c.expect), std::string::npos) << c.args << " → " << r.out;
+  }
+  // Data files: missing, truncated, wrong magic.
+  fs::remove(dir_ / "mnist" / "t10k-labels-idx1-ubyte");
+  Result r = run(base_);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("t10k-labels-idx1-ubyte"), std::string::npos) << r.out;
+  write_mnist_like(dir_ / "mnist", "t10k", 100, 2);
+  fs::resize_file(dir_ / "mnist" / "train-images-idx3-ubyte", 1000);
+  r = run(base_);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("train-images-idx3-ubyte"), std::string::npos) << r.out;
+  EXPECT_EQ(completed_rows(), 0);
+}
+
+TEST_F(Cli, DivergedRunIsRecordedNotCrashed) {
+  const Result r = run(base_ + "--loss mse --lr 10000 --stop 'loss<=0.0001' --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["status"], "diverged");
+  EXPECT_EQ(completed_rows(), 0);
+}
+
+}  // namespace
+}  // namespace initscope

@@ -1,0 +1,50 @@
+// Weights round-trip through .safetensors with PyTorch's names, and loading checks shapes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/error.hpp"
+#include "store/safetensors.hpp"
+#include "train/checkpoint.hpp"
+
+namespace initscope {
+namespace {
+
+TEST(Checkpoint, RoundTripWithPyTorchNames) {
+  const auto dir = std::filesystem::temp_directory_path() / "initscope_ckpt_test";
+  std::filesystem::create_directories(dir);
+  const Mlp net = Mlp::make({.input_dim = 6, .width = 4, .depth = 3, .outputs = 2});
+  std::vector<float> p(net.num_params);
+  init_params(net, p, InitScheme::xavier_normal, 1.0, 1);
+  p[net.layers[1].b_offset] = 0.25f;
+  save_params(dir / "w.safetensors", net, p);
+
+  const auto tensors = safetensors_read(dir / "w.safetensors");
+  ASSERT_EQ(tensors.size(), 6u);
+  EXPECT_EQ(tensors[0].name, "layers.0.weight");
+  EXPECT_EQ(tensors[0].shape, (std::vector<int64_t>{4, 6}));
+  EXPECT_EQ(tensors[3].name, "layers.1.bias");
+  EXPECT_EQ(tensors[3].data[0], 0.25f);
+
+  std::vector<float> q(net.num_params, -1.0f);
+  load_params(dir / "w.safetensors", net, q);
+  EXPECT_EQ(p, q);
+
+  const Mlp wider = Mlp::make({.input_dim = 6, .width = 5, .depth = 3, .outputs = 2});
+  std::vector<float> r(wider.num_params);
+  try {
+    load_params(dir / "w.safetensors", wider, r);
+    FAIL() << "expected a shape error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("w.safetensors"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("layers.0.weight"), std::string::npos) << msg;
+  }
+  const Mlp deeper = Mlp::make({.input_dim = 6, .width = 4, .depth = 4, .outputs = 2});
+  std::vector<float> s(deeper.num_params);
+  EXPECT_THROW(load_params(dir / "w.safetensors", deeper, s), Error);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace initscope
