@@ -19,5 +19,7 @@ struct Common {
 void add_train(CLI::App& app, Common& common);
 void add_data(CLI::App& app, Common& common);
 void add_results(CLI::App& app, Common& common);  // runs, show
+void add_sweep(CLI::App& app, Common& common);    // sweep
+void add_report(CLI::App& app, Common& common);   // report, export
 
 }  // namespace initscope::cli

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   initscope::cli::add_train(app, common);
   initscope::cli::add_data(app, common);
   initscope::cli::add_results(app, common);
+  initscope::cli::add_sweep(app, common);
+  initscope::cli::add_report(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

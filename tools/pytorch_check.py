@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Loads an initscope final.safetensors into plain PyTorch nn.Linear layers and evaluates it.
+
+A PyTorch user's view of our weights: the names are those of a ModuleList called `layers`,
+so `load_state_dict` takes the file as it is. Prints the test error PyTorch computes and, if
+given the run's JSON record, the one initscope stored, so the two can be compared.
+
+  tools/pytorch_check.py WEIGHTS.safetensors [--data-dir DIR] [--record RUN.json]
+
+Needs Debian's python3-torch and python3-numpy (scripts/setup.sh --torch). The safetensors
+Python package is not in Debian 12, so the file is parsed here: 8-byte header length, JSON
+header, raw little-endian F32 data.
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        blob = f.read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8 : 8 + n])
+    data = blob[8 + n :]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", f"{name}: dtype {info['dtype']}"
+        b, e = info["data_offsets"]
+        out[name] = torch.from_numpy(np.frombuffer(data[b:e], dtype="<f4").copy()).reshape(info["shape"])
+    return out, header.get("__metadata__", {})
+
+
+def read_idx(path):
+    with open(path, "rb") as f:
+        blob = f.read()
+    ndim = blob[3]
+    dims = struct.unpack(">" + "I" * ndim, blob[4 : 4 + 4 * ndim])
+    return np.frombuffer(blob[4 + 4 * ndim :], dtype=np.uint8).reshape(dims)
+
+
+class Mlp(torch.nn.Module):
+    def __init__(self, sizes, activation):
+        super().__init__()
+        self.layers = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.activation = activation
+
+    def forward(self, x):
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1 and self.activation == "relu":
+                x = torch.relu(x)
+        return x
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("weights")
+    ap.add_argument("--data-dir", default=os.environ.get("INITSCOPE_DATA", os.path.expanduser("~/.cache/initscope")))
+    ap.add_argument("--record", help="the run's JSON record (initscope train --json or show --json)")
+    args = ap.parse_args()
+
+    tensors, meta = read_safetensors(args.weights)
+    config = json.loads(meta["config"]) if "config" in meta else {}
+    depth = len([k for k in tensors if k.endswith(".weight")])
+    sizes = [tensors["layers.0.weight"].shape[1]] + [tensors[f"layers.{i}.weight"].shape[0] for i in range(depth)]
+    model = Mlp(sizes, config.get("activation", "relu"))
+    model.load_state_dict(tensors, strict=True)
+
+    if config.get("dataset", "mnist") != "mnist" or config.get("classes") or config.get("standardize"):
+        sys.exit("pytorch_check: only plain 10-class MNIST runs are supported here")
+    d = os.path.join(args.data_dir, "mnist")
+    x = torch.from_numpy(read_idx(os.path.join(d, "t10k-images-idx3-ubyte")).reshape(-1, 784).astype(np.float32) / 255.0)
+    y = torch.from_numpy(read_idx(os.path.join(d, "t10k-labels-idx1-ubyte")).astype(np.int64))
+    with torch.no_grad():
+        logits = model(x)
+        err = (logits.argmax(1) != y).float().mean().item()
+        loss = torch.nn.functional.cross_entropy(logits, y).item()
+    print(f"pytorch: {sizes} test_error {err:.6f} test_loss {loss:.6f}")
+    if args.record:
+        with open(args.record) as f:
+            rec = json.load(f)
+        ours = rec["metrics"]["test_error"]
+        print(f"initscope: test_error {ours:.6f} test_loss {rec['metrics']['test_loss']:.6f}")
+        print("agree" if abs(ours - err) < 0.5 / len(y) else "DISAGREE")
+        sys.exit(0 if abs(ours - err) < 0.5 / len(y) else 1)
+
+
+if __name__ == "__main__":
+    main()
