@@ -110,7 +110,7 @@ void add_train(CLI::App& app, Common& common) {
     ProgressLine line;
     RunRecord r;
     try {
-      r = execute_run(c, opt, db, std::ref(line));
+      r = *execute_run(c, opt, db, std::ref(line));
     } catch (...) {
       line.finish();
       throw;

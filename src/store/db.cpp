@@ -6,12 +6,16 @@
 // statement caching across calls (a run writes once, at its end), and deletion of runs.
 #include "store/db.hpp"
 
+#include <signal.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <bit>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <ctime>
+#include <fstream>
 #include <limits>
 #include <string_view>
 #include <unordered_map>
@@ -43,7 +47,9 @@ CREATE TABLE IF NOT EXISTS runs(
   config_hash TEXT NOT NULL,
   version TEXT,
   wall_seconds REAL,
-  error TEXT);
+  error TEXT,
+  host TEXT,
+  pid INTEGER);
 CREATE TABLE IF NOT EXISTS metrics(
   run_id INTEGER REFERENCES runs(id),
   name TEXT,
@@ -176,6 +182,24 @@ std::string utc_now() {
   return buf;
 }
 
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "?";
+  return buf;
+}
+
+// True unless the process certainly does not exist or is a zombie (killed, not yet reaped:
+// kill(pid, 0) still succeeds on those, and a container's init may never reap them).
+bool process_alive(int64_t pid) {
+  if (pid <= 0) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(stat, line)) return true;  // no /proc: trust kill()
+  const auto close = line.rfind(')');          // "pid (comm) S ...": comm may contain spaces
+  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z';
+}
+
 bool is_final_status(const std::string& s) {
   return s == k_status_completed || s == k_status_diverged || s == k_status_failed;
 }
@@ -284,6 +308,15 @@ Db::Db(const std::filesystem::path& file) : file_(file) {
     }
     exec(db_, file_, k_schema_sql, "creating the schema");
     {
+      // Databases written before runs had host and pid columns get them added.
+      bool has_pid = false;
+      Statement st(db_, file_, "SELECT name FROM pragma_table_info('runs')", "reading the schema");
+      while (st.step()) has_pid = has_pid || st.column_text(0) == "pid";
+      if (!has_pid)
+        exec(db_, file_, "ALTER TABLE runs ADD COLUMN host TEXT; ALTER TABLE runs ADD COLUMN pid INTEGER;",
+             "adding the host and pid columns");
+    }
+    {
       Statement st(db_, file_, "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
                    "writing the schema version");
       st.bind(1, std::to_string(k_schema_version));
@@ -299,12 +332,11 @@ Db::Db(const std::filesystem::path& file) : file_(file) {
 
 Db::~Db() { sqlite3_close_v2(db_); }
 
-int64_t Db::begin_run(const nlohmann::json& config, const std::string& config_hash,
-                      uint64_t seed, const std::string& version) {
-  Transaction tx(db_, file_, "BEGIN IMMEDIATE", "starting a run");
+int64_t Db::insert_running(const nlohmann::json& config, const std::string& config_hash,
+                           uint64_t seed, const std::string& version) {
   Statement st(db_, file_,
-               "INSERT INTO runs(created, status, seed, config, config_hash, version) "
-               "VALUES(?, ?, ?, ?, ?, ?)",
+               "INSERT INTO runs(created, status, seed, config, config_hash, version, host, pid) "
+               "VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
                "inserting a new run");
   st.bind(1, utc_now());
   st.bind(2, std::string(k_status_running));
@@ -312,10 +344,67 @@ int64_t Db::begin_run(const nlohmann::json& config, const std::string& config_ha
   st.bind(4, config.dump());
   st.bind(5, config_hash);
   st.bind(6, version);
+  st.bind(7, host_name());
+  st.bind(8, static_cast<int64_t>(::getpid()));
   st.step();
-  const int64_t id = sqlite3_last_insert_rowid(db_);
+  return sqlite3_last_insert_rowid(db_);
+}
+
+int64_t Db::begin_run(const nlohmann::json& config, const std::string& config_hash,
+                      uint64_t seed, const std::string& version) {
+  Transaction tx(db_, file_, "BEGIN IMMEDIATE", "starting a run");
+  const int64_t id = insert_running(config, config_hash, seed, version);
   tx.commit();
   return id;
+}
+
+std::optional<int64_t> Db::claim_run(const nlohmann::json& config, const std::string& config_hash,
+                                     uint64_t seed, const std::string& version) {
+  // BEGIN IMMEDIATE takes the write lock first, so two processes cannot both see the config as
+  // free and both claim it.
+  Transaction tx(db_, file_, "BEGIN IMMEDIATE", "claiming a run");
+  {
+    Statement st(db_, file_,
+                 "SELECT status, host, pid FROM runs WHERE config_hash=? AND status IN (?, ?, ?)",
+                 "looking for an earlier run of the same config");
+    st.bind(1, config_hash);
+    st.bind(2, std::string(k_status_completed));
+    st.bind(3, std::string(k_status_diverged));
+    st.bind(4, std::string(k_status_running));
+    const std::string here = host_name();
+    while (st.step()) {
+      if (st.column_text(0) != k_status_running) return std::nullopt;
+      // A `running` row counts only while its process lives; another host's rows we cannot
+      // check, so they count too.
+      if (st.column_text(1) != here || process_alive(st.column_int(2))) return std::nullopt;
+    }
+  }
+  const int64_t id = insert_running(config, config_hash, seed, version);
+  tx.commit();
+  return id;
+}
+
+int Db::mark_interrupted() {
+  Transaction tx(db_, file_, "BEGIN IMMEDIATE", "marking interrupted runs");
+  std::vector<int64_t> dead;
+  {
+    Statement st(db_, file_, "SELECT id, pid FROM runs WHERE status=? AND host=?",
+                 "looking for interrupted runs");
+    st.bind(1, std::string(k_status_running));
+    st.bind(2, host_name());
+    while (st.step())
+      if (!process_alive(st.column_int(1))) dead.push_back(st.column_int(0));
+  }
+  Statement up(db_, file_, "UPDATE runs SET status=?, error=? WHERE id=?", "marking interrupted runs");
+  for (const int64_t id : dead) {
+    up.bind(1, std::string(k_status_interrupted));
+    up.bind(2, std::string("the process running it ended before it finished"));
+    up.bind(3, id);
+    up.step();
+    up.reset();
+  }
+  tx.commit();
+  return static_cast<int>(dead.size());
 }
 
 void Db::finish_run(int64_t id, const std::string& status, const std::string& stopped_by,

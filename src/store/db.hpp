@@ -22,6 +22,8 @@ inline constexpr const char* k_status_running = "running";
 inline constexpr const char* k_status_completed = "completed";
 inline constexpr const char* k_status_diverged = "diverged";
 inline constexpr const char* k_status_failed = "failed";
+/// A `running` row whose process is gone (killed, crashed); set by mark_interrupted.
+inline constexpr const char* k_status_interrupted = "interrupted";
 
 struct TrajectoryPoint {
   int64_t step = 0;
@@ -59,6 +61,16 @@ class Db {
   int64_t begin_run(const nlohmann::json& config, const std::string& config_hash, uint64_t seed,
                     const std::string& version);
 
+  /// Like begin_run, but only if no run of this config is completed, diverged, or running in a
+  /// live process; returns nullopt otherwise. Atomic across processes sharing the file, so a
+  /// sweep's run never counts twice.
+  std::optional<int64_t> claim_run(const nlohmann::json& config, const std::string& config_hash,
+                                   uint64_t seed, const std::string& version);
+
+  /// Sets `running` rows of this host whose process no longer exists to `interrupted`.
+  /// Returns how many.
+  int mark_interrupted();
+
   /// In one transaction: sets status, stopped_by, converged, wall time and error, and writes all
   /// metrics, trajectory points and artifacts (JSON values such as the indices of corrupted
   /// labels). Either all of it lands or none of it.
@@ -83,6 +95,8 @@ class Db {
   sqlite3* handle() { return db_; }
 
  private:
+  int64_t insert_running(const nlohmann::json& config, const std::string& config_hash,
+                         uint64_t seed, const std::string& version);
   sqlite3* db_ = nullptr;
   std::filesystem::path file_;
 };

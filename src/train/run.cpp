@@ -12,8 +12,8 @@ namespace initscope {
 
 const char* initscope_version() { return INITSCOPE_VERSION; }
 
-RunRecord execute_run(const TrainConfig& config, const RunOptions& options, Db& db,
-                      const ProgressFn& progress, const TrainTest* raw) {
+std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions& options, Db& db,
+                                     const ProgressFn& progress, const TrainTest* raw) {
   validate(config);
   openblas_set_num_threads(config.threads);
   TrainTest loaded;
@@ -25,8 +25,14 @@ RunRecord execute_run(const TrainConfig& config, const RunOptions& options, Db& 
   Trainer trainer(config, data);  // reads --init-from, so a bad file fails before the row
   if (options.save_weights) std::filesystem::create_directories(*options.save_weights);
 
-  const int64_t id = db.begin_run(to_json(config), config_hash(config), config.seed,
-                                  initscope_version());
+  int64_t id = 0;
+  if (options.claim) {
+    const auto claimed = db.claim_run(to_json(config), config_hash(config), config.seed, initscope_version());
+    if (!claimed) return std::nullopt;
+    id = *claimed;
+  } else {
+    id = db.begin_run(to_json(config), config_hash(config), config.seed, initscope_version());
+  }
   RunOutcome out;
   try {
     out = trainer.run(progress);
@@ -46,7 +52,7 @@ RunRecord execute_run(const TrainConfig& config, const RunOptions& options, Db& 
                 out.error, out.metrics, out.trajectory, artifacts);
   auto record = db.run(id);
   IS_CHECK(record.has_value());
-  return *record;
+  return record;
 }
 
 }  // namespace initscope

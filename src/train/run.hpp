@@ -16,12 +16,14 @@ namespace initscope {
 struct RunOptions {
   std::filesystem::path data_dir;                   // resolved data directory
   std::optional<std::filesystem::path> save_weights;  // folder for init/final .safetensors
+  bool claim = false;  // sweeps: skip the run if the database already has it (Db::claim_run)
 };
 
-/// Runs `config` and records it in `db`. Returns the stored record (with metrics).
+/// Runs `config` and records it in `db`. Returns the stored record (with metrics), or nullopt
+/// if `options.claim` is set and the database already holds (or is running) this config.
 /// `raw` may hold the already-loaded dataset (sweeps load it once); otherwise it is loaded.
-RunRecord execute_run(const TrainConfig& config, const RunOptions& options, Db& db,
-                      const ProgressFn& progress = {}, const TrainTest* raw = nullptr);
+std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions& options, Db& db,
+                                     const ProgressFn& progress = {}, const TrainTest* raw = nullptr);
 
 /// The program version recorded with each run.
 const char* initscope_version();

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/rng.hpp"
+#include "../common/learnable_mnist.hpp"
 #include "store/db.hpp"
 
 namespace fs = std::filesystem;
@@ -36,43 +36,12 @@ Result run(const std::string& args) {
   return r;
 }
 
-void write_be32(std::ofstream& f, uint32_t v) {
-  const unsigned char b[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
-                              static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
-  f.write(reinterpret_cast<const char*>(b), 4);
-}
-
-// n images of 4x4 pixels whose brightest quadrant is the label (0..3): learnable in a few epochs.
-void write_mnist_like(const fs::path& dir, const std::string& prefix, uint32_t n, uint64_t seed) {
-  Rng r(seed);
-  std::ofstream img(dir / (prefix + "-images-idx3-ubyte"), std::ios::binary);
-  std::ofstream lab(dir / (prefix + "-labels-idx1-ubyte"), std::ios::binary);
-  write_be32(img, 0x803);
-  write_be32(img, n);
-  write_be32(img, 4);
-  write_be32(img, 4);
-  write_be32(lab, 0x801);
-  write_be32(lab, n);
-  for (uint32_t i = 0; i < n; ++i) {
-    const int y = static_cast<int>(i % 4);
-    for (int row = 0; row < 4; ++row)
-      for (int col = 0; col < 4; ++col) {
-        const int q = (row / 2) * 2 + col / 2;
-        const int v = (q == y ? 180 : 20) + static_cast<int>(r.below(60));
-        img.put(static_cast<char>(v));
-      }
-    lab.put(static_cast<char>(y));
-  }
-}
-
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("initscope_cli_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
-    fs::create_directories(dir_ / "mnist");
-    write_mnist_like(dir_ / "mnist", "train", 400, 1);
-    write_mnist_like(dir_ / "mnist", "t10k", 100, 2);
+    testing::write_learnable_mnist_dir(dir_);
     db_ = (dir_ / "r.db").string();
     base_ = "train --data-dir " + dir_.string() + " --db " + db_ + " --width 16 --m 200 ";
   }
@@ -150,7 +119,7 @@ TEST_F(Cli, BadInputGetsOneClearErrorAndNoCompletedRow) {
   Result r = run(base_);
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("t10k-labels-idx1-ubyte"), std::string::npos) << r.out;
-  write_mnist_like(dir_ / "mnist", "t10k", 100, 2);
+  testing::write_mnist_like(dir_ / "mnist", "t10k", 100, 2);
   fs::resize_file(dir_ / "mnist" / "train-images-idx3-ubyte", 1000);
   r = run(base_);
   EXPECT_NE(r.code, 0);

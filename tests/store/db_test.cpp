@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -421,6 +422,58 @@ TEST(DbArtifacts, StoredWithTheRunAndReadBack) {
     ASSERT_TRUE(got.has_value());
     EXPECT_EQ(*got, nlohmann::json::array({3, 5, 8}));
     EXPECT_FALSE(db.artifact(id, "nothing").has_value());
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace initscope
+
+namespace initscope {
+namespace {
+
+TEST(DbClaim, ARunNeverCountsTwice) {
+  const auto dir = std::filesystem::temp_directory_path() / ("initscope_db_claim_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    Db db(dir / "c.db");
+    const nlohmann::json cfg = {{"width", 8}};
+    const auto a = db.claim_run(cfg, "h1", 1, "t");
+    ASSERT_TRUE(a.has_value());
+    // Running in this (live) process: a second claim is refused.
+    EXPECT_FALSE(db.claim_run(cfg, "h1", 1, "t").has_value());
+    db.finish_run(*a, k_status_completed, "x", true, 1.0, "", {}, {});
+    EXPECT_FALSE(db.claim_run(cfg, "h1", 1, "t").has_value());
+    // A failed run may be retried.
+    const auto b = db.claim_run(cfg, "h2", 1, "t");
+    ASSERT_TRUE(b.has_value());
+    db.finish_run(*b, k_status_failed, "failed", false, 0.0, "boom", {}, {});
+    EXPECT_TRUE(db.claim_run(cfg, "h2", 1, "t").has_value());
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(DbClaim, RowsOfDeadProcessesBecomeInterruptedAndFree) {
+  const auto dir = std::filesystem::temp_directory_path() / ("initscope_db_dead_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    Db db(dir / "d.db");
+    const int64_t id = db.begin_run({{"width", 8}}, "h3", 1, "t");
+    // Pretend the row belongs to a process that has exited: a child that is already reaped.
+    const pid_t child = fork();
+    if (child == 0) _exit(0);
+    int status = 0;
+    waitpid(child, &status, 0);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db.handle(), "UPDATE runs SET pid=? WHERE id=?", -1, &st, nullptr), SQLITE_OK);
+    sqlite3_bind_int64(st, 1, child);
+    sqlite3_bind_int64(st, 2, id);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    EXPECT_TRUE(db.claim_run({{"width", 8}}, "h3", 1, "t").has_value());  // dead owner: free
+    EXPECT_EQ(db.mark_interrupted(), 1);
+    EXPECT_EQ(db.run(id)->status, "interrupted");
+    EXPECT_EQ(db.mark_interrupted(), 0);
   }
   std::filesystem::remove_all(dir);
 }

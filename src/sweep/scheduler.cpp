@@ -1,0 +1,227 @@
+// The sweep scheduler: one child process per run, `jobs` at a time.
+// Processes, not threads: each run gets its own BLAS state and its own database connection,
+// a crash takes down one run and not the sweep, and a killed sweep takes its children with it
+// (PR_SET_PDEATHSIG), so no orphan finishes a run that the resumed sweep starts again.
+// The datasets are loaded once in the parent and shared with the children copy-on-write.
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "store/db.hpp"
+#include "sweep/sweep.hpp"
+
+namespace initscope {
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_stop_signal(int) { g_stop = 1; }
+
+using Clock = std::chrono::steady_clock;
+
+std::string hms(double s) {
+  const int64_t t = static_cast<int64_t>(s + 0.5);
+  if (t >= 3600) return fmt::format("{}h{:02}m", t / 3600, (t / 60) % 60);
+  if (t >= 60) return fmt::format("{}m{:02}s", t / 60, t % 60);
+  return fmt::format("{}s", t);
+}
+
+// What a child reports through its pipe: one line, "<status> <stopped_by> <dist_init> <secs>"
+// or "error <message>".
+struct Child {
+  pid_t pid = 0;
+  int fd = -1;
+  size_t index = 0;
+  std::string out;
+};
+
+// Cost estimate for longest-first ordering: FLOPs per epoch of one run.
+double cost(const TrainConfig& c) {
+  const double h = static_cast<double>(c.width), m = c.m > 0 ? static_cast<double>(c.m) : 60000.0;
+  return m * (784.0 * h + (c.depth - 2) * h * h + 10.0 * h);
+}
+
+[[noreturn]] void child_main(const TrainConfig& c, const SweepOptions& o,
+                             const std::map<std::string, TrainTest>& data, int fd) {
+  std::string msg;
+  int code = 0;
+  try {
+    Db db(o.db);
+    RunOptions ro = o.run;
+    ro.claim = true;
+    const auto r = execute_run(c, ro, db, {}, &data.at(c.dataset));
+    if (!r) {
+      msg = "skipped";
+    } else {
+      const auto it = r->metrics.find("dist_init");
+      msg = fmt::format("{} {} {} {:.1f} {}", r->status, r->stopped_by.empty() ? "-" : r->stopped_by,
+                        it == r->metrics.end() ? NAN : it->second, r->wall_seconds, r->converged ? 1 : 0);
+    }
+  } catch (const std::exception& e) {
+    msg = std::string("error ") + e.what();
+    code = 1;
+  }
+  msg += "\n";
+  const ssize_t n = ::write(fd, msg.data(), msg.size());
+  (void)n;
+  ::close(fd);
+  _exit(code);  // no destructors or atexit handlers of the parent's objects
+}
+
+}  // namespace
+
+SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
+  SweepSummary sum;
+  sum.total = static_cast<int>(sweep.runs.size());
+  const auto t0 = Clock::now();
+  const int jobs = options.jobs > 0 ? options.jobs : std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  const bool bar = options.progress && isatty(STDERR_FILENO);
+  const auto axes = sweep_axes(sweep);
+
+  // Pending runs: not completed or diverged already. Longest first, so the last runs to
+  // finish are short ones and the cores stay busy to the end.
+  std::vector<size_t> pending;
+  {
+    Db db(options.db);
+    sum.interrupted = db.mark_interrupted();
+    for (size_t i = 0; i < sweep.runs.size(); ++i) {
+      if (db.has_completed(config_hash(sweep.runs[i]))) {
+        ++sum.skipped;
+        continue;
+      }
+      pending.push_back(i);
+    }
+  }
+  std::stable_sort(pending.begin(), pending.end(),
+                   [&](size_t a, size_t b) { return cost(sweep.runs[a]) > cost(sweep.runs[b]); });
+  if (pending.empty()) {
+    sum.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    return sum;
+  }
+
+  // Load each dataset once; children share it copy-on-write.
+  std::map<std::string, TrainTest> data;
+  for (const size_t i : pending) {
+    const auto& name = sweep.runs[i].dataset;
+    if (!data.count(name)) data.emplace(name, load_dataset(name, options.run.data_dir));
+  }
+
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  g_stop = 0;
+
+  const int todo = static_cast<int>(pending.size());
+  int done = 0;
+  size_t next = 0;
+  std::vector<Child> running;
+  std::string last_line;
+  const auto draw = [&] {
+    if (!bar) return;
+    const double el = std::chrono::duration<double>(Clock::now() - t0).count();
+    const int width = 30, filled = todo ? width * done / todo : width;
+    std::string eta = done ? hms(el / done * (todo - done)) : "?";
+    fmt::print(stderr, "\r\033[K[{}{}] {}/{} runs  {} failed  {} diverged  {} elapsed  ETA {}",
+               std::string(static_cast<size_t>(filled), '#'), std::string(static_cast<size_t>(width - filled), '.'),
+               done + sum.skipped, sum.total, sum.failed, sum.diverged, hms(el), eta);
+  };
+  const auto report = [&](const std::string& line) {
+    if (bar) fmt::print(stderr, "\r\033[K");
+    fmt::print(stderr, "{}\n", line);
+    draw();
+  };
+
+  while ((next < pending.size() && !g_stop) || !running.empty()) {
+    while (!g_stop && next < pending.size() && static_cast<int>(running.size()) < jobs) {
+      const size_t i = pending[next++];
+      int fds[2];
+      if (pipe(fds) != 0) throw Error(fmt::format("sweep: cannot create a pipe: {}", std::strerror(errno)));
+      const pid_t parent = getpid();
+      const pid_t pid = fork();
+      if (pid < 0) throw Error(fmt::format("sweep: cannot fork: {}", std::strerror(errno)));
+      if (pid == 0) {
+        ::close(fds[0]);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);  // die with the sweep, never finish a run it restarts
+        if (getppid() != parent) _exit(3);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        child_main(sweep.runs[i], options, data, fds[1]);
+      }
+      ::close(fds[1]);
+      running.push_back({pid, fds[0], i, {}});
+    }
+    // Ctrl-C or SIGTERM: the runs in flight are lost (their rows become `interrupted`); all
+    // finished runs are already committed, so running the sweep again resumes it.
+    if (g_stop)
+      for (const auto& c : running) ::kill(c.pid, SIGTERM);
+    // Collect output and exits; wake at least once a second for the progress bar.
+    std::vector<pollfd> pfds;
+    for (const auto& c : running) pfds.push_back({c.fd, POLLIN, 0});
+    ::poll(pfds.data(), pfds.size(), 1000);
+    for (size_t k = 0; k < running.size();) {
+      Child& c = running[k];
+      char buf[4096];
+      ssize_t n;
+      while ((pfds[k].revents & (POLLIN | POLLHUP)) && (n = ::read(c.fd, buf, sizeof buf)) > 0) c.out.append(buf, static_cast<size_t>(n));
+      int status = 0;
+      if (waitpid(c.pid, &status, WNOHANG) != c.pid) {
+        ++k;
+        continue;
+      }
+      while ((n = ::read(c.fd, buf, sizeof buf)) > 0) c.out.append(buf, static_cast<size_t>(n));
+      ::close(c.fd);
+      const std::string label = describe(sweep.runs[c.index], axes);
+      std::string out = c.out;
+      if (!out.empty() && out.back() == '\n') out.pop_back();
+      ++done;
+      if (out.empty() && g_stop) {
+        // killed by the stop above; not a failure of the run
+      } else if (out.rfind("error ", 0) == 0 || out.empty()) {
+        ++sum.failed;
+        report(fmt::format("FAILED {}: {}", label,
+                           out.empty() ? fmt::format("the run's process ended with status {}", status) : out.substr(6)));
+      } else if (out == "skipped") {
+        ++sum.skipped;
+      } else {
+        char st[32] = {}, by[128] = {};
+        double r = NAN, secs = 0;
+        int conv = 0;
+        std::sscanf(out.c_str(), "%31s %127s %lf %lf %d", st, by, &r, &secs, &conv);
+        if (std::string(st) == k_status_diverged) {
+          ++sum.diverged;
+        } else {
+          ++sum.completed;
+          sum.converged += conv;
+        }
+        if (!bar) report(fmt::format("[{}/{}] {}: {} by {} r={:.3f} in {}", done, todo, label, st, by, r, hms(secs)));
+      }
+      running.erase(running.begin() + static_cast<std::ptrdiff_t>(k));
+      pfds.erase(pfds.begin() + static_cast<std::ptrdiff_t>(k));
+      draw();
+    }
+    draw();
+  }
+  if (bar) fmt::print(stderr, "\n");
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  sum.stopped = g_stop != 0;
+  Db(options.db).mark_interrupted();  // rows of killed children (Ctrl-C) or of earlier sweeps
+  sum.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return sum;
+}
+
+}  // namespace initscope

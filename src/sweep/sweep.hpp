@@ -1,0 +1,72 @@
+// Sweeps: a TOML file that names many training runs, and a scheduler that runs them on every
+// core, each finished run committed on its own, resumable after any interruption.
+//
+// The file has a [base] table of `train` options (the same names as TrainConfig's JSON keys),
+// a [grid] table of axes whose Cartesian product is swept over the base, and optional [[runs]]
+// entries, each the base plus its own overrides and, optionally, its own [runs.grid]:
+//
+//   [base]
+//   dataset = "mnist"
+//   loss = "ce"
+//   stop = ["margin:10:0.99"]
+//   [grid]
+//   width = [64, 128, 256]
+//   m = [512, 1024]
+//   seed = [1, 2]
+//   [[runs]]            # the noise sweep at one m
+//   m = 1024
+//   [runs.grid]
+//   noise = [0.1, 0.2]
+//   width = [64, 128, 256]
+//
+// Configurations with the same config_hash are run once.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "train/config.hpp"
+#include "train/run.hpp"
+
+namespace initscope {
+
+struct Sweep {
+  std::filesystem::path file;
+  std::vector<TrainConfig> runs;  // in file order, duplicates removed
+};
+
+/// Parses and expands a sweep file. Syntax errors, unknown keys and bad values throw Error
+/// naming the file and line.
+Sweep sweep_load(const std::filesystem::path& file);
+
+/// Keys whose values differ between the sweep's runs (to label runs compactly).
+std::vector<std::string> sweep_axes(const Sweep& sweep);
+
+/// "width=256 m=1024 seed=2" for the given keys.
+std::string describe(const TrainConfig& c, const std::vector<std::string>& keys);
+
+struct SweepOptions {
+  std::filesystem::path db;
+  RunOptions run;  // data_dir; claim is always set by the scheduler
+  int jobs = 0;    // concurrent runs; 0 = one per core
+  bool progress = true;  // draw the progress bar (stderr must be a terminal)
+};
+
+struct SweepSummary {
+  int total = 0;      // runs in the sweep
+  int skipped = 0;    // already in the database (completed or diverged) before or during this call
+  int completed = 0;  // of which converged below
+  int converged = 0;
+  int diverged = 0;
+  int failed = 0;
+  int interrupted = 0;  // stale `running` rows of earlier, killed sweeps marked `interrupted`
+  bool stopped = false;  // Ctrl-C or SIGTERM stopped the sweep early
+  double seconds = 0.0;
+};
+
+/// Runs every run of `sweep` not yet in the database, `jobs` at a time, each in its own
+/// process with one BLAS thread. Returns when all are done or the sweep is stopped.
+SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options);
+
+}  // namespace initscope
