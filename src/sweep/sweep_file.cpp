@@ -42,28 +42,47 @@ nlohmann::json normalize(const std::string& key, nlohmann::json v) {
   return v;
 }
 
-// Checks that `key = value` is a known option of the right type and range, on top of `base`.
-void check_option(const nlohmann::json& base, const std::string& key, const nlohmann::json& value,
-                  const Where& at) {
-  nlohmann::json j = base;
-  j[key] = value;
-  config_from_json(j, at.str());
+// Checks `table` (options with the lines they stand on) merged over `base`. On an error, the
+// key to blame is the one whose removal makes the rest valid; if no single key is, the table.
+void check_table(const nlohmann::json& base, const nlohmann::json& table,
+                 const std::map<std::string, Where>& lines, const Where& table_at) {
+  nlohmann::json merged = base;
+  merged.update(table);
+  std::string error;
+  try {
+    config_from_json(merged);
+    return;
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  for (const auto& [key, value] : table.items()) {
+    nlohmann::json without = merged;
+    if (base.contains(key)) without[key] = base[key];
+    else without.erase(key);
+    bool valid = true;
+    try {
+      config_from_json(without);
+    } catch (const Error&) {
+      valid = false;
+    }
+    if (valid) throw Error(fmt::format("{}: {}", lines.at(key).str(), error));
+  }
+  throw Error(fmt::format("{}: {}", table_at.str(), error));
 }
 
-// An options table (not a grid): every key checked where it stands.
+// An options table (not a grid), checked as a whole over `base`.
 nlohmann::json read_options(const toml::table& t, const nlohmann::json& base, const std::string& file,
-                            const std::set<std::string>& skip = {}) {
+                            const Where& table_at, const std::set<std::string>& skip = {}) {
   nlohmann::json out = nlohmann::json::object();
+  std::map<std::string, Where> lines;
   for (const auto& [k, v] : t) {
     const std::string key(k.str());
     if (skip.count(key)) continue;
     const Where at{file, static_cast<int64_t>(k.source().begin.line)};
-    const nlohmann::json value = normalize(key, to_json_value(v, at));
-    nlohmann::json merged = base;
-    merged.update(out);
-    check_option(merged, key, value, at);
-    out[key] = value;
+    out[key] = normalize(key, to_json_value(v, at));
+    lines[key] = at;
   }
+  check_table(base, out, lines, table_at);
   return out;
 }
 
@@ -82,7 +101,7 @@ std::vector<std::pair<std::string, std::vector<nlohmann::json>>> read_grid(const
     std::vector<nlohmann::json> values;
     for (const auto& e : *arr) {
       const nlohmann::json value = normalize(key, to_json_value(e, at));
-      check_option(base, key, value, at);
+      check_table(base, {{key, value}}, {{key, at}}, at);
       values.push_back(value);
     }
     axes.emplace_back(key, std::move(values));
@@ -128,7 +147,7 @@ Sweep sweep_load(const std::filesystem::path& path) {
   }
   nlohmann::json base = nlohmann::json::object();
   if (const auto* t = doc["base"].as_table()) {
-    base = read_options(*t, base, file);
+    base = read_options(*t, base, file, where_of(file, *t));
   } else if (doc.contains("base")) {
     throw Error(fmt::format("{}: 'base' must be a table ([base])", file));
   }
@@ -147,7 +166,7 @@ Sweep sweep_load(const std::filesystem::path& path) {
       const Where at = where_of(file, entry);
       if (!t) throw Error(fmt::format("{}: each [[runs]] entry must be a table", at.str()));
       nlohmann::json merged = base;
-      merged.update(read_options(*t, base, file, {"grid"}));
+      merged.update(read_options(*t, base, file, at, {"grid"}));
       std::vector<std::pair<std::string, std::vector<nlohmann::json>>> axes;
       if (t->contains("grid")) {
         const auto* g = (*t)["grid"].as_table();
