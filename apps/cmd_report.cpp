@@ -1,4 +1,60 @@
+// `initscope report` (check the paper's claims, draw the figures, write DIR/index.html) and
+// `initscope export` (every run as one flat CSV or JSON Lines row).
+#include <fstream>
+#include <iostream>
+
+#include <fmt/core.h>
+
 #include "cli.hpp"
+#include "common/error.hpp"
+#include "report/export.hpp"
+#include "report/report.hpp"
+#include "store/db.hpp"
+
 namespace initscope::cli {
-void add_report(CLI::App&, Common&) {}
+
+void add_report(CLI::App& app, Common& common) {
+  auto* report = app.add_subcommand(
+      "report",
+      "Check the paper's claims on the runs and write an HTML report with gnuplot figures");
+  auto out = std::make_shared<std::string>();
+  report->add_option("--db", common.db, "results database")->capture_default_str();
+  report
+      ->add_option("--out", *out,
+                   "report folder (created if missing): index.html, PNGs, .gp and .dat files")
+      ->required();
+  report->callback([out, &common] {
+    report::ReportOptions o;
+    o.db = common.db;
+    o.out = *out;
+    const auto result = report::write_report(o);
+    for (const auto& c : result.claims) fmt::print("{}\n", report::claim_line(c));
+    fmt::print("report: {} ({} figures)\n", result.index.string(), result.plots);
+  });
+
+  auto* exp = app.add_subcommand("export", "Write every run as one row of CSV or JSON Lines");
+  auto format = std::make_shared<std::string>("csv");
+  auto file = std::make_shared<std::string>();
+  exp->add_option("--db", common.db, "results database")->capture_default_str();
+  exp->add_option("--format", *format, "csv or jsonl")->capture_default_str();
+  exp->add_option("--out", *file, "output file (default: stdout)");
+  exp->callback([format, file, &common] {
+    const auto f = report::parse_export_format(*format);
+    if (!std::filesystem::exists(common.db))
+      throw Error(fmt::format("--db {}: no such database file", common.db));
+    Db db(common.db);
+    const auto runs = db.runs();
+    if (file->empty()) {
+      report::export_runs(runs, f, std::cout);
+      std::cout.flush();
+      return;
+    }
+    std::ofstream os(*file, std::ios::binary | std::ios::trunc);
+    if (!os) throw Error(fmt::format("--out {}: cannot open the file for writing", *file));
+    report::export_runs(runs, f, os);
+    os.flush();
+    if (!os) throw Error(fmt::format("--out {}: writing failed", *file));
+  });
+}
+
 }  // namespace initscope::cli

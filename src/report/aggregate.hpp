@@ -1,0 +1,158 @@
+// Turning stored runs into the numbers behind the report: which runs count, how they group into
+// experiments and sweep cells, means and spreads over seeds, power-law fits and their bootstrap
+// confidence intervals.
+//
+// A run is used for plots and claims only if it completed and converged (a stopping criterion,
+// not a cap, ended it); initialization-only runs (max_steps = 0) feed the theory checks; every
+// other run is excluded and listed, never mixed in. An *experiment* is a configuration minus
+// the swept coordinates (width, m, noise), the seed and the keys that cannot change a converged
+// run's result (threads, caps, measure_every); a *sweep cell* is an experiment at one
+// (width, m, noise), and its runs are replicates over seeds.
+// Deliberately left out: any reading of the database (callers pass RunRecords) and any output.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "store/db.hpp"
+
+namespace initscope::report {
+
+/// Mean and spread of replicates. `sd` is the sample standard deviation (n − 1), 0 when n < 2.
+struct Stats {
+  int n = 0;
+  double mean = 0.0;
+  double sd = 0.0;
+};
+
+/// Stats of the values; n = 0 (mean 0) for an empty span.
+Stats stats(std::span<const double> values);
+
+/// Quantile q ∈ [0, 1] of sorted values by linear interpolation between order statistics
+/// (Hyndman–Fan type 7, R's default). `sorted` must be non-empty and ascending.
+double quantile_sorted(std::span<const double> sorted, double q);
+
+/// y = c·x^k fitted by least squares on (log x, log y).
+struct PowerFit {
+  double k = 0.0;      // exponent
+  double log_c = 0.0;  // natural log of the prefactor
+  int points = 0;      // (x, y) pairs used
+  double r2 = 0.0;     // coefficient of determination in log space (1 if the residuals are 0)
+};
+
+/// Fits y ∝ x^k. nullopt unless there are ≥ 2 distinct x and every x and y is finite and > 0.
+std::optional<PowerFit> fit_power_law(std::span<const double> x, std::span<const double> y);
+
+/// One x with the replicate values observed there (one per seed).
+struct Group {
+  double x = 0.0;
+  std::vector<double> ys;
+};
+
+/// A two-sided percentile interval.
+struct Interval {
+  double lo = 0.0;
+  double hi = 0.0;
+};
+
+/// Percentile bootstrap interval for the exponent of fit_power_law over the seed means: each
+/// resample draws, within every group, as many replicates as it has, with replacement, and
+/// refits on the resampled means. `seed` feeds an Rng stream named "bootstrap". nullopt if the
+/// data cannot be fitted.
+std::optional<Interval> bootstrap_exponent(const std::vector<Group>& groups, int resamples,
+                                           uint64_t seed, double level = 0.95);
+
+/// How the report uses a run.
+enum class RunUse {
+  trained,    // completed and converged: plots and claims
+  init_only,  // completed with max_steps = 0: theory checks
+  excluded,   // capped, diverged, failed, running, interrupted: listed, never used
+};
+
+/// True if the run's config asks to measure the initialization only (max_steps = 0).
+bool is_init_only(const RunRecord& run);
+RunUse classify(const RunRecord& run);
+/// Why an excluded run is left out ("stopped by cap max_epochs", "diverged: loss is NaN", ...).
+std::string exclusion_reason(const RunRecord& run);
+
+/// Where a run sits in a sweep. `m` is the training-set size actually used (the `m` metric
+/// when stored, else config m, which is 0 for "all").
+struct Coord {
+  int64_t width = 0;
+  int64_t m = 0;
+  double noise = 0.0;
+  auto operator<=>(const Coord&) const = default;
+};
+Coord coord_of(const RunRecord& run);
+/// True on clean labels (noise = 0), where the paper's width and m claims are made.
+inline bool clean_labels(const Coord& c) {
+  return c.noise == 0.0;
+}
+
+/// The swept coordinates a plot can put on an axis or draw one line per value of.
+enum class Axis { width, m, noise };
+double axis_value(const Coord& c, Axis axis);
+
+/// Runs that share every configuration key outside a sweep's coordinates.
+struct Experiment {
+  nlohmann::json key;                  // the shared configuration keys
+  std::string label;                   // short human description ("mnist ce lr=0.1 ...")
+  int depth = 0;                       // weight layers d
+  std::vector<const RunRecord*> runs;  // oldest first
+};
+
+/// The experiment key of a config: drops seed, threads, width, m, noise, max_epochs,
+/// max_steps and measure_every.
+nlohmann::json experiment_key(const nlohmann::json& config);
+/// The key that fixes the distribution of the initialization Z at a given width: dataset,
+/// classes, depth, init, init_gain, init_from.
+nlohmann::json init_key(const nlohmann::json& config);
+
+/// Groups runs by key_of(config), in order of first appearance, and labels each group by its
+/// main keys plus any key that differs between groups.
+std::vector<Experiment> group_runs(
+    const std::vector<const RunRecord*>& runs,
+    const std::function<nlohmann::json(const nlohmann::json&)>& key_of);
+
+/// The finite values of `metric` per sweep cell, one per run (runs lacking it are skipped).
+std::map<Coord, std::vector<double>> cell_values(const std::vector<const RunRecord*>& runs,
+                                                 const std::string& metric);
+
+/// The finite values of `metric` per width, one per seed (later runs with a seed already seen at
+/// that width are ignored: the initialization depends only on seed and shape, so they would
+/// repeat the same draw).
+std::map<int64_t, std::vector<double>> width_values_unique_seed(
+    const std::vector<const RunRecord*>& runs, const std::string& metric);
+
+/// One point of a plotted line: x and the replicates there.
+struct SeriesPoint {
+  double x = 0.0;
+  Stats y;
+  std::vector<double> values;
+};
+
+/// One plotted line, keyed by the value of its `line` axis (an m, a width, a noise level).
+struct Series {
+  double key = 0.0;
+  std::vector<SeriesPoint> points;  // ascending x
+};
+
+/// Lines of the cells' values against axis `x`, one per value of axis `line`, over the cells
+/// for which `keep` holds (all if empty). Lines are ordered by key.
+std::vector<Series> make_series(const std::map<Coord, std::vector<double>>& cells, Axis x,
+                                Axis line, const std::function<bool(const Coord&)>& keep = {});
+
+/// Groups for bootstrap_exponent from one series (x and its replicate values).
+std::vector<Group> groups_of(const Series& series);
+
+/// Formats a number compactly for tables and claim lines (4 significant digits).
+std::string num(double v);
+
+}  // namespace initscope::report

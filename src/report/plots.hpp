@@ -1,0 +1,69 @@
+// Plots for the report, drawn by gnuplot: each plot is a data file NAME.dat (one block per line:
+// x, mean, sd, n) and a script NAME.gp written into the report folder, then `gnuplot NAME.gp`
+// run there to make NAME.png. Both files stay, so a reader can re-draw or restyle a figure
+// with `cd DIR && gnuplot NAME.gp`.
+// Axis ranges and log-axis ticks are computed here rather than left to gnuplot, whose log
+// autoscaling widens a narrow range to whole decades and then shows a single tick.
+// Deliberately left out: choosing what to plot (report.cpp) and any other plotting backend.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "report/aggregate.hpp"
+
+namespace initscope::report {
+
+/// One line of a plot: mean ± sd over seeds at each x.
+struct PlotLine {
+  std::string title;  // key entry, shown literally
+  std::vector<SeriesPoint> points;
+  bool reference =
+      false;  // drawn in black with open points: a baseline, not one of the compared lines
+};
+
+/// A fitted power law y = e^{log_c}·x^k drawn dashed over [x_lo, x_hi].
+struct PlotCurve {
+  std::string title;
+  PowerFit fit;
+  double x_lo = 0.0;
+  double x_hi = 0.0;
+  int line = -1;  // index of the PlotLine whose colour it takes; -1 for black
+};
+
+/// A whole plot. Axis labels may use gnuplot's enhanced text ("‖Z_{k}‖_{2}"); the title and
+/// key entries are shown literally.
+struct PlotSpec {
+  std::string name;  // file stem in the report folder
+  std::string title;
+  std::string xlabel;  // gnuplot enhanced text
+  std::string ylabel;
+  std::string x_name;  // the same as plain text, for the HTML table of the numbers
+  std::string y_name;
+  bool log_x = false;        // base 2, ticks at the x values present
+  bool log_y = false;        // base 10, ticks at 1-2-5 steps
+  bool y_from_zero = false;  // linear y axis from 0 if no value is negative: slopes then show
+                             // relative change, and a flat quantity looks flat
+  std::vector<PlotLine> lines = {};
+  std::vector<PlotCurve> curves = {};
+};
+
+/// True if some line has ≥ 2 points that can be drawn on the plot's axes (positive on log
+/// axes); a plot with only single points says nothing about a trend and is not drawn.
+bool drawable(const PlotSpec& spec);
+
+/// The data file's text: one block per line with ≥ 1 drawable point, blocks separated by two
+/// blank lines (gnuplot's `index`).
+std::string gnuplot_data(const PlotSpec& spec);
+/// The script's text: pngcairo terminal, NAME.png output, relative file names only.
+std::string gnuplot_script(const PlotSpec& spec);
+
+/// Writes NAME.dat and NAME.gp into `dir` and runs gnuplot there. Throws Error if a file
+/// cannot be written, gnuplot is missing, or gnuplot fails (with its message).
+void render_plot(const PlotSpec& spec, const std::filesystem::path& dir);
+
+/// Runs `gnuplot SCRIPT` with `dir` as working directory; throws Error as render_plot does.
+void run_gnuplot(const std::filesystem::path& dir, const std::string& script);
+
+}  // namespace initscope::report

@@ -1,0 +1,38 @@
+// `initscope report`: read every run of a results database, check the paper's claims, draw the
+// figures with gnuplot, and write one self-contained page DIR/index.html (plus its PNGs and the
+// .gp/.dat files that re-draw them).
+// Deliberately left out: printing (the CLI prints the claim lines) and any network access.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "report/claims.hpp"
+#include "store/db.hpp"
+
+namespace initscope::report {
+
+struct ReportOptions {
+  std::filesystem::path db;   // --db, shown on the page
+  std::filesystem::path out;  // --out: the report folder, created if missing
+  int resamples = 2000;       // bootstrap resamples per power-law fit
+  uint64_t seed = 1;          // seeds the bootstrap
+};
+
+struct ReportResult {
+  std::vector<Claim> claims;    // in the order of the claim ids in claims.hpp
+  std::filesystem::path index;  // DIR/index.html
+  int plots = 0;                // PNGs drawn
+};
+
+/// Opens options.db and writes the report. Throws Error naming --db if the file is missing,
+/// not a database, or holds no runs, and naming --out if the folder cannot be written.
+ReportResult write_report(const ReportOptions& options);
+
+/// Writes the report for these runs (options.db is only shown on the page). Throws Error
+/// naming --db if `runs` is empty and --out if the folder cannot be written.
+ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOptions& options);
+
+}  // namespace initscope::report

@@ -1,0 +1,423 @@
+// Tests for src/report/report.hpp and the `report` / `export` commands: a whole report from a
+// synthetic sweep (claims, excluded runs, valid gnuplot PNGs beside their .gp and .dat), the
+// errors that name --db and --out, the CLI's stdout and exit codes, and a render check that
+// screenshots the page in headless Chromium (skipped where Chromium is not installed) and
+// decodes the PNG to make sure the page is not blank.
+#include "report/report.hpp"
+
+#include <stdio.h>
+#include <sys/wait.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <fmt/core.h>
+#include <gtest/gtest.h>
+
+#include "common/error.hpp"
+#include "report/plots.hpp"
+#include "synthetic_db.hpp"
+
+namespace initscope::report {
+namespace {
+
+using namespace initscope::report::testing;
+
+std::string read_file(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// ---- PNG reading: enough to check a file and count its non-white pixels -------------------
+
+struct Png {
+  bool valid = false;
+  uint32_t width = 0, height = 0;
+  int bit_depth = 0, colour_type = 0;
+  double non_white = -1.0;  // fraction of pixels not near-white; -1 if not decoded
+};
+
+uint32_t be32(const std::string& s, size_t at) {
+  return (uint32_t(uint8_t(s[at])) << 24) | (uint32_t(uint8_t(s[at + 1])) << 16) |
+         (uint32_t(uint8_t(s[at + 2])) << 8) | uint32_t(uint8_t(s[at + 3]));
+}
+
+Png read_png(const fs::path& file) {
+  Png png;
+  const std::string s = read_file(file);
+  static const std::string k_sig("\x89PNG\r\n\x1a\n", 8);
+  if (s.size() < 33 || s.compare(0, 8, k_sig) != 0 || s.compare(12, 4, "IHDR") != 0) return png;
+  png.valid = true;
+  png.width = be32(s, 16);
+  png.height = be32(s, 20);
+  png.bit_depth = uint8_t(s[24]);
+  png.colour_type = uint8_t(s[25]);
+  const int channels = png.colour_type == 2   ? 3
+                       : png.colour_type == 6 ? 4
+                       : png.colour_type == 0 ? 1
+                                              : 0;
+  if (png.bit_depth != 8 || channels == 0 || uint8_t(s[28]) != 0)
+    return png;  // only what we need: 8-bit, no interlace
+  std::string idat;
+  for (size_t at = 8; at + 12 <= s.size();) {
+    const uint32_t len = be32(s, at);
+    const std::string type = s.substr(at + 4, 4);
+    if (type == "IDAT") idat += s.substr(at + 8, len);
+    at += 12 + len;
+  }
+  const size_t stride = size_t(png.width) * channels;
+  std::vector<uint8_t> raw((stride + 1) * png.height);
+  uLongf raw_len = raw.size();
+  if (uncompress(raw.data(), &raw_len, reinterpret_cast<const Bytef*>(idat.data()), idat.size()) !=
+          Z_OK ||
+      raw_len != raw.size())
+    return png;
+  std::vector<uint8_t> prev(stride, 0), cur(stride);
+  size_t non_white = 0;
+  for (uint32_t y = 0; y < png.height; ++y) {
+    const uint8_t filter = raw[y * (stride + 1)];
+    const uint8_t* in = &raw[y * (stride + 1) + 1];
+    for (size_t i = 0; i < stride; ++i) {
+      const int a = i >= size_t(channels) ? cur[i - channels] : 0, b = prev[i],
+                c = i >= size_t(channels) ? prev[i - channels] : 0;
+      int pred = 0;
+      switch (filter) {
+        case 1:
+          pred = a;
+          break;
+        case 2:
+          pred = b;
+          break;
+        case 3:
+          pred = (a + b) / 2;
+          break;
+        case 4: {
+          const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
+          pred = (pa <= pb && pa <= pc) ? a : pb <= pc ? b : c;
+          break;
+        }
+        default:
+          break;
+      }
+      cur[i] = uint8_t(in[i] + pred);
+    }
+    for (uint32_t x = 0; x < png.width; ++x) {
+      const uint8_t* px = &cur[x * channels];
+      const int lowest = channels >= 3 ? std::min({px[0], px[1], px[2]}) : px[0];
+      if (lowest < 235) ++non_white;
+    }
+    prev.swap(cur);
+  }
+  png.non_white = double(non_white) / (double(png.width) * png.height);
+  return png;
+}
+
+// ---- a synthetic sweep whose every claim holds ------------------------------------------
+
+struct Ids {
+  int64_t capped = 0, diverged = 0, failed = 0;
+};
+
+Ids make_sweep(Db& db) {
+  for (int64_t h : {64, 128, 256, 512})
+    for (int64_t m : {500, 1000, 2000, 4000})
+      for (uint64_t seed : {1, 2, 3}) {
+        const double r =
+            2.0 * std::pow(double(m), 0.3) * std::pow(h / 64.0, -0.03) * (1 + 0.02 * (seed - 2.0));
+        const double gen =
+            0.08 * std::pow(500.0 / m, 0.3) * std::pow(64.0 / h, 0.05) + 0.002 * (seed - 2.0);
+        add_run(db, trained_run(h, m, 0, seed, r, gen));
+        if (m == 1000 && (h == 64 || h == 256) && seed <= 2)
+          for (double p : {0.2, 0.5})
+            add_run(db, trained_run(h, m, p, seed, r * (1 + 1.5 * p), gen + p / 2));
+      }
+  for (int64_t h : {64, 256, 1024, 4096})
+    for (uint64_t seed : {1, 2}) add_run(db, init_run(h, seed));
+  Ids ids;
+  auto capped = trained_run(64, 500, 0, 9, 999.0, 0.5);
+  capped.converged = false;
+  capped.stopped_by = "max_epochs";
+  ids.capped = add_run(db, capped);
+  auto diverged = trained_run(128, 500, 0, 9, 888.0, 0.5);
+  diverged.status = k_status_diverged;
+  diverged.converged = false;
+  diverged.stopped_by = "";
+  diverged.error = "training loss became NaN";
+  ids.diverged = add_run(db, diverged);
+  auto failed = trained_run(256, 500, 0, 9, 777.0, 0.5);
+  failed.status = k_status_failed;
+  failed.converged = false;
+  failed.stopped_by = "";
+  failed.error = "out of memory";
+  ids.failed = add_run(db, failed);
+  return ids;
+}
+
+class ReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_path_ = dir_.path / "sweep.db";
+    Db db(db_path_);
+    ids_ = make_sweep(db);
+    options_.db = db_path_;
+    options_.out = dir_.path / "report";
+    options_.resamples = 500;
+  }
+  TempDir dir_;
+  fs::path db_path_;
+  Ids ids_;
+  ReportOptions options_;
+};
+
+TEST_F(ReportTest, WritesPageFiguresAndClaims) {
+  const ReportResult result = write_report(options_);
+  // To look at this report in a browser: INITSCOPE_REPORT_TEST_KEEP=/some/dir report_test
+  if (const char* keep = std::getenv("INITSCOPE_REPORT_TEST_KEEP")) {
+    fs::create_directories(keep);
+    fs::copy(options_.out, keep,
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    fs::copy_file(db_path_, fs::path(keep) / "sweep.db", fs::copy_options::overwrite_existing);
+  }
+  ASSERT_EQ(result.claims.size(), 5u);
+  const std::vector<std::string> ids = {"r-not-increasing-with-H", "r-growth-exponent",
+                                        "r-increases-with-noise", "gen-error-not-increasing-with-H",
+                                        "theory-checks"};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(result.claims[i].id, ids[i]);
+    EXPECT_EQ(result.claims[i].verdict, Verdict::pass) << claim_line(result.claims[i]);
+    EXPECT_FALSE(result.claims[i].rule.empty());
+  }
+  EXPECT_NE(result.claims[1].figure.find("k=0.300"), std::string::npos) << result.claims[1].figure;
+
+  const std::string html = read_file(result.index);
+  EXPECT_EQ(html.rfind("<!doctype html>", 0), 0u);
+  EXPECT_NE(html.find("<title>initscope report</title>"), std::string::npos);
+  for (const auto& id : ids) EXPECT_NE(html.find(id), std::string::npos) << id;
+  // Self-contained: no scripts, no external style sheets or images.
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("<link"), std::string::npos);
+  EXPECT_EQ(html.find("src=\"http"), std::string::npos);
+  EXPECT_EQ(html.find("src=\"/"), std::string::npos);
+
+  // Every image is a relative PNG that gnuplot made, with its script and data beside it.
+  const std::regex img("<img src=\"([^\"]+)\"");
+  std::set<std::string> pngs;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), img); it != std::sregex_iterator();
+       ++it)
+    pngs.insert((*it)[1]);
+  EXPECT_EQ(static_cast<int>(pngs.size()), result.plots);
+  EXPECT_GE(pngs.size(), 10u);  // r vs H, noise, gen ×2, r vs m, 2 init-free norms, 3 theory
+  for (const auto& name :
+       {"r_vs_width.png", "r_vs_noise.png", "gen_vs_width.png", "gen_vs_m.png", "r_vs_m.png",
+        "prod_fro2_w_vs_width.png", "prod_spec_w_vs_width.png", "init_spec_z_vs_width.png",
+        "init_fro_z_vs_width.png", "init_prod_fro2_z_vs_width.png"})
+    EXPECT_TRUE(pngs.count(name)) << name;
+  for (const auto& name : pngs) {
+    const fs::path png = options_.out / name;
+    const Png info = read_png(png);
+    EXPECT_TRUE(info.valid) << png;
+    EXPECT_EQ(info.width, 960u) << png;
+    EXPECT_EQ(info.height, 600u) << png;
+    EXPECT_GT(info.non_white, 0.01) << png;
+    const std::string stem = png.stem().string();
+    EXPECT_TRUE(fs::exists(options_.out / (stem + ".gp"))) << stem;
+    EXPECT_TRUE(fs::exists(options_.out / (stem + ".dat"))) << stem;
+  }
+  // The scripts re-draw on their own, from the report folder.
+  fs::remove(options_.out / "r_vs_m.png");
+  run_gnuplot(options_.out, "r_vs_m.gp");
+  EXPECT_TRUE(read_png(options_.out / "r_vs_m.png").valid);
+  const std::string gp = read_file(options_.out / "r_vs_m.gp");
+  EXPECT_NE(gp.find("set logscale x 2"), std::string::npos);
+  EXPECT_NE(gp.find("set logscale y"), std::string::npos);
+  EXPECT_NE(gp.find("fit0(x)"), std::string::npos);  // the fitted power law is drawn
+}
+
+TEST_F(ReportTest, ExcludedRunsAreListedNotPlotted) {
+  const ReportResult result = write_report(options_);
+  const std::string html = read_file(result.index);
+  const auto excluded = html.find("id=\"excluded\"");
+  ASSERT_NE(excluded, std::string::npos);
+  const std::string tail = html.substr(excluded);
+  for (int64_t id : {ids_.capped, ids_.diverged, ids_.failed})
+    EXPECT_NE(tail.find(fmt::format("<tr><td>{}</td>", id)), std::string::npos) << id;
+  EXPECT_NE(tail.find("stopped by cap max_epochs"), std::string::npos);
+  EXPECT_NE(tail.find("diverged: training loss became NaN"), std::string::npos);
+  EXPECT_NE(tail.find("failed: out of memory"), std::string::npos);
+  // Their distances (999, 888, 777) appear in no plot's data.
+  for (const auto& entry : fs::directory_iterator(options_.out))
+    if (entry.path().extension() == ".dat") {
+      const std::string dat = read_file(entry.path());
+      for (const char* v : {" 999 ", " 888 ", " 777 "})
+        EXPECT_EQ(dat.find(v), std::string::npos) << entry.path();
+    }
+  EXPECT_NE(html.find("3 runs not used in any plot or claim"), std::string::npos);
+}
+
+TEST_F(ReportTest, ErrorsNameTheFlag) {
+  auto message_of = [](const ReportOptions& o) -> std::string {
+    try {
+      write_report(o);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  ReportOptions missing = options_;
+  missing.db = dir_.path / "nope.db";
+  EXPECT_NE(message_of(missing).find("--db"), std::string::npos);
+  EXPECT_FALSE(fs::exists(missing.db));  // not created as a side effect
+
+  ReportOptions empty = options_;
+  empty.db = dir_.path / "empty.db";
+  { Db db(empty.db); }
+  const std::string e = message_of(empty);
+  EXPECT_NE(e.find("--db"), std::string::npos) << e;
+  EXPECT_NE(e.find("no runs"), std::string::npos) << e;
+
+  ReportOptions blocked = options_;
+  std::ofstream(dir_.path / "a_file") << "x";
+  blocked.out = dir_.path / "a_file" / "report";
+  EXPECT_NE(message_of(blocked).find("--out"), std::string::npos);
+}
+
+TEST(ReportOnInitOnly, ClaimsNeedingTrainingSkip) {
+  TempDir dir;
+  ReportOptions o;
+  o.db = dir.path / "init.db";
+  o.out = dir.path / "out";
+  {
+    Db db(o.db);
+    for (int64_t h : {64, 256, 1024, 4096}) add_run(db, init_run(h, 1));
+  }
+  const auto result = write_report(o);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(result.claims[i].verdict, Verdict::skip) << claim_line(result.claims[i]);
+    EXPECT_EQ(result.claims[i].figure, "no completed, converged training runs");
+  }
+  EXPECT_EQ(result.claims[4].verdict, Verdict::pass) << claim_line(result.claims[4]);
+  EXPECT_EQ(result.plots, 3);
+}
+
+// ---- the command line --------------------------------------------------------------------
+
+struct Command {
+  int code = -1;
+  std::string out;
+};
+
+// Runs a shell command, stdout captured, stderr appended after it.
+Command run(const std::string& cmd) {
+  Command c;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return c;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) c.out.append(buf, n);
+  const int status = pclose(p);
+  c.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return c;
+}
+
+TEST_F(ReportTest, CommandPrintsOneLinePerClaim) {
+  const Command c = run(fmt::format("{} report --db {} --out {}", INITSCOPE_BIN, db_path_.string(),
+                                    options_.out.string()));
+  EXPECT_EQ(c.code, 0) << c.out;
+  for (const char* line : {"PASS r-not-increasing-with-H: ", "PASS r-growth-exponent: ",
+                           "PASS r-increases-with-noise: ",
+                           "PASS gen-error-not-increasing-with-H: ", "PASS theory-checks: "})
+    EXPECT_TRUE(c.out.rfind(line, 0) == 0 ||
+                c.out.find(std::string("\n") + line) != std::string::npos)
+        << line << "\n"
+        << c.out;
+  EXPECT_TRUE(fs::exists(options_.out / "index.html"));
+}
+
+TEST_F(ReportTest, CommandErrorsExitOne) {
+  const std::string bin = INITSCOPE_BIN;
+  Command c = run(fmt::format("{} report --db {} --out {}", bin,
+                              (dir_.path / "missing.db").string(), options_.out.string()));
+  EXPECT_EQ(c.code, 1);
+  EXPECT_NE(c.out.find("--db"), std::string::npos) << c.out;
+  c = run(fmt::format("{} export --db {} --format xlsx", bin, db_path_.string()));
+  EXPECT_EQ(c.code, 1);
+  EXPECT_NE(c.out.find("--format xlsx"), std::string::npos) << c.out;
+  c = run(fmt::format("{} export --db {} --out {}", bin, db_path_.string(),
+                      (dir_.path / "no" / "such" / "x.csv").string()));
+  EXPECT_EQ(c.code, 1);
+  EXPECT_NE(c.out.find("--out"), std::string::npos) << c.out;
+  c = run(fmt::format("{} export --db {}", bin, (dir_.path / "missing.db").string()));
+  EXPECT_EQ(c.code, 1);
+  EXPECT_NE(c.out.find("--db"), std::string::npos) << c.out;
+}
+
+TEST_F(ReportTest, CommandExportsCsvAndJsonl) {
+  const std::string bin = INITSCOPE_BIN;
+  Command c = run(fmt::format("{} export --db {}", bin, db_path_.string()));
+  EXPECT_EQ(c.code, 0) << c.out;
+  EXPECT_EQ(c.out.rfind("id,created,status,stopped_by,converged,seed,config_hash,wall_seconds,", 0),
+            0u)
+      << c.out.substr(0, 200);
+  const fs::path file = dir_.path / "runs.jsonl";
+  c = run(fmt::format("{} export --db {} --format jsonl --out {}", bin, db_path_.string(),
+                      file.string()));
+  EXPECT_EQ(c.code, 0) << c.out;
+  std::ifstream in(file);
+  int lines = 0;
+  for (std::string line; std::getline(in, line); ++lines)
+    EXPECT_NO_THROW(nlohmann::json::parse(line));
+  EXPECT_EQ(lines, 48 + 8 + 8 + 3);
+}
+
+// ---- rendering in a browser --------------------------------------------------------------
+
+constexpr const char* k_chromium = "/usr/bin/chromium";
+
+// Screenshots `html` (a file) at 1200×3000 into `png`; returns the command's exit code.
+int screenshot(const fs::path& html, const fs::path& png, const fs::path& profile) {
+  fs::create_directories(profile);
+  const std::string cmd = fmt::format(
+      "timeout 120 {} --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+      "--disable-background-networking --disable-component-update --disable-sync "
+      "--user-data-dir={} "
+      "--window-size=1200,3000 --screenshot={} file://{} >/dev/null 2>&1",
+      k_chromium, profile.string(), png.string(), fs::absolute(html).string());
+  const int status = std::system(cmd.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(ReportTest, RendersInHeadlessChromium) {
+  if (!fs::exists(k_chromium))
+    GTEST_SKIP() << "chromium is not installed (apt-get install chromium)";
+  const ReportResult result = write_report(options_);
+  const fs::path shot = dir_.path / "report.png";
+  ASSERT_EQ(screenshot(result.index, shot, dir_.path / "profile1"), 0);
+  const Png page = read_png(shot);
+  ASSERT_TRUE(page.valid) << shot;
+  EXPECT_EQ(page.width, 1200u);
+  EXPECT_EQ(page.height, 3000u);
+
+  // A blank page for comparison: same size, next to nothing drawn.
+  const fs::path blank_html = dir_.path / "blank.html";
+  std::ofstream(blank_html)
+      << "<!doctype html><html><head><title>blank</title></head><body></body></html>\n";
+  const fs::path blank_shot = dir_.path / "blank.png";
+  ASSERT_EQ(screenshot(blank_html, blank_shot, dir_.path / "profile2"), 0);
+  const Png blank = read_png(blank_shot);
+  ASSERT_TRUE(blank.valid);
+
+  EXPECT_GT(fs::file_size(shot), 5 * fs::file_size(blank_shot));
+  ASSERT_GE(page.non_white, 0.0) << "could not decode the screenshot";
+  EXPECT_LT(blank.non_white, 0.001);
+  EXPECT_GT(page.non_white, 0.03);  // text, tables and the plots' lines and labels
+}
+
+}  // namespace
+}  // namespace initscope::report
