@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, fetches MNIST, and runs the default
-# experiment into initscope.db: one network of width 256 trained on 4096 MNIST digits with
-# cross-entropy until 99% of them have margin ≥ 10 (the criterion of Figure 1).
+# The main job: installs what is missing, builds, fetches MNIST, runs the quick Figure-1 sweep
+# of Nagarajan & Kolter and an initialization-only sweep into initscope.db, and writes the
+# report to report/index.html. Safe to repeat and to interrupt: a second run resumes the
+# sweeps where they stopped and rewrites the report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 build/initscope data fetch mnist
-build/initscope train --dataset mnist --width 256 --m 4096 --loss ce --lr 0.1 --momentum 0.9 \
-  --stop margin:10:0.99 --db initscope.db
-build/initscope runs --db initscope.db
+build/initscope sweep experiments/nk17-fig1-quick.toml --db initscope.db
+build/initscope sweep experiments/nk17-init.toml --db initscope.db
+build/initscope report --db initscope.db --out report
+echo "open report/index.html in a browser"
