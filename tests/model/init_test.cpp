@@ -53,7 +53,9 @@ TEST_P(InitStats, MatchesTheSchemesStandardDeviation) {
     const double n = static_cast<double>(l.w_size());
     EXPECT_NEAR(s.mean, 0.0, 5 * want / std::sqrt(n));
     EXPECT_NEAR(s.std, want, 0.03 * want) << "layer " << l.in << "x" << l.out;
-    if (scheme == InitScheme::xavier_uniform) EXPECT_LE(s.max_abs, want * std::sqrt(3.0));
+    if (scheme == InitScheme::xavier_uniform) {
+      EXPECT_LE(s.max_abs, want * std::sqrt(3.0));
+    }
     for (int64_t i = 0; i < l.out; ++i) EXPECT_EQ(p[l.b_offset + static_cast<size_t>(i)], 0.0f);
   }
   // Xavier normal's formula, spelled out once.

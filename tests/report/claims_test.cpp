@@ -254,7 +254,9 @@ TEST(Theory, ProductGrowingSlowerThanDMinus2Fails) {
   }
   const auto checks = theory_of(runs);
   for (const auto& c : checks)
-    if (c.kind == TheoryCheck::Kind::prod_fro) EXPECT_EQ(*c.verdict, Verdict::fail);
+    if (c.kind == TheoryCheck::Kind::prod_fro) {
+      EXPECT_EQ(*c.verdict, Verdict::fail);
+    }
   EXPECT_EQ(check_theory(checks).verdict, Verdict::fail);
 }
 
