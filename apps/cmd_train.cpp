@@ -26,7 +26,8 @@ std::vector<int> parse_classes(const std::string& text) {
       if (used != item.size()) throw std::invalid_argument(item);
       out.push_back(v);
     } catch (const std::exception&) {
-      throw Error(fmt::format("--classes {}: '{}' is not a class number (expected e.g. 0,1)", text, item));
+      throw Error(
+          fmt::format("--classes {}: '{}' is not a class number (expected e.g. 0,1)", text, item));
     }
   }
   return out;
@@ -42,9 +43,11 @@ struct ProgressLine {
     const auto now = std::chrono::steady_clock::now();
     if (p.epoch > 0 && now - last < std::chrono::milliseconds(100)) return;
     last = now;
-    fmt::print(stderr, "\r\033[Kepoch {:>4}  loss {:.4g}  train err {:.2f}%  {} {:.4g}  {:.0f} steps/s  {:.1f}s",
-               p.epoch, p.loss, 100.0 * p.error, p.criterion_name, p.criterion, p.steps_per_second,
-               p.elapsed);
+    fmt::print(
+        stderr,
+        "\r\033[Kepoch {:>4}  loss {:.4g}  train err {:.2f}%  {} {:.4g}  {:.0f} steps/s  {:.1f}s",
+        p.epoch, p.loss, 100.0 * p.error, p.criterion_name, p.criterion, p.steps_per_second,
+        p.elapsed);
     drawn = true;
   }
   void finish() {
@@ -65,35 +68,57 @@ void add_train(CLI::App& app, Common& common) {
   // A flag given twice takes its last value, so scripts can append overrides.
   cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
-  cmd->add_option("--dataset", cfg->dataset, "mnist, fashion-mnist or cifar10")->capture_default_str();
+  cmd->add_option("--dataset", cfg->dataset, "mnist, fashion-mnist or cifar10")
+      ->capture_default_str();
   cmd->add_option("--m", cfg->m, "training-set size (0 = all)")->capture_default_str();
-  cmd->add_option("--subset", cfg->subset, "how to pick m examples: random, stratified, first")->capture_default_str();
-  cmd->add_option("--classes", *classes, "keep only these classes, e.g. 0,1 (two = binary task, labels ±1)");
-  cmd->add_option("--noise", cfg->noise, "fraction of training labels replaced by random labels")->capture_default_str();
-  cmd->add_flag("--standardize", cfg->standardize, "per-feature standardization instead of [0,1] pixels");
-  cmd->add_option("--depth", cfg->depth, "number of weight layers (hidden layers + 1)")->capture_default_str();
+  cmd->add_option("--subset", cfg->subset, "how to pick m examples: random, stratified, first")
+      ->capture_default_str();
+  cmd->add_option("--classes", *classes,
+                  "keep only these classes, e.g. 0,1 (two = binary task, labels ±1)");
+  cmd->add_option("--noise", cfg->noise, "fraction of training labels replaced by random labels")
+      ->capture_default_str();
+  cmd->add_flag("--standardize", cfg->standardize,
+                "per-feature standardization instead of [0,1] pixels");
+  cmd->add_option("--depth", cfg->depth, "number of weight layers (hidden layers + 1)")
+      ->capture_default_str();
   cmd->add_option("--width", cfg->width, "hidden units per layer, H")->capture_default_str();
   cmd->add_option("--activation", cfg->activation, "relu or linear")->capture_default_str();
-  cmd->add_option("--init", cfg->init, "xavier_normal, xavier_uniform, he_normal, lecun_normal")->capture_default_str();
-  cmd->add_option("--init-gain", cfg->init_gain, "multiplier on the init's standard deviation")->capture_default_str();
-  cmd->add_option("--init-from", cfg->init_from, "start from the weights in this .safetensors file");
-  cmd->add_option("--loss", cfg->loss, "ce, mse (squared, Appendix D) or logistic (binary)")->capture_default_str();
+  cmd->add_option("--init", cfg->init, "xavier_normal, xavier_uniform, he_normal, lecun_normal")
+      ->capture_default_str();
+  cmd->add_option("--init-gain", cfg->init_gain, "multiplier on the init's standard deviation")
+      ->capture_default_str();
+  cmd->add_option("--init-from", cfg->init_from,
+                  "start from the weights in this .safetensors file");
+  cmd->add_option("--loss", cfg->loss, "ce, mse (squared, Appendix D) or logistic (binary)")
+      ->capture_default_str();
   cmd->add_option("--lr", cfg->lr, "learning rate")->capture_default_str();
-  cmd->add_option("--momentum", cfg->momentum, "SGD momentum (PyTorch semantics)")->capture_default_str();
+  cmd->add_option("--momentum", cfg->momentum, "SGD momentum (PyTorch semantics)")
+      ->capture_default_str();
   cmd->add_option("--batch", cfg->batch, "minibatch size")->capture_default_str();
   cmd->add_option("--shuffle", *shuffle, "reshuffle each epoch (on) or keep file order (off)")
-      ->check(CLI::IsMember({"on", "off"}))->capture_default_str();
-  cmd->add_option("--stop", cfg->stop,
-                  "stopping criterion, repeatable: loss<=X, loss<=F*initial, margin:G:Q, train_error<=X")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  cmd->add_option(
+         "--stop", cfg->stop,
+         "stopping criterion, repeatable: loss<=X, loss<=F*initial, margin:G:Q, train_error<=X")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--max-epochs", cfg->max_epochs, "cap on epochs")->capture_default_str();
-  cmd->add_option("--max-steps", cfg->max_steps, "cap on steps (-1 = none, 0 = measure the init only)")->capture_default_str();
-  cmd->add_option("--measure-every", cfg->measure_every, "epochs between trajectory measurements (0 = end only)")->capture_default_str();
-  cmd->add_option("--seed", *seed, "run seed; init, order, subset and noise derive from it")->capture_default_str();
-  cmd->add_option("--threads", cfg->threads, "BLAS threads")->capture_default_str();
+  cmd->add_option("--max-steps", cfg->max_steps,
+                  "cap on steps (-1 = none, 0 = measure the init only)")
+      ->capture_default_str();
+  cmd->add_option("--measure-every", cfg->measure_every,
+                  "epochs between trajectory measurements (0 = end only)")
+      ->capture_default_str();
+  cmd->add_option("--seed", *seed, "run seed; init, order, subset and noise derive from it")
+      ->capture_default_str();
+  cmd->add_option("--threads", cfg->threads,
+                  "threads for this run (kernels and OpenBLAS); 1 per run is fastest for sweeps")
+      ->capture_default_str();
   cmd->add_option("--db", common.db, "results database")->capture_default_str();
-  cmd->add_option("--data-dir", common.data_dir, "data directory (default $INITSCOPE_DATA or ~/.cache/initscope)");
-  cmd->add_option("--save-weights", *save_weights, "write init.safetensors and final.safetensors here");
+  cmd->add_option("--data-dir", common.data_dir,
+                  "data directory (default $INITSCOPE_DATA or ~/.cache/initscope)");
+  cmd->add_option("--save-weights", *save_weights,
+                  "write init.safetensors and final.safetensors here");
   cmd->add_flag("--json", *json, "print the finished run as one JSON object on stdout");
 
   cmd->callback([=, &common] {
@@ -117,12 +142,18 @@ void add_train(CLI::App& app, Common& common) {
     }
     line.finish();
     if (*json) {
-      nlohmann::json j = {{"id", r.id},           {"status", r.status},
-                          {"stopped_by", r.stopped_by}, {"converged", r.converged},
-                          {"seed", r.seed},       {"config_hash", r.config_hash},
-                          {"version", r.version}, {"created", r.created},
-                          {"wall_seconds", r.wall_seconds}, {"error", r.error},
-                          {"config", r.config},   {"metrics", r.metrics}};
+      nlohmann::json j = {{"id", r.id},
+                          {"status", r.status},
+                          {"stopped_by", r.stopped_by},
+                          {"converged", r.converged},
+                          {"seed", r.seed},
+                          {"config_hash", r.config_hash},
+                          {"version", r.version},
+                          {"created", r.created},
+                          {"wall_seconds", r.wall_seconds},
+                          {"error", r.error},
+                          {"config", r.config},
+                          {"metrics", r.metrics}};
       fmt::print("{}\n", j.dump());
       return;
     }

@@ -1,18 +1,23 @@
-// Optimized float kernels: OpenBLAS sgemm for the products, elementwise work fused after it.
+// Optimized float kernels: OpenBLAS sgemm for the products with elementwise work fused after
+// it, and the fused backward-with-update of the training step on our own kernels.
 #include "model/layers.hpp"
 
 #include <cblas.h>
 
+#include "model/kernels.hpp"
+
 namespace initscope {
 
 namespace {
-int blas_int(int64_t v) { return static_cast<int>(v); }
+int blas_int(int64_t v) {
+  return static_cast<int>(v);
+}
 }  // namespace
 
 void linear_forward(float* out, const float* inp, const float* w, const float* b, int64_t B,
                     int64_t C, int64_t OC) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(B), blas_int(OC), blas_int(C),
-              1.0f, inp, blas_int(C), w, blas_int(C), 0.0f, out, blas_int(OC));
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(B), blas_int(OC), blas_int(C), 1.0f,
+              inp, blas_int(C), w, blas_int(C), 0.0f, out, blas_int(OC));
   for (int64_t i = 0; i < B; ++i) {
     float* row = out + i * OC;
     for (int64_t o = 0; o < OC; ++o) row[o] += b[o];
@@ -21,8 +26,8 @@ void linear_forward(float* out, const float* inp, const float* w, const float* b
 
 void linear_act_forward(float* pre, float* out, const float* inp, const float* w, const float* b,
                         int64_t B, int64_t C, int64_t OC, Activation a) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(B), blas_int(OC), blas_int(C),
-              1.0f, inp, blas_int(C), w, blas_int(C), 0.0f, pre, blas_int(OC));
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(B), blas_int(OC), blas_int(C), 1.0f,
+              inp, blas_int(C), w, blas_int(C), 0.0f, pre, blas_int(OC));
   for (int64_t i = 0; i < B; ++i) {
     float* p = pre + i * OC;
     float* o = out + i * OC;
@@ -41,8 +46,8 @@ void linear_act_forward(float* pre, float* out, const float* inp, const float* w
 void linear_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
                      const float* w, int64_t B, int64_t C, int64_t OC) {
   // dw (OC,C) = doutᵀ (OC,B) · inp (B,C)
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, blas_int(OC), blas_int(C), blas_int(B),
-              1.0f, dout, blas_int(OC), inp, blas_int(C), 0.0f, dw, blas_int(C));
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, blas_int(OC), blas_int(C), blas_int(B), 1.0f,
+              dout, blas_int(OC), inp, blas_int(C), 0.0f, dw, blas_int(C));
   for (int64_t o = 0; o < OC; ++o) db[o] = 0.0f;
   for (int64_t i = 0; i < B; ++i)
     for (int64_t o = 0; o < OC; ++o) db[o] += dout[i * OC + o];
@@ -60,6 +65,36 @@ void linear_act_backward(float* dinp, float* dw, float* db, float* dout, const f
     for (int64_t i = 0; i < n; ++i) dout[i] = pre[i] > 0.0f ? dout[i] : 0.0f;
   }
   linear_backward(dinp, dw, db, dout, inp, w, B, C, OC);
+}
+
+void linear_backward_sgd(float* dinp, float* w, float* b, float* vw, float* vb, const float* dout,
+                         const float* const* inp_rows, float* pack, int64_t B, int64_t C,
+                         int64_t OC, float lr, float mu, bool relu_mask, int threads) {
+  // Bias: db (OC) = Σ_rows dout, row by row so the loads are contiguous, in `pack` before the
+  // kernel needs it; then its update. O(B·OC), next to the O(B·OC·C) of the weights.
+  float* db = pack;
+  for (int64_t o = 0; o < OC; ++o) db[o] = 0.0f;
+  for (int64_t i = 0; i < B; ++i)
+    for (int64_t o = 0; o < OC; ++o) db[o] += dout[i * OC + o];
+  for (int64_t o = 0; o < OC; ++o) {
+    vb[o] = mu * vb[o] + db[o];
+    b[o] -= lr * vb[o];
+  }
+  BackwardSgdArgs a;
+  a.dout = dout;
+  a.inp_rows = inp_rows;
+  a.w = w;
+  a.vw = vw;
+  a.dinp = dinp;
+  a.pack = pack;
+  a.B = B;
+  a.C = C;
+  a.OC = OC;
+  a.lr = lr;
+  a.mu = mu;
+  a.relu_mask = relu_mask;
+  a.threads = threads;
+  backward_sgd_kernel(a);
 }
 
 }  // namespace initscope

@@ -1,11 +1,15 @@
 // Forward and backward of the MLP's pieces, as free functions over flat buffers.
 // Every kernel has a naive reference twin (*_ref, templated so gradient checks can run in
-// double); the optimized float versions call BLAS and fuse the elementwise work into one pass.
+// double). Two kinds of optimized float versions: the BLAS ones (sgemm, then the elementwise
+// work in one pass) that compute plain gradients, and the fused training-step ones on our own
+// kernels (kernels.hpp): the forward through batch-contiguous panels, and the backward fused
+// with the SGD update so that no gradient buffer exists.
 // Shapes: B = batch, C = input features, OC = output features; all buffers row-major.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "model/mlp.hpp"
 
@@ -28,8 +32,8 @@ void linear_forward_ref(T* out, const T* inp, const T* w, const T* b, int64_t B,
 /// Given dout (B,OC): dw (OC,C) = doutᵀ·inp, db (OC) = Σ_rows dout, dinp (B,C) = dout·w.
 /// dw and db are overwritten; dinp may be null (the first layer needs no input gradient).
 template <class T>
-void linear_backward_ref(T* dinp, T* dw, T* db, const T* dout, const T* inp, const T* w,
-                         int64_t B, int64_t C, int64_t OC) {
+void linear_backward_ref(T* dinp, T* dw, T* db, const T* dout, const T* inp, const T* w, int64_t B,
+                         int64_t C, int64_t OC) {
   for (int64_t o = 0; o < OC; ++o) {
     T sb = 0;
     for (int64_t i = 0; i < B; ++i) sb += dout[i * OC + o];
@@ -63,10 +67,33 @@ void activation_backward_ref(Activation a, T* dpre, const T* dout, const T* pre,
     dpre[i] = a == Activation::relu ? (pre[i] > T(0) ? dout[i] : T(0)) : dout[i];
 }
 
+/// The SGD-with-momentum update of PyTorch (dampening 0, no Nesterov, no weight decay):
+/// v (n) ← mu·v + g (n);  p (n) ← p − lr·v.
+template <class T>
+void sgd_update_ref(T* p, T* v, const T* g, int64_t n, T lr, T mu) {
+  for (int64_t i = 0; i < n; ++i) {
+    v[i] = mu * v[i] + g[i];
+    p[i] -= lr * v[i];
+  }
+}
+
+/// Reference of linear_backward_sgd: the gradients of linear_backward_ref (dinp computed with
+/// the weights before the update), then the ReLU mask of the layer below (dinp ← 0 where
+/// inp ≤ 0) if relu_mask, then sgd_update_ref of w and b. Allocates the gradients.
+template <class T>
+void linear_backward_sgd_ref(T* dinp, T* w, T* b, T* vw, T* vb, const T* dout, const T* inp,
+                             int64_t B, int64_t C, int64_t OC, T lr, T mu, bool relu_mask) {
+  std::vector<T> dw(static_cast<size_t>(OC * C)), db(static_cast<size_t>(OC));
+  linear_backward_ref(dinp, dw.data(), db.data(), dout, inp, w, B, C, OC);
+  if (dinp && relu_mask) activation_backward_ref(Activation::relu, dinp, dinp, inp, B * C);
+  sgd_update_ref(w, vw, dw.data(), OC * C, lr, mu);
+  sgd_update_ref(b, vb, db.data(), OC, lr, mu);
+}
+
 // ---- optimized float kernels -------------------------------------------------------------
 
 /// pre (B,OC) = inp (B,C) · wᵀ + b; out (B,OC) = φ(pre). One sgemm, then bias and activation
-/// fused in a single pass over the output while it is still in cache.
+/// fused in a single pass over the output while it is still in cache. pre may be out.
 void linear_act_forward(float* pre, float* out, const float* inp, const float* w, const float* b,
                         int64_t B, int64_t C, int64_t OC, Activation a);
 
@@ -83,5 +110,17 @@ void linear_forward(float* out, const float* inp, const float* w, const float* b
 /// Backward of the plain linear layer; dw (OC,C), db (OC), dinp (B,C) or null.
 void linear_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
                      const float* w, int64_t B, int64_t C, int64_t OC);
+
+/// The training step's backward of one linear layer, fused with its SGD update (see
+/// linear_backward_sgd_ref for the exact semantics): dout (B,OC); inp_rows: B pointers to the
+/// input rows (C floats each), so a batch can be used where it lies; w (OC,C) and vw (OC,C)
+/// updated in place, b (OC) and vb (OC) likewise; dinp (B,C) or null. One pass over w and vw
+/// computes the weight gradient tile by tile in registers, updates, and accumulates dinp from
+/// the old weights; relu_mask applies the layer below's ReLU (inp > 0) to dinp on the way out.
+/// pack: scratch of backward_sgd_pack_floats(B, OC, threads) floats (kernels.hpp); threads:
+/// how many may share the work (kernel_threads decides per layer).
+void linear_backward_sgd(float* dinp, float* w, float* b, float* vw, float* vb, const float* dout,
+                         const float* const* inp_rows, float* pack, int64_t B, int64_t C,
+                         int64_t OC, float lr, float mu, bool relu_mask, int threads = 1);
 
 }  // namespace initscope

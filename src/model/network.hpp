@@ -1,7 +1,11 @@
 // Whole-network forward and backward over the flat parameter buffer.
 // The Workspace holds every activation the backward pass needs, sized once for a batch, so
-// a training step allocates nothing. mlp_forward_ref / mlp_backward_ref are the naive twins,
-// templated for the double-precision gradient checks and the float comparison tests.
+// a training step allocates nothing. The forward runs on the panel kernels (kernels.hpp), or on
+// OpenBLAS for evaluation chunks of 256 rows or more, where it measured faster; the training
+// step's backward is fused with the SGD update (mlp_backward_sgd) so that no gradient buffer
+// exists; mlp_backward, which returns the plain gradient, stays on OpenBLAS.
+// mlp_forward_ref / mlp_backward_ref are the naive twins, templated for the double-precision
+// gradient checks and the float comparison tests.
 #pragma once
 
 #include <cstdint>
@@ -12,18 +16,28 @@
 
 namespace initscope {
 
-/// Activations for up to `batch` rows: per layer pre (B,out) and post (B,out) = φ(pre),
-/// plus two (B, max_width) buffers that the backward pass ping-pongs between.
+/// Activations for up to `batch` rows. Hidden layer k keeps post_k = φ(pre_k) (B, out_k):
+/// its ReLU mask is post_k > 0, so the pre-activation is never stored.
 struct Workspace {
   int64_t batch = 0;
-  std::vector<float> pre, post;        // concatenated per layer; layer k at offset[k]·batch
-  std::vector<size_t> offset;          // Σ_{j<k} out_j
-  std::vector<float> grad_a, grad_b;   // (batch, max_width)
-  float* pre_of(int k) { return pre.data() + offset[k] * batch; }
-  float* post_of(int k) { return post.data() + offset[k] * batch; }
+  int threads = 1;                       // threads the kernels may use (kernel_threads)
+  bool backward = true;                  // post and the backward buffers exist
+  std::vector<float> post;               // hidden layers, concatenated; layer k at offset[k]·batch
+  std::vector<size_t> offset;            // Σ_{j<k} out_j
+  std::vector<float> logits;             // (batch, outputs)
+  std::vector<float> panel_a, panel_b;   // forward panels (kernels.hpp), ping-pong between layers
+  std::vector<float> grad_a, grad_b;     // (batch, max(width, input_dim)), ping-pong in backward
+  std::vector<float> pack;               // backward kernel scratch
+  std::vector<const float*> input_rows;  // (batch) rows of a contiguous x, for the x overloads
+  std::vector<const float*> layer_rows;  // (batch) rows of a hidden layer's post, for backward
+  float* post_of(int k) {
+    return post.data() + offset[static_cast<size_t>(k)] * static_cast<size_t>(batch);
+  }
 };
 
-Workspace make_workspace(const Mlp& net, int64_t batch);
+/// `backward = false` for evaluation: only the forward panels and the logits.
+/// `threads` > 1 lets the kernels split large layers between that many threads.
+Workspace make_workspace(const Mlp& net, int64_t batch, bool backward = true, int threads = 1);
 
 /// Forward pass for B ≤ ws.batch rows of x (B, input_dim). Returns the logits (B, outputs),
 /// which live in the workspace until the next call.
@@ -34,6 +48,21 @@ const float* mlp_forward(const Mlp& net, const float* params, const float* x, in
 /// d(loss)/d(params) given dlogits (B, outputs).
 void mlp_backward(const Mlp& net, const float* params, float* grads, const float* x,
                   const float* dlogits, int64_t B, Workspace& ws);
+
+/// mlp_forward with the batch's rows given by pointer: x_i = rows[i] (input_dim floats each),
+/// so that a minibatch drawn from a dataset is read where it lies, with no gather copy.
+const float* mlp_forward(const Mlp& net, const float* params, const float* const* rows, int64_t B,
+                         Workspace& ws);
+
+/// The training step's backward after mlp_forward on the same rows and B, fused with PyTorch's
+/// SGD-with-momentum update: for every parameter p with gradient g (given dlogits (B, outputs)),
+/// v ← mu·v + g and p ← p − lr·v, where momentum (num_params) holds v. Same result as
+/// mlp_backward followed by sgd_update_ref, up to float rounding; no gradient is stored.
+void mlp_backward_sgd(const Mlp& net, float* params, float* momentum, const float* const* rows,
+                      const float* dlogits, int64_t B, Workspace& ws, float lr, float mu);
+/// The same for a contiguous x (B, input_dim).
+void mlp_backward_sgd(const Mlp& net, float* params, float* momentum, const float* x,
+                      const float* dlogits, int64_t B, Workspace& ws, float lr, float mu);
 
 // ---- reference twins ---------------------------------------------------------------------
 
@@ -71,13 +100,13 @@ std::vector<T> mlp_backward_ref(const Mlp& net, const T* params, const T* x, con
       inp.assign(x, x + B * l.in);
     } else {
       inp.assign(static_cast<size_t>(B * l.in), T(0));
-      activation_forward_ref(net.spec.activation, inp.data(), pres[static_cast<size_t>(k - 1)].data(),
-                             B * l.in);
+      activation_forward_ref(net.spec.activation, inp.data(),
+                             pres[static_cast<size_t>(k - 1)].data(), B * l.in);
     }
     std::vector<T> dinp(static_cast<size_t>(B * l.in));
     linear_backward_ref(k > 0 ? dinp.data() : static_cast<T*>(nullptr), grads.data() + l.w_offset,
-                        grads.data() + l.b_offset, dout.data(), inp.data(), params + l.w_offset,
-                        B, l.in, l.out);
+                        grads.data() + l.b_offset, dout.data(), inp.data(), params + l.w_offset, B,
+                        l.in, l.out);
     if (k > 0) {
       dout.assign(dinp.size(), T(0));
       activation_backward_ref(net.spec.activation, dout.data(), dinp.data(),

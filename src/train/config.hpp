@@ -53,7 +53,7 @@ struct TrainConfig {
   int64_t measure_every = 0;      // epochs between trajectory measurements; 0 = only at the end
   uint64_t seed = 1;
   // execution (not part of the config hash: they do not change the result's meaning)
-  int threads = 1;  // BLAS threads for this run
+  int threads = 1;  // threads for this run: our kernels' and OpenBLAS's
 };
 
 /// Every field, defaults included.

@@ -6,11 +6,14 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "model/cpu.hpp"
 #include "train/checkpoint.hpp"
 
 namespace initscope {
 
-const char* initscope_version() { return INITSCOPE_VERSION; }
+const char* initscope_version() {
+  return INITSCOPE_VERSION;
+}
 
 std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions& options, Db& db,
                                      const ProgressFn& progress, const TrainTest* raw) {
@@ -27,7 +30,8 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
 
   int64_t id = 0;
   if (options.claim) {
-    const auto claimed = db.claim_run(to_json(config), config_hash(config), config.seed, initscope_version());
+    const auto claimed =
+        db.claim_run(to_json(config), config_hash(config), config.seed, initscope_version());
     if (!claimed) return std::nullopt;
     id = *claimed;
   } else {
@@ -37,10 +41,12 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
   try {
     out = trainer.run(progress);
     if (options.save_weights) {
-      const std::map<std::string, std::string> meta = {
-          {"initscope_run", std::to_string(id)}, {"config", to_json(config).dump()}};
-      save_params(*options.save_weights / "init.safetensors", trainer.net(), trainer.initial_params(), meta);
-      save_params(*options.save_weights / "final.safetensors", trainer.net(), trainer.params(), meta);
+      const std::map<std::string, std::string> meta = {{"initscope_run", std::to_string(id)},
+                                                       {"config", to_json(config).dump()}};
+      save_params(*options.save_weights / "init.safetensors", trainer.net(),
+                  trainer.initial_params(), meta);
+      save_params(*options.save_weights / "final.safetensors", trainer.net(), trainer.params(),
+                  meta);
     }
   } catch (const std::exception& e) {
     db.finish_run(id, k_status_failed, "failed", false, 0.0, e.what(), {}, {});
@@ -48,6 +54,11 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
   }
   std::map<std::string, nlohmann::json> artifacts;
   if (!data.corrupted.empty()) artifacts["corrupted_indices"] = data.corrupted;
+  // What ran the step: the same run is about twice as slow on OpenBLAS's AVX2 kernels.
+  artifacts["engine"] = {{"kernels", to_string(kernel_isa())},
+                         {"blas_core", blas_core_name()},
+                         {"blas_core_selection", blas_core_selection()},
+                         {"threads", config.threads}};
   db.finish_run(id, out.status, out.stopped_by, out.converged, out.metrics.at("wall_seconds"),
                 out.error, out.metrics, out.trajectory, artifacts);
   auto record = db.run(id);

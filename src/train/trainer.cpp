@@ -1,5 +1,6 @@
-// The training loop. Reads top to bottom: gather a batch, forward, loss, backward, update.
-// Every buffer the step touches is allocated in the constructor; the step allocates nothing.
+// The training loop. Reads top to bottom: gather a batch, forward, loss, backward fused with
+// the update. Every buffer the step touches is allocated in the constructor; the step of the
+// fused engine allocates nothing (the reference engine's naive twins do, by design).
 #include "train/trainer.hpp"
 
 #include <algorithm>
@@ -48,18 +49,20 @@ PreparedData prepare_data(const TrainConfig& c, TrainTest raw) {
   }
   p.outputs = c.classes.size() == 2 ? 1 : raw.train.num_classes;
   if (c.m > 0 && c.m != raw.train.n) {  // choose_subset throws for m > n
-    const auto rows = choose_subset(raw.train, c.m, parse_subset(c.subset), derive_seed(c.seed, "subset"));
+    const auto rows =
+        choose_subset(raw.train, c.m, parse_subset(c.subset), derive_seed(c.seed, "subset"));
     raw.train = take_rows(raw.train, rows);
   }
-  if (c.noise > 0.0) p.corrupted = apply_label_noise(raw.train, c.noise, derive_seed(c.seed, "noise"));
+  if (c.noise > 0.0)
+    p.corrupted = apply_label_noise(raw.train, c.noise, derive_seed(c.seed, "noise"));
   if (c.standardize) standardize(raw.train, raw.test);
   p.train = std::move(raw.train);
   p.test = std::move(raw.test);
   return p;
 }
 
-Trainer::Trainer(const TrainConfig& config, const PreparedData& data)
-    : config_(config), data_(data), loss_(parse_loss(config.loss)) {
+Trainer::Trainer(const TrainConfig& config, const PreparedData& data, Engine engine)
+    : config_(config), data_(data), engine_(engine), loss_(parse_loss(config.loss)) {
   MlpSpec spec;
   spec.input_dim = data.train.dim;
   spec.width = config.width;
@@ -71,17 +74,18 @@ Trainer::Trainer(const TrainConfig& config, const PreparedData& data)
 
   params_.assign(net_.num_params, 0.0f);
   if (config.init_from.empty())
-    init_params(net_, params_, parse_init(config.init), config.init_gain, derive_seed(config.seed, "init"));
+    init_params(net_, params_, parse_init(config.init), config.init_gain,
+                derive_seed(config.seed, "init"));
   else
     load_params(config.init_from, net_, params_);
   init_ = params_;
-  grads_.assign(net_.num_params, 0.0f);
   momentum_.assign(net_.num_params, 0.0f);
 
   const int64_t B = std::min<int64_t>(config.batch, std::max<int64_t>(data.train.n, 1));
-  train_ws_ = make_workspace(net_, B);
-  eval_ws_ = make_workspace(net_, k_eval_chunk);
-  xb_.assign(static_cast<size_t>(B * spec.input_dim), 0.0f);
+  train_ws_ = make_workspace(net_, B, /*backward=*/true, config.threads);
+  eval_ws_ = make_workspace(net_, k_eval_chunk, /*backward=*/false, config.threads);
+  xrows_.assign(static_cast<size_t>(B), nullptr);
+  if (engine_ == Engine::reference) xb_.assign(static_cast<size_t>(B * spec.input_dim), 0.0f);
   yb_.assign(static_cast<size_t>(B), 0);
   dlogits_.assign(static_cast<size_t>(std::max(B, k_eval_chunk) * spec.outputs), 0.0f);
   order_.resize(static_cast<size_t>(data.train.n));
@@ -94,9 +98,16 @@ Evaluation Trainer::evaluate(const Dataset& d, bool margins) {
   double loss_sum = 0.0;
   int64_t wrong = 0;
   if (margins) ev.margins.resize(static_cast<size_t>(d.n));
+  std::vector<float> ref_logits;  // reference engine only
   for (int64_t start = 0; start < d.n; start += k_eval_chunk) {
     const int64_t B = std::min(k_eval_chunk, d.n - start);
-    const float* logits = mlp_forward(net_, params_.data(), d.row(start), B, eval_ws_);
+    const float* logits = nullptr;
+    if (engine_ == Engine::fused) {
+      logits = mlp_forward(net_, params_.data(), d.row(start), B, eval_ws_);
+    } else {
+      ref_logits = mlp_forward_ref(net_, params_.data(), d.row(start), B);
+      logits = ref_logits.data();
+    }
     for (int64_t i = 0; i < B; ++i) {
       const float* f = logits + i * K;
       const int32_t y = d.y[static_cast<size_t>(start + i)];
@@ -110,33 +121,45 @@ Evaluation Trainer::evaluate(const Dataset& d, bool margins) {
   return ev;
 }
 
-// One SGD step on the B rows already gathered into xb_/yb_: PyTorch's SGD with momentum
-// (dampening 0, no Nesterov, no weight decay): v ← μ·v + g; w ← w − lr·v.
-void Trainer::sgd_step(int64_t B) {
-  const int64_t K = net_.spec.outputs;
-  const float* logits = mlp_forward(net_, params_.data(), xb_.data(), B, train_ws_);
-  const float scale = 1.0f / static_cast<float>(B);  // gradient of the batch mean
-  loss_forward_backward(loss_, dlogits_.data(), logits, yb_.data(), B, K, scale);
-  mlp_backward(net_, params_.data(), grads_.data(), xb_.data(), dlogits_.data(), B, train_ws_);
-  const float lr = static_cast<float>(config_.lr), mu = static_cast<float>(config_.momentum);
-  float* w = params_.data();
-  float* v = momentum_.data();
-  const float* g = grads_.data();
-  const size_t n = params_.size();
-  if (mu == 0.0f) {
-    for (size_t i = 0; i < n; ++i) w[i] -= lr * g[i];
-  } else {
-    for (size_t i = 0; i < n; ++i) {
-      v[i] = mu * v[i] + g[i];
-      w[i] -= lr * v[i];
-    }
+// One SGD step: PyTorch's SGD with momentum (dampening 0, no Nesterov, no weight decay),
+// v ← μ·v + g; w ← w − lr·v, on the mean loss of the batch.
+double Trainer::sgd_step(std::span<const int64_t> rows) {
+  const Dataset& train = data_.train;
+  const int64_t B = static_cast<int64_t>(rows.size()), dim = train.dim, K = net_.spec.outputs;
+  IS_CHECK(B >= 1 && B <= train_ws_.batch);
+  // The batch: row pointers into the training set (the fused engine reads x where it lies;
+  // its first layer transposes the rows into a panel anyway) and labels yb (B).
+  for (int64_t i = 0; i < B; ++i) {
+    const int64_t row = rows[static_cast<size_t>(i)];
+    xrows_[static_cast<size_t>(i)] = train.row(row);
+    yb_[static_cast<size_t>(i)] = train.y[static_cast<size_t>(row)];
   }
+  const float lr = static_cast<float>(config_.lr), mu = static_cast<float>(config_.momentum);
+  const float scale = 1.0f / static_cast<float>(B);  // gradient of the batch mean
+  double loss = 0.0;
+  if (engine_ == Engine::fused) {
+    // logits (B, K) = forward(x); dlogits (B, K) = scale · dloss/dlogits; then the backward
+    // pass updates every layer's parameters and momentum as it goes, output layer first.
+    const float* logits = mlp_forward(net_, params_.data(), xrows_.data(), B, train_ws_);
+    loss = loss_forward_backward(loss_, dlogits_.data(), logits, yb_.data(), B, K, scale);
+    mlp_backward_sgd(net_, params_.data(), momentum_.data(), xrows_.data(), dlogits_.data(), B,
+                     train_ws_, lr, mu);
+  } else {
+    for (int64_t i = 0; i < B; ++i)
+      std::copy_n(xrows_[static_cast<size_t>(i)], dim, xb_.data() + i * dim);
+    const auto logits = mlp_forward_ref(net_, params_.data(), xb_.data(), B);
+    loss = loss_forward_backward(loss_, dlogits_.data(), logits.data(), yb_.data(), B, K, scale);
+    const auto grads = mlp_backward_ref(net_, params_.data(), xb_.data(), dlogits_.data(), B);
+    sgd_update_ref(params_.data(), momentum_.data(), grads.data(),
+                   static_cast<int64_t>(params_.size()), lr, mu);
+  }
+  return loss / static_cast<double>(B);
 }
 
 RunOutcome Trainer::run(const ProgressFn& progress) {
   RunOutcome out;
   const Dataset& train = data_.train;
-  const int64_t n = train.n, dim = train.dim, B_max = train_ws_.batch;
+  const int64_t n = train.n, B_max = train_ws_.batch;
   const bool need_margins =
       std::any_of(criteria_.begin(), criteria_.end(),
                   [](const StopCriterion& c) { return c.kind == StopCriterion::Kind::margin; });
@@ -166,9 +189,18 @@ RunOutcome Trainer::run(const ProgressFn& progress) {
       double value = 0.0;
       bool ok = false;
       switch (c.kind) {
-        case StopCriterion::Kind::loss: value = ev.loss; ok = value <= c.value; break;
-        case StopCriterion::Kind::loss_relative: value = ev.loss; ok = value <= c.value * initial_loss; break;
-        case StopCriterion::Kind::train_error: value = ev.error; ok = value <= c.value; break;
+        case StopCriterion::Kind::loss:
+          value = ev.loss;
+          ok = value <= c.value;
+          break;
+        case StopCriterion::Kind::loss_relative:
+          value = ev.loss;
+          ok = value <= c.value * initial_loss;
+          break;
+        case StopCriterion::Kind::train_error:
+          value = ev.error;
+          ok = value <= c.value;
+          break;
         case StopCriterion::Kind::margin: {
           const auto hits = std::count_if(ev.margins.begin(), ev.margins.end(),
                                           [&](double mg) { return mg >= c.value; });
@@ -197,7 +229,8 @@ RunOutcome Trainer::run(const ProgressFn& progress) {
     if (!std::isfinite(ev.loss) && out.status.empty()) {
       out.status = k_status_diverged;
       out.stopped_by = "diverged";
-      out.error = fmt::format("training loss became {} at epoch {} (step {})", ev.loss, epoch, step);
+      out.error =
+          fmt::format("training loss became {} at epoch {} (step {})", ev.loss, epoch, step);
     }
     if (progress) {
       Progress p;
@@ -223,12 +256,8 @@ RunOutcome Trainer::run(const ProgressFn& progress) {
     bool step_cap = false;
     for (int64_t start = 0; start < n; start += B_max) {
       const int64_t B = std::min(B_max, n - start);
-      for (int64_t i = 0; i < B; ++i) {
-        const int64_t row = order_[static_cast<size_t>(start + i)];
-        std::copy_n(train.row(row), dim, xb_.data() + i * dim);
-        yb_[static_cast<size_t>(i)] = train.y[static_cast<size_t>(row)];
-      }
-      sgd_step(B);
+      sgd_step(std::span<const int64_t>(order_).subspan(static_cast<size_t>(start),
+                                                        static_cast<size_t>(B)));
       ++step;
       if (config_.max_steps > 0 && step >= config_.max_steps) {
         step_cap = true;

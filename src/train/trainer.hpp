@@ -35,15 +35,15 @@ PreparedData prepare_data(const TrainConfig& c, TrainTest raw);
 
 /// Loss, error and margins of the whole dataset, evaluated in chunks.
 struct Evaluation {
-  double loss = 0.0;   // mean
-  double error = 0.0;  // fraction misclassified
+  double loss = 0.0;            // mean
+  double error = 0.0;           // fraction misclassified
   std::vector<double> margins;  // one per example (only if asked for)
 };
 
 struct Progress {
   int64_t epoch = 0, step = 0;
   double loss = 0.0, error = 0.0;
-  double criterion = 0.0;          // the first criterion's current value (loss, error or fraction)
+  double criterion = 0.0;  // the first criterion's current value (loss, error or fraction)
   std::string criterion_name;
   double steps_per_second = 0.0, elapsed = 0.0;
 };
@@ -58,31 +58,46 @@ struct RunOutcome {
   std::vector<TrajectoryPoint> trajectory;
 };
 
+/// How the trainer computes a step and an evaluation.
+///  fused:     the optimized engine: panel forward kernels, backward fused with the SGD update
+///             (no gradient buffer), no allocation in the step.
+///  reference: the naive twins (mlp_forward_ref, mlp_backward_ref, sgd_update_ref) for the whole
+///             step and every evaluation; slow, allocates, and is what tests compare against.
+enum class Engine { fused, reference };
+
 class Trainer {
  public:
   /// Builds the network and initializes it (randomly, or from config.init_from).
-  Trainer(const TrainConfig& config, const PreparedData& data);
+  Trainer(const TrainConfig& config, const PreparedData& data, Engine engine = Engine::fused);
   /// Trains until a criterion or cap; then measures. Call once.
   RunOutcome run(const ProgressFn& progress = {});
 
+  /// One SGD step on these rows of the training set (at most config.batch of them): gather,
+  /// forward, loss, backward and update. Returns the batch's mean loss. run() is a loop of
+  /// these; benchmarks call it directly.
+  double sgd_step(std::span<const int64_t> rows);
+
   const Mlp& net() const { return net_; }
+  Engine engine() const { return engine_; }
   std::span<const float> params() const { return params_; }
   std::span<const float> initial_params() const { return init_; }
   /// Loss, error and (optionally) margins of `d` at the current parameters.
   Evaluation evaluate(const Dataset& d, bool margins);
 
  private:
-  void sgd_step(int64_t B);
-
   TrainConfig config_;
   const PreparedData& data_;
+  Engine engine_;
   Mlp net_;
   Loss loss_;
   std::vector<StopCriterion> criteria_;
-  // One flat buffer each (STYLE.md practice 3); layers are offsets into them.
-  std::vector<float> params_, init_, grads_, momentum_;
+  // One flat buffer each (STYLE.md practice 3); layers are offsets into them. There is no
+  // gradient buffer: the fused engine applies each layer's gradient as it computes it.
+  std::vector<float> params_, init_, momentum_;
   Workspace train_ws_, eval_ws_;
-  std::vector<float> xb_, dlogits_;  // gathered batch (B, dim) and its logit gradient (B, K)
+  std::vector<const float*> xrows_;  // the batch's rows, by pointer into the training set (B)
+  std::vector<float> xb_;            // the batch gathered (B, dim): reference engine only
+  std::vector<float> dlogits_;       // the logits' gradient (B, K)
   std::vector<int32_t> yb_;
   std::vector<int64_t> order_;
 };

@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""Formats the JSON lines bench/run.sh collected (step_bench and pytorch_reference.py) as the
+benchmark report: per width, time per step, GFLOP/s, speedup over PyTorch and fraction of the
+machine's sgemm peak; then the phase profile of one step, the costs around the steps, and the
+sweep comparison if there was one.
+
+  bench/report.py RESULTS.jsonl
+"""
+import json
+import math
+import sys
+
+
+def main(path):
+    recs = [json.loads(line) for line in open(path) if line.strip().startswith("{")]
+    peaks = [r for r in recs if r["kind"] == "peak"]
+    def best(engine, threads=None):  # per width, the fastest of the rounds (and thread counts)
+        out = {}
+        for r in recs:
+            if r["kind"] == "step" and r.get("engine") == engine and threads in (None, r.get("threads")):
+                if r["width"] not in out or r["seconds_per_step"] < out[r["width"]]["seconds_per_step"]:
+                    out[r["width"]] = r
+        return out
+
+    ours, ours1, torch = best("initscope"), best("initscope", 1), best("pytorch")
+    our_threads = sorted({r["threads"] for r in recs if r["kind"] == "step" and r.get("engine") == "initscope"})
+    rounds = sum(1 for r in recs if r["kind"] == "step" and r.get("engine") == "initscope") // max(len(ours) * len(our_threads), 1)
+    peak = max(p["gflops"] for p in peaks) if peaks else float("nan")
+    fma = max(p.get("fma_gflops", float("nan")) for p in peaks) if peaks else float("nan")
+    m0 = next(iter(ours.values()), peaks[0] if peaks else {})
+
+    print("One training step of 784-H-H-H-H-10, batch 64, SGD momentum 0.9, cross-entropy, MNIST")
+    print(f"initscope: kernels {m0.get('kernel_isa', '?')}, OpenBLAS core {m0.get('blas_core_selection', '?')}, best of threads {','.join(map(str, our_threads))}")
+    if torch:
+        t0 = next(iter(torch.values()))
+        print(f"PyTorch {t0['torch']}: best of threads {','.join(t0['per_thread'])} (OPENBLAS_CORETYPE=SKYLAKEX)")
+    if peaks:
+        best = max(peaks, key=lambda p: p["gflops"])
+        print(f"sgemm peak: {peak:.0f} GFLOP/s, OpenBLAS 1 thread, best of {len(peaks)} measurements of "
+              f"64x4096x4096 NN/NT ({best['gflops_64_nn']:.0f}/{best['gflops_64_nt']:.0f}) and "
+              f"1024x4096x4096 NT ({best['gflops_1024_nt']:.0f}); FMA ceiling (registers only): {fma:.0f} GFLOP/s")
+    print("FLOPs per step: 2·B·Σin·out forward + 4·B·Σin·out backward − 2·B·784·H (no input gradient)")
+    print(f"Steady state, best of {rounds} alternating rounds per engine (each: warm-up, then the best of 3 timed runs)")
+    print()
+    print("%sgemm and %FMA: initscope on one thread against the one-thread sgemm peak and FMA ceiling")
+    print()
+    print(f"{'H':>6} | {'1-thread ms':>11} {'GFLOP/s':>8} {'%sgemm':>6} {'%FMA':>5} | {'initscope ms':>12} {'thr':>3} {'GFLOP/s':>8} | {'PyTorch ms':>10} {'thr':>3} {'GFLOP/s':>8} | {'speedup':>7}")
+    print("-" * 112)
+    speedups = []
+    for h in sorted(ours):
+        o, o1 = ours[h], ours1.get(h, ours[h])
+        g1 = o1["flops_per_step"] / o1["seconds_per_step"] * 1e-9
+        g = o["flops_per_step"] / o["seconds_per_step"] * 1e-9
+        line = (f"{h:>6} | {o1['seconds_per_step'] * 1e3:>11.3f} {g1:>8.1f} {100 * g1 / peak:>5.0f}% {100 * g1 / fma:>4.0f}% |"
+                f" {o['seconds_per_step'] * 1e3:>12.3f} {o['threads']:>3} {g:>8.1f} |")
+        if h in torch:
+            t = torch[h]
+            tg = t["flops_per_step"] / t["seconds_per_step"] * 1e-9
+            sp = t["seconds_per_step"] / o["seconds_per_step"]
+            speedups.append(sp)
+            line += f" {t['seconds_per_step'] * 1e3:>10.3f} {t['threads']:>3} {tg:>8.1f} | {sp:>6.2f}x"
+        print(line)
+    if speedups:
+        geo = math.exp(sum(math.log(s) for s in speedups) / len(speedups))
+        print(f"geometric-mean speedup {geo:.2f}x, smallest {min(speedups):.2f}x (targets: >= 4x, >= 2x at every width)")
+    big = [h for h in ours1 if h >= 1024]
+    if big:
+        fr = min(ours1[h]["flops_per_step"] / ours1[h]["seconds_per_step"] * 1e-9 / peak for h in big)
+        print(f"fraction of the one-thread sgemm peak at H >= 1024, one thread: >= {100 * fr:.0f}% (target: >= 70%); "
+              f"of the FMA ceiling: >= {100 * fr * peak / fma:.0f}%")
+    for h in sorted(ours):
+        if "peak_rss_mb" in ours[h]:
+            o = ours[h]
+            t = torch.get(h, {})
+            print(f"peak RSS H={h}: initscope {o['peak_rss_mb']:.0f} MB (params+init+momentum {o['params_init_momentum_mb']:.0f} MB, "
+                  f"MNIST copies {o['datasets_mb']:.0f} MB)" + (f"; PyTorch process {t['peak_rss_mb']:.0f} MB" if t else ""))
+
+    for p in (r for r in recs if r["kind"] == "profile"):
+        print()
+        print(f"One step at H={p['width']}, phase by phase ({p['steps']} steps; µs per step):")
+        total = p["seconds_per_step"]
+        for name, sec in p["phases"].items():
+            print(f"  {name:32s} {sec * 1e6:10.1f} µs {100 * sec / total:5.1f}%")
+        print(f"  {'total':32s} {total * 1e6:10.1f} µs")
+
+    costs = [r for r in recs if r["kind"] == "costs"]
+    if costs:
+        print()
+        print(f"Costs around the steps, per epoch at m={costs[0]['m']} (ms), and per run:")
+        print(f"{'H':>6} | {'train':>8} {'eval':>8} {'eval/train':>10} | {'gather':>7} {'shuffle':>7} | {'final measures':>14}")
+        for c in costs:
+            print(f"{c['width']:>6} | {c['epoch_train_seconds'] * 1e3:>8.2f} {c['epoch_eval_seconds'] * 1e3:>8.2f} "
+                  f"{100 * c['eval_fraction_of_train']:>9.0f}% | {c['epoch_gather_seconds'] * 1e3:>7.3f} "
+                  f"{c['epoch_shuffle_seconds'] * 1e3:>7.3f} | {c['final_measures_seconds'] * 1e3:>11.1f} ms")
+        print("  eval = the whole training set forward in 1024-row chunks + loss/error/margins, the stopping")
+        print("  criterion's exact cost; it does 2·Σ of a step's 6·Σ−2·784·H FLOPs per row, i.e. 34–45% of")
+        print("  an epoch's arithmetic, so at equal GFLOP/s eval/train is bounded below by that share.")
+        print("  final measures = norms and Lanczos spectral norms (src/measure), once per run.")
+
+    for r in recs:
+        if r["kind"] == "sweep_skipped":
+            print(f"\nQuick Figure-1 sweep: skipped: {r['reason']}")
+    sweeps = {r["engine"]: r for r in recs if r["kind"] == "sweep"}
+    if sweeps:
+        print()
+        print("Quick Figure-1 sweep (experiments/nk17-fig1-quick.toml), end to end, one run per core:")
+        for e, r in sweeps.items():
+            parts = [f"{r['seconds']:8.1f} s wall", f"{r.get('runs', '?')} runs", f"{r.get('epochs', float('nan')):.0f} epochs"]
+            if r.get("train_seconds"):
+                parts.append(f"train {r['train_seconds']:.0f} s + eval {r['eval_seconds']:.0f} s (CPU-seconds over runs)")
+                parts.append(f"{1e3 * (r['train_seconds'] + r['eval_seconds']) / r['epochs']:.1f} ms per epoch")
+            print(f"  {e:10s} " + ", ".join(parts))
+        if "initscope" in sweeps and "pytorch" in sweeps:
+            i, p = sweeps["initscope"], sweeps["pytorch"]
+            line = f"  speedup: wall {p['seconds'] / i['seconds']:.2f}x"
+            if i.get("train_seconds") and p.get("train_seconds"):
+                per = lambda r: (r["train_seconds"] + r["eval_seconds"]) / r["epochs"]
+                line += f", per epoch (train + eval) {per(p) / per(i):.2f}x"
+            print(line)
+            print("  (the two engines draw different subsets and inits, so their runs need different numbers")
+            print("   of epochs to reach the criterion; per-epoch time is the like-for-like comparison)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,74 @@
+// The AVX2+FMA instance of the kernels in kernels_impl.hpp, for x86 CPUs without AVX-512.
+// Compiled with -mavx2 -mfma -mno-avx512f, so that even a -march=native build on an AVX-512
+// machine produces a genuine AVX2 path that the tests can force and check.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "model/kernels.hpp"
+
+namespace initscope::avx2 {
+
+struct Isa {
+  using V = __m256;
+  using Mask = __m256i;
+  // 16 ymm registers: 6 × 2 accumulators + 2 operand vectors + 1 broadcast.
+  static constexpr int L = 8, MR = 6, NV = 2;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V set1(float x) { return _mm256_set1_ps(x); }
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static V loadm(const float* p, Mask m) { return _mm256_maskload_ps(p, m); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static void storem(float* p, V v, Mask m) { _mm256_maskstore_ps(p, m, v); }
+  static V bcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V fnma(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V relu(V x) { return _mm256_max_ps(x, _mm256_setzero_ps()); }
+  static V mask_positive(V d, V x) {
+    return _mm256_and_ps(d, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ));
+  }
+  static Mask full_mask() { return _mm256_set1_epi32(-1); }
+  static Mask tail_mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+
+  // 8×8 block: dst[j][i] = src[i][col + j].
+  static void transpose_block(const float* const* src, int64_t col, float* dst, int64_t ldd) {
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src[i] + col);
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+      r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; ++i) {
+      t[i] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x20);
+      t[i + 4] = _mm256_permute2f128_ps(r[i], r[i + 4], 0x31);
+    }
+    for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + i * ldd, t[i]);
+  }
+};
+
+}  // namespace initscope::avx2
+
+#define KERNEL_NS avx2
+#include "model/kernels_impl.hpp"
+#undef KERNEL_NS
+
+namespace initscope::avx2 {
+void backward_sgd(const BackwardSgdArgs& a) {
+  backward_sgd_impl(a);
+}
+void forward(const ForwardArgs& a) {
+  forward_impl(a);
+}
+void transpose_input(const ForwardArgs& a, int64_t c_begin, int64_t c_end) {
+  transpose_input_impl(a, c_begin, c_end);
+}
+}  // namespace initscope::avx2

@@ -1,0 +1,81 @@
+// The AVX-512 instance of the kernels in kernels_impl.hpp. This file alone is compiled with
+// -mavx512f -mfma, so the library runs on CPUs without AVX-512; kernels.cpp calls it only where
+// __builtin_cpu_supports("avx512f") says it may.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "model/kernels.hpp"
+
+namespace initscope::avx512 {
+
+struct Isa {
+  using V = __m512;
+  using Mask = __mmask16;
+  static constexpr int L = 16, MR = 6, NV = 4;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V set1(float x) { return _mm512_set1_ps(x); }
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static V loadm(const float* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static void storem(float* p, V v, Mask m) { _mm512_mask_storeu_ps(p, m, v); }
+  static V bcast(const float* p) { return _mm512_set1_ps(*p); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }    // a·b + c
+  static V fnma(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }  // c − a·b
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  // max(x, 0) returns its second operand for a NaN x, i.e. 0, as `x > 0 ? x : 0` does.
+  static V relu(V x) { return _mm512_max_ps(x, _mm512_setzero_ps()); }
+  static V mask_positive(V d, V x) {
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), d);
+  }
+  static Mask full_mask() { return static_cast<Mask>(0xFFFF); }
+  static Mask tail_mask(int n) { return static_cast<Mask>((1u << n) - 1u); }
+
+  // 16×16 block: dst[j][i] = src[i][col + j]. Three rounds of in-lane unpacks and 128-bit lane
+  // shuffles, 64 shuffles per 256 floats instead of 256 scalar moves.
+  static void transpose_block(const float* const* src, int64_t col, float* dst, int64_t ldd) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src[i] + col);
+    for (int i = 0; i < 16; i += 2) {
+      t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+      const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+      const __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+      r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+      r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+      r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+      r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int i = 0; i < 4; ++i) {
+      t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+      t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+      t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+      t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 8; ++i) {
+      r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+      r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+    }
+    for (int i = 0; i < 16; ++i) _mm512_storeu_ps(dst + i * ldd, r[i]);
+  }
+};
+
+}  // namespace initscope::avx512
+
+#define KERNEL_NS avx512
+#include "model/kernels_impl.hpp"
+#undef KERNEL_NS
+
+namespace initscope::avx512 {
+void backward_sgd(const BackwardSgdArgs& a) {
+  backward_sgd_impl(a);
+}
+void forward(const ForwardArgs& a) {
+  forward_impl(a);
+}
+void transpose_input(const ForwardArgs& a, int64_t c_begin, int64_t c_end) {
+  transpose_input_impl(a, c_begin, c_end);
+}
+}  // namespace initscope::avx512

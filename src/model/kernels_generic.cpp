@@ -1,0 +1,49 @@
+// The portable instance of the kernels in kernels_impl.hpp: "vectors" of one float, for CPUs
+// without AVX2 (and non-x86 builds). Same tiles and loop order as the SIMD paths, so it is
+// checked by the same tests; it is not tuned.
+#include <cstdint>
+
+#include "model/kernels.hpp"
+
+namespace initscope::generic {
+
+struct Isa {
+  using V = float;
+  using Mask = int;
+  static constexpr int L = 1, MR = 4, NV = 4;
+  static V zero() { return 0.0f; }
+  static V set1(float x) { return x; }
+  static V load(const float* p) { return *p; }
+  static V loadm(const float* p, Mask) { return *p; }  // a tail of one lane is the whole lane
+  static void store(float* p, V v) { *p = v; }
+  static void storem(float* p, V v, Mask) { *p = v; }
+  static V bcast(const float* p) { return *p; }
+  static V fma(V a, V b, V c) { return a * b + c; }
+  static V fnma(V a, V b, V c) { return c - a * b; }
+  static V add(V a, V b) { return a + b; }
+  static V relu(V x) { return x > 0.0f ? x : 0.0f; }
+  static V mask_positive(V d, V x) { return x > 0.0f ? d : 0.0f; }
+  static Mask full_mask() { return 1; }
+  static Mask tail_mask(int n) { return n; }
+  static void transpose_block(const float* const* src, int64_t col, float* dst, int64_t) {
+    *dst = src[0][col];
+  }
+};
+
+}  // namespace initscope::generic
+
+#define KERNEL_NS generic
+#include "model/kernels_impl.hpp"
+#undef KERNEL_NS
+
+namespace initscope::generic {
+void backward_sgd(const BackwardSgdArgs& a) {
+  backward_sgd_impl(a);
+}
+void forward(const ForwardArgs& a) {
+  forward_impl(a);
+}
+void transpose_input(const ForwardArgs& a, int64_t c_begin, int64_t c_end) {
+  transpose_input_impl(a, c_begin, c_end);
+}
+}  // namespace initscope::generic

@@ -1,0 +1,449 @@
+// The kernels of kernels.hpp, written once over a vector type. Included by kernels_avx512.cpp,
+// kernels_avx2.cpp and kernels_generic.cpp, each of which first defines
+//   namespace initscope::<isa> { struct Isa { using V, L, zero, load, loadm, store, storem, ... };
+//   }
+// and is compiled with its own -m flags. Everything here lives in that per-ISA namespace so the
+// three copies never meet at link time (no ODR merging of an AVX-512 copy into the AVX2 path),
+// and it calls nothing from the standard library for the same reason.
+// Every kernel here has a naive twin in layers.hpp; tests/model/kernels_test.cpp runs each ISA.
+//
+// Two kernels, both built around one register tile of MR rows of W × NV vectors:
+//
+// forward: Zᵀ = W·Xᵀ on a transposed, batch-contiguous input panel P (C, 64): each W element is
+//   broadcast and multiplied by 64 batch values, so the 64-row batch is the vector dimension and
+//   W streams through once, row by row, without being packed. Bias and activation are applied
+//   to the register tile before it is stored. (OpenBLAS, which must pack W on every call, is
+//   20–40% slower on these shapes: bench/kernels_bench.)
+// backward_sgd: for a tile of W, g = doutᵀ·inp with K = B (the batch) accumulated in registers;
+//   then vw ← μ·vw + g and w ← w − lr·vw straight from the registers, the old w set aside in
+//   a small scratch; after a chunk of up to 96 rows, dinp += dout·w_old for the chunk as one
+//   rank-96 product. W and the momentum are read and written once per step, the gradient never
+//   touches memory, and the data gradient reads W from that cache-resident scratch instead of
+//   a second pass over W.
+//
+// Tile sizes, per ISA (Isa::MR, Isa::NV): AVX-512 uses 6 × 4 (24 of the 32 zmm registers as
+// accumulators, 4 for operand vectors, one for the broadcast); AVX2 uses 6 × 2 (12 of 16 ymm).
+// Larger tiles spill; smaller ones need more loads per FMA. Per step of their loops the inner
+// loops issue 4 vector loads and 6 broadcasts for 24 FMAs: 12 cycles of FMA work on two FMA
+// pipes, against 5 on two load ports, so the loads stay hidden.
+
+// NOLINTBEGIN(readability-function-cognitive-complexity)
+
+namespace initscope::KERNEL_NS {
+
+using V = Isa::V;
+using Mask = Isa::Mask;
+constexpr int L = Isa::L;        // floats per vector
+constexpr int MR = Isa::MR;      // rows of W per register tile
+constexpr int NV = Isa::NV;      // vectors per register tile row
+constexpr int64_t k_panel = 64;  // batch columns per forward input panel: 64 = the training batch
+
+inline int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
+
+// Loops over the register tile's rows and vectors must be unrolled completely: a rolled loop
+// makes GCC keep the accumulator array in memory (24 spills and reloads per tile).
+#define IS_UNROLL _Pragma("GCC unroll 16")
+
+// ---- transposes used to build the panels ---------------------------------------------------
+
+/// dst (cols, ld_dst)[j][i] = row(i)[j] for i < rows, j < cols, where row(i) points at row i
+/// of the source (a strided matrix or rows gathered by pointer).
+template <class Row>
+inline void transpose(Row row, int64_t rows, int64_t cols, float* dst, int64_t ld_dst) {
+  int64_t i = 0;
+  for (; i + L <= rows; i += L) {
+    const float* src[L];
+    for (int r = 0; r < L; ++r) src[r] = row(i + r);
+    int64_t j = 0;
+    for (; j + L <= cols; j += L) Isa::transpose_block(src, j, dst + j * ld_dst + i, ld_dst);
+    for (; j < cols; ++j)
+      for (int r = 0; r < L; ++r) dst[j * ld_dst + i + r] = src[r][j];
+  }
+  for (; i < rows; ++i) {
+    const float* src = row(i);
+    for (int64_t j = 0; j < cols; ++j) dst[j * ld_dst + i] = src[j];
+  }
+}
+
+inline void transpose(const float* src, int64_t ld_src, float* dst, int64_t ld_dst, int64_t rows,
+                      int64_t cols) {
+  transpose([&](int64_t i) { return src + i * ld_src; }, rows, cols, dst, ld_dst);
+}
+
+// ---- forward -------------------------------------------------------------------------------
+
+// One register tile of the forward: acc (R rows of W, N vectors of batch) = Σ_c W[o0+r][c]·P[c][·]
+// over c in [c0, c1), added to the partial sums already in `zt` unless `first`; on `last`, bias
+// and ReLU are applied. p is the input panel (C, 64), zt the output panel (OC, 64), both at the
+// tile's first batch column.
+template <int R, int N>
+inline void forward_tile(const float* w, int64_t C, const float* p, const float* b, float* zt,
+                         int64_t c0, int64_t c1, bool first, bool last, bool relu) {
+  V acc[R][N];
+  IS_UNROLL for (int r = 0; r < R; ++r) IS_UNROLL for (int v = 0; v < N; ++v) acc[r][v] =
+      first ? Isa::zero() : Isa::load(zt + r * k_panel + v * L);
+  const float* wr[R];
+  IS_UNROLL for (int r = 0; r < R; ++r) wr[r] = w + r * C;
+  for (int64_t c = c0; c < c1; ++c) {
+    V x[N];
+    IS_UNROLL for (int v = 0; v < N; ++v) x[v] = Isa::load(p + c * k_panel + v * L);
+    IS_UNROLL for (int r = 0; r < R; ++r) {
+      const V s = Isa::bcast(wr[r] + c);
+      IS_UNROLL for (int v = 0; v < N; ++v) acc[r][v] = Isa::fma(s, x[v], acc[r][v]);
+    }
+  }
+  if (last) {
+    IS_UNROLL for (int r = 0; r < R; ++r) {
+      const V bias = Isa::bcast(b + r);
+      IS_UNROLL for (int v = 0; v < N; ++v) {
+        acc[r][v] = Isa::add(acc[r][v], bias);
+        if (relu) acc[r][v] = Isa::relu(acc[r][v]);
+      }
+    }
+  }
+  IS_UNROLL for (int r = 0; r < R; ++r) IS_UNROLL for (int v = 0; v < N; ++v)
+      Isa::store(zt + r * k_panel + v * L, acc[r][v]);
+}
+
+template <int N>
+inline void forward_rows(const float* w, int64_t C, const float* p, const float* b, float* zt,
+                         int64_t rows, int64_t c0, int64_t c1, bool first, bool last, bool relu) {
+  switch (rows) {
+    case 1:
+      forward_tile<1, N>(w, C, p, b, zt, c0, c1, first, last, relu);
+      break;
+    case 2:
+      if constexpr (MR >= 2) forward_tile<2, N>(w, C, p, b, zt, c0, c1, first, last, relu);
+      break;
+    case 3:
+      if constexpr (MR >= 3) forward_tile<3, N>(w, C, p, b, zt, c0, c1, first, last, relu);
+      break;
+    case 4:
+      if constexpr (MR >= 4) forward_tile<4, N>(w, C, p, b, zt, c0, c1, first, last, relu);
+      break;
+    case 5:
+      if constexpr (MR >= 5) forward_tile<5, N>(w, C, p, b, zt, c0, c1, first, last, relu);
+      break;
+    case 6:
+      if constexpr (MR >= 6) forward_tile<6, N>(w, C, p, b, zt, c0, c1, first, last, relu);
+      break;
+    default:
+      break;
+  }
+}
+
+// Input rows (c) per pass over W: 256 × 64 batch columns = 64 KB of panel per 64-row block,
+// which stays in L2 (1 MB on Zen 4/5 and Skylake-X) while every row block of W streams past;
+// with 1024-row evaluation chunks the 16 blocks' slices (1 MB) are reused across a W tile that
+// sits in L1. Partial sums go back to the output panel between chunks: one tile load and store
+// per 256 FMAs per accumulator.
+constexpr int64_t k_forward_kc = 256;
+
+/// The input panels' rows [c_begin, c_end) for every 64-row block, from a.inp_rows: what
+/// forward_impl does on its way when it runs alone; threads split this by columns first.
+inline void transpose_input_impl(const ForwardArgs& a, int64_t c_begin, int64_t c_end) {
+  for (int64_t i0 = 0; i0 < a.B; i0 += k_panel) {
+    float* p = a.in_panel + i0 * a.C + c_begin * k_panel;  // block i0/64 is at (i0/64)·C·64
+    transpose([&](int64_t i) { return a.inp_rows[i0 + i] + c_begin; }, min64(k_panel, a.B - i0),
+              c_end - c_begin, p, k_panel);
+  }
+}
+
+// Rows [a.o_begin, a.o_end) of the output: a thread's share (o_begin a multiple of MR).
+inline void forward_impl(const ForwardArgs& a) {
+  const int64_t o_begin = a.o_begin, o_end = a.o_end < 0 ? a.OC : a.o_end;
+  const int64_t blocks = (a.B + k_panel - 1) / k_panel;
+  // Equal chunks: 784 inputs make 4 chunks of 196, not 3 of 256 and one of 16.
+  const int64_t chunks = (a.C + k_forward_kc - 1) / k_forward_kc;
+  const int64_t kc = (a.C + chunks - 1) / chunks;
+  // One 64-row block at a time, through all of W: its panel chunk stays in L2 while W streams
+  // past. (Reusing a W tile across several blocks instead reads the blocks' panels from L2 at
+  // every step and measured 10% slower for 1024-row evaluation chunks.)
+  for (int64_t ib = 0; ib < blocks; ++ib) {
+    const int64_t i0 = ib * k_panel, nb = min64(k_panel, a.B - i0);
+    float* p = a.in_panel + ib * a.C * k_panel;
+    float* zt_block = a.out_panel + ib * a.OC * k_panel;
+    if (a.inp_rows) transpose([&](int64_t i) { return a.inp_rows[i0 + i]; }, nb, a.C, p, k_panel);
+    for (int64_t c0 = 0; c0 < a.C; c0 += kc) {
+      const int64_t c1 = min64(c0 + kc, a.C);
+      const bool first = c0 == 0, last = c1 == a.C;
+      for (int64_t o0 = o_begin; o0 < o_end; o0 += MR) {
+        const int64_t rows = min64(MR, o_end - o0);
+        const float* w = a.w + o0 * a.C;
+        float* zt = zt_block + o0 * k_panel;
+        // The next row block's slice of W: the hardware prefetcher follows each row but cannot
+        // guess where the next rows start (it matters once W no longer fits in cache).
+        if (o0 + 2 * MR <= o_end)
+          IS_UNROLL for (int r = 0; r < MR; ++r) for (int64_t c = c0; c < c1; c += 16)
+              __builtin_prefetch(w + (MR + r) * a.C + c, 0, 3);
+        // Only the vectors that hold batch rows: a batch of 16 costs a quarter of one of 64.
+        for (int64_t j = 0; j < nb; j += NV * L) {
+          const int64_t nv = min64(NV, (nb - j + L - 1) / L);
+          if (nv == NV)
+            forward_rows<NV>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last, a.relu);
+          else if constexpr (NV > 1) {
+            if (nv == 1)
+              forward_rows<1>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last, a.relu);
+            else if constexpr (NV > 2) {
+              if (nv == 2)
+                forward_rows<2>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last, a.relu);
+              else if constexpr (NV > 3)
+                forward_rows<3>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last, a.relu);
+            }
+          }
+        }
+      }
+    }
+    if (a.out)  // back to row-major (B, OC) for the backward pass and the loss
+      transpose(zt_block + o_begin * k_panel, k_panel, a.out + i0 * a.OC + o_begin, a.OC,
+                o_end - o_begin, nb);
+  }
+}
+
+// ---- backward with the SGD update fused ----------------------------------------------------
+
+template <bool Masked>
+inline V load_part(const float* p, int v, int n, Mask m) {
+  return (Masked && v == n - 1) ? Isa::loadm(p, m) : Isa::load(p);
+}
+template <bool Masked>
+inline void store_part(float* p, V x, int v, int n, Mask m) {
+  if (Masked && v == n - 1)
+    Isa::storem(p, x, m);
+  else
+    Isa::store(p, x);
+}
+
+// Weight gradient and update of one tile: rows [o0, o0+R) of W, columns [c, c + N·L) (the last
+// vector masked by m). With Old, the old weights go to `wold` (row stride ldo) for the data
+// gradient. dout is read in place: the R floats a row i contributes are adjacent, and the
+// 64 rows' cache lines stay in L1 while the tile's neighbours to the right reuse them.
+template <int R, int N, bool Masked, bool Old>
+inline void grad_update_tile(const BackwardSgdArgs& a, int64_t o0, int64_t c, Mask m, float* wold,
+                             int64_t ldo) {
+  const int64_t B = a.B, C = a.C, OC = a.OC;
+  const float* dz = a.dout + o0;  // dout[i][o0 + r] at dz + i·OC + r
+  // g (R, N·L) = Σ_i dout[i][o0+r] · inp[i][c + ·]   (K = B: the batch, in registers)
+  V g[R][N];
+  IS_UNROLL for (int r = 0; r < R; ++r) IS_UNROLL for (int v = 0; v < N; ++v) g[r][v] = Isa::zero();
+  // The same columns of the next row tile are this loop's successor after the tiles to the
+  // right; their first lines are what the hardware prefetcher, following each row, cannot guess.
+  if (o0 + 2 * MR <= OC)
+    IS_UNROLL for (int r = 0; r < MR; ++r) for (int64_t off = 0; off < N * L; off += 16) {
+      __builtin_prefetch(a.w + (o0 + MR + r) * C + c + off, 1, 3);
+      __builtin_prefetch(a.vw + (o0 + MR + r) * C + c + off, 1, 3);
+    }
+  for (int64_t i = 0; i < B; ++i) {
+    const float* xi = a.inp_rows[i] + c;
+    V x[N];
+    IS_UNROLL for (int v = 0; v < N; ++v) x[v] = load_part<Masked>(xi + v * L, v, N, m);
+    IS_UNROLL for (int r = 0; r < R; ++r) {
+      const V s = Isa::bcast(dz + i * OC + r);
+      IS_UNROLL for (int v = 0; v < N; ++v) g[r][v] = Isa::fma(s, x[v], g[r][v]);
+    }
+  }
+  // vw ← μ·vw + g;  w ← w − lr·vw, straight from the registers.
+  const V mu = Isa::set1(a.mu), lr = Isa::set1(a.lr);
+  IS_UNROLL for (int r = 0; r < R; ++r) {
+    float* wr = a.w + (o0 + r) * C + c;
+    float* vr = a.vw + (o0 + r) * C + c;
+    IS_UNROLL for (int v = 0; v < N; ++v) {
+      const V vel = Isa::fma(mu, load_part<Masked>(vr + v * L, v, N, m), g[r][v]);
+      store_part<Masked>(vr + v * L, vel, v, N, m);
+      const V w_old = load_part<Masked>(wr + v * L, v, N, m);
+      store_part<Masked>(wr + v * L, Isa::fnma(lr, vel, w_old), v, N, m);
+      if constexpr (Old) store_part<Masked>(wold + r * ldo + v * L, w_old, v, N, m);
+    }
+  }
+}
+
+template <int N, bool Masked, bool Old>
+inline void grad_update_rows_as(const BackwardSgdArgs& a, int64_t rows, int64_t o0, int64_t c,
+                                Mask m, float* wold, int64_t ldo) {
+  switch (rows) {
+    case 1:
+      grad_update_tile<1, N, Masked, Old>(a, o0, c, m, wold, ldo);
+      break;
+    case 2:
+      if constexpr (MR >= 2) grad_update_tile<2, N, Masked, Old>(a, o0, c, m, wold, ldo);
+      break;
+    case 3:
+      if constexpr (MR >= 3) grad_update_tile<3, N, Masked, Old>(a, o0, c, m, wold, ldo);
+      break;
+    case 4:
+      if constexpr (MR >= 4) grad_update_tile<4, N, Masked, Old>(a, o0, c, m, wold, ldo);
+      break;
+    case 5:
+      if constexpr (MR >= 5) grad_update_tile<5, N, Masked, Old>(a, o0, c, m, wold, ldo);
+      break;
+    case 6:
+      if constexpr (MR >= 6) grad_update_tile<6, N, Masked, Old>(a, o0, c, m, wold, ldo);
+      break;
+    default:
+      break;
+  }
+}
+
+template <int N, bool Masked>
+inline void grad_update_rows(const BackwardSgdArgs& a, int64_t rows, int64_t o0, int64_t c, Mask m,
+                             float* wold, int64_t ldo) {
+  if (wold)
+    grad_update_rows_as<N, Masked, true>(a, rows, o0, c, m, wold, ldo);
+  else
+    grad_update_rows_as<N, Masked, false>(a, rows, o0, c, m, wold, ldo);
+}
+
+// Data gradient of one register tile: rows [i0, i0+R) of dinp, columns [c, c + N·L):
+//   dinp = (first ? 0 : dinp) + Σ_{k<K} dout[i0 + r][k] · wold[k][·]
+// over a chunk of K rows of the old weights; `mask` applies the layer below's ReLU (inp > 0).
+// dz: dout (B, OC) at [i0][chunk start]; wold: the chunk's old weights (K, ldo) at column c.
+template <int R, int N, bool Masked>
+inline void data_grad_tile(const float* dz, int64_t OC, const float* wold, int64_t ldo, int64_t K,
+                           float* dinp, const float* const* inp, int64_t c, int64_t C, Mask m,
+                           bool first, bool mask) {
+  V acc[R][N];
+  IS_UNROLL for (int r = 0; r < R; ++r) IS_UNROLL for (int v = 0; v < N; ++v) acc[r][v] =
+      first ? Isa::zero() : load_part<Masked>(dinp + r * C + v * L, v, N, m);
+  for (int64_t k = 0; k < K; ++k) {
+    V w[N];
+    IS_UNROLL for (int v = 0; v < N; ++v) w[v] = load_part<Masked>(wold + k * ldo + v * L, v, N, m);
+    IS_UNROLL for (int r = 0; r < R; ++r) {
+      const V s = Isa::bcast(dz + r * OC + k);
+      IS_UNROLL for (int v = 0; v < N; ++v) acc[r][v] = Isa::fma(s, w[v], acc[r][v]);
+    }
+  }
+  IS_UNROLL for (int r = 0; r < R; ++r) IS_UNROLL for (int v = 0; v < N; ++v) {
+    V x = acc[r][v];
+    if (mask) x = Isa::mask_positive(x, load_part<Masked>(inp[r] + c + v * L, v, N, m));
+    store_part<Masked>(dinp + r * C + v * L, x, v, N, m);
+  }
+}
+
+template <int N, bool Masked>
+inline void data_grad_rows(int64_t rows, const float* dz, int64_t OC, const float* wold,
+                           int64_t ldo, int64_t K, float* dinp, const float* const* inp, int64_t c,
+                           int64_t C, Mask m, bool first, bool mask) {
+  switch (rows) {
+    case 1:
+      data_grad_tile<1, N, Masked>(dz, OC, wold, ldo, K, dinp, inp, c, C, m, first, mask);
+      break;
+    case 2:
+      if constexpr (MR >= 2)
+        data_grad_tile<2, N, Masked>(dz, OC, wold, ldo, K, dinp, inp, c, C, m, first, mask);
+      break;
+    case 3:
+      if constexpr (MR >= 3)
+        data_grad_tile<3, N, Masked>(dz, OC, wold, ldo, K, dinp, inp, c, C, m, first, mask);
+      break;
+    case 4:
+      if constexpr (MR >= 4)
+        data_grad_tile<4, N, Masked>(dz, OC, wold, ldo, K, dinp, inp, c, C, m, first, mask);
+      break;
+    case 5:
+      if constexpr (MR >= 5)
+        data_grad_tile<5, N, Masked>(dz, OC, wold, ldo, K, dinp, inp, c, C, m, first, mask);
+      break;
+    case 6:
+      if constexpr (MR >= 6)
+        data_grad_tile<6, N, Masked>(dz, OC, wold, ldo, K, dinp, inp, c, C, m, first, mask);
+      break;
+    default:
+      break;
+  }
+}
+
+// Calls fn(c, n, masked, m) for each tile of [c0, c1): whole tiles of NV vectors, then the
+// ragged right edge as n vectors with the last one masked.
+template <class Fn>
+inline void for_each_column_tile(int64_t c0, int64_t c1, Fn&& fn) {
+  constexpr int64_t cols = NV * L;
+  int64_t c = c0;
+  for (; c + cols <= c1; c += cols) fn(c, NV, false, Isa::full_mask());
+  if (c < c1) {
+    const int64_t left = c1 - c;
+    const int n = static_cast<int>((left + L - 1) / L);
+    fn(c, n, true, Isa::tail_mask(static_cast<int>(left - (n - 1) * L)));
+  }
+}
+
+// Columns per pass (a super-panel): inp and dinp for 256 columns × 64 rows are 64 KB each and
+// stay in L2 while a chunk of W's rows is processed; W and vw are then read in runs of 1 KB per
+// row, long enough for the hardware prefetcher.
+constexpr int64_t k_backward_nc = 256;
+// Rows of W per data-gradient pass: the old weights of up to 16 row tiles (96 × 256 floats =
+// 96 KB, in L2) wait in a scratch buffer, and dinp is then updated by one rank-K product
+// (K ≤ 96) instead of K/MR rank-MR ones: its loads and stores become rare next to the FMAs.
+// Chunks are balanced (OC = 64 is one chunk of 64, not 48 + 16) so that none is short.
+constexpr int64_t k_backward_ko_max = 96;
+
+// Columns [a.c_begin, a.c_end) of W and dinp: a thread's share (c_begin a multiple of L).
+inline void backward_sgd_impl(const BackwardSgdArgs& a) {
+  const int64_t B = a.B, C = a.C, OC = a.OC;
+  const int64_t c_begin = a.c_begin, c_end = a.c_end < 0 ? C : a.c_end;
+  const int64_t chunks = (OC + k_backward_ko_max - 1) / k_backward_ko_max;
+  const int64_t ko = ((OC + chunks - 1) / chunks + MR - 1) / MR * MR;  // ≤ 96: MR divides 96
+  float* wold = a.pack;                                                // (ko, k_backward_nc)
+  for (int64_t c0 = c_begin; c0 < c_end; c0 += k_backward_nc) {
+    const int64_t c1 = min64(c0 + k_backward_nc, c_end);
+    for (int64_t oc0 = 0; oc0 < OC; oc0 += ko) {
+      const int64_t oc1 = min64(oc0 + ko, OC);
+      // 1. Weight gradient and update for rows [oc0, oc1), old weights to the scratch.
+      for (int64_t o0 = oc0; o0 < oc1; o0 += MR) {
+        const int64_t rows = min64(MR, OC - o0);
+        float* wo = a.dinp ? wold + (o0 - oc0) * k_backward_nc : nullptr;
+        for_each_column_tile(c0, c1, [&](int64_t c, int n, bool masked, Mask m) {
+          float* wt = wo ? wo + (c - c0) : nullptr;
+          if (!masked) return grad_update_rows<NV, false>(a, rows, o0, c, m, wt, k_backward_nc);
+          if (n == 1) return grad_update_rows<1, true>(a, rows, o0, c, m, wt, k_backward_nc);
+          if constexpr (NV >= 2)
+            if (n == 2) return grad_update_rows<2, true>(a, rows, o0, c, m, wt, k_backward_nc);
+          if constexpr (NV >= 3)
+            if (n == 3) return grad_update_rows<3, true>(a, rows, o0, c, m, wt, k_backward_nc);
+          if constexpr (NV >= 4)
+            if (n == 4) return grad_update_rows<4, true>(a, rows, o0, c, m, wt, k_backward_nc);
+        });
+      }
+      if (!a.dinp) continue;
+      // 2. dinp[:, c0:c1) += dout[:, oc0:oc1) · w_old[oc0:oc1, c0:c1); the first chunk
+      //    initializes, the last applies the ReLU mask of the layer below.
+      const bool first = oc0 == 0, mask = a.relu_mask && oc1 == OC;
+      const int64_t K = oc1 - oc0;
+      for_each_column_tile(c0, c1, [&](int64_t c, int n, bool masked, Mask m) {
+        const float* wt = wold + (c - c0);
+        for (int64_t i0 = 0; i0 < B; i0 += MR) {
+          const int64_t rows = min64(MR, B - i0);
+          const float* d = a.dout + i0 * OC + oc0;
+          float* out = a.dinp + i0 * C + c;
+          const float* const* in = a.inp_rows + i0;
+          if (!masked)
+            data_grad_rows<NV, false>(rows, d, OC, wt, k_backward_nc, K, out, in, c, C, m, first,
+                                      mask);
+          else if (n == 1)
+            data_grad_rows<1, true>(rows, d, OC, wt, k_backward_nc, K, out, in, c, C, m, first,
+                                    mask);
+          else if constexpr (NV >= 2) {
+            if (n == 2)
+              data_grad_rows<2, true>(rows, d, OC, wt, k_backward_nc, K, out, in, c, C, m, first,
+                                      mask);
+            else if constexpr (NV >= 3) {
+              if (n == 3)
+                data_grad_rows<3, true>(rows, d, OC, wt, k_backward_nc, K, out, in, c, C, m, first,
+                                        mask);
+              else if constexpr (NV >= 4)
+                data_grad_rows<4, true>(rows, d, OC, wt, k_backward_nc, K, out, in, c, C, m, first,
+                                        mask);
+            }
+          }
+        }
+      });
+    }
+  }
+}
+
+}  // namespace initscope::KERNEL_NS
+
+#undef IS_UNROLL
+
+// NOLINTEND(readability-function-cognitive-complexity)
