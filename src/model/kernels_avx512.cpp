@@ -64,18 +64,7 @@ struct Isa {
 
 }  // namespace initscope::avx512
 
+// The kernels, and this instance's entry points (kernels.hpp), in initscope::avx512.
 #define KERNEL_NS avx512
 #include "model/kernels_impl.hpp"
 #undef KERNEL_NS
-
-namespace initscope::avx512 {
-void backward_sgd(const BackwardSgdArgs& a) {
-  backward_sgd_impl(a);
-}
-void forward(const ForwardArgs& a) {
-  forward_impl(a);
-}
-void transpose_input(const ForwardArgs& a, int64_t c_begin, int64_t c_end) {
-  transpose_input_impl(a, c_begin, c_end);
-}
-}  // namespace initscope::avx512

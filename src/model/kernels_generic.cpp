@@ -32,18 +32,7 @@ struct Isa {
 
 }  // namespace initscope::generic
 
+// The kernels, and this instance's entry points (kernels.hpp), in initscope::generic.
 #define KERNEL_NS generic
 #include "model/kernels_impl.hpp"
 #undef KERNEL_NS
-
-namespace initscope::generic {
-void backward_sgd(const BackwardSgdArgs& a) {
-  backward_sgd_impl(a);
-}
-void forward(const ForwardArgs& a) {
-  forward_impl(a);
-}
-void transpose_input(const ForwardArgs& a, int64_t c_begin, int64_t c_end) {
-  transpose_input_impl(a, c_begin, c_end);
-}
-}  // namespace initscope::generic

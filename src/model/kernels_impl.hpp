@@ -442,6 +442,17 @@ inline void backward_sgd_impl(const BackwardSgdArgs& a) {
   }
 }
 
+// The entry points of this instance, declared in kernels.hpp.
+void backward_sgd(const BackwardSgdArgs& a) {
+  backward_sgd_impl(a);
+}
+void forward(const ForwardArgs& a) {
+  forward_impl(a);
+}
+void transpose_input(const ForwardArgs& a, int64_t c_begin, int64_t c_end) {
+  transpose_input_impl(a, c_begin, c_end);
+}
+
 }  // namespace initscope::KERNEL_NS
 
 #undef IS_UNROLL
