@@ -14,7 +14,8 @@ void add_data(CLI::App& app, Common& common) {
   auto* fetch = data->add_subcommand("fetch", "Put a dataset's files into the data directory");
   auto name = std::make_shared<std::string>();
   fetch->add_option("name", *name, "mnist or fashion-mnist")->required();
-  fetch->add_option("--data-dir", common.data_dir, "data directory (default $INITSCOPE_DATA or ~/.cache/initscope)");
+  fetch->add_option("--data-dir", common.data_dir,
+                    "data directory (default $INITSCOPE_DATA or ~/.cache/initscope)");
   fetch->callback([name, &common] {
     const auto dir = data_dir(common.data_dir);
     fetch_dataset(*name, dir);
@@ -27,7 +28,8 @@ void add_data(CLI::App& app, Common& common) {
     const auto dir = data_dir(common.data_dir);
     fmt::print("data directory: {}\n", dir.string());
     for (const auto& s : check_data(dir))
-      fmt::print("  {:<14} {:<8} {:<40} {}\n", s.dataset, s.ok ? "ok" : "MISSING", s.file.filename().string(), s.detail);
+      fmt::print("  {:<14} {:<8} {:<40} {}\n", s.dataset, s.ok ? "ok" : "MISSING",
+                 s.file.filename().string(), s.detail);
   });
 }
 

@@ -13,11 +13,20 @@ namespace {
 
 nlohmann::json record_json(const RunRecord& r) {
   nlohmann::json metrics = nlohmann::json::object();
-  for (const auto& [k, v] : r.metrics) metrics[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
-  return {{"id", r.id},         {"created", r.created},       {"status", r.status},
-          {"stopped_by", r.stopped_by}, {"converged", r.converged}, {"seed", r.seed},
-          {"config_hash", r.config_hash}, {"version", r.version}, {"wall_seconds", r.wall_seconds},
-          {"error", r.error},   {"config", r.config},         {"metrics", metrics}};
+  for (const auto& [k, v] : r.metrics)
+    metrics[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  return {{"id", r.id},
+          {"created", r.created},
+          {"status", r.status},
+          {"stopped_by", r.stopped_by},
+          {"converged", r.converged},
+          {"seed", r.seed},
+          {"config_hash", r.config_hash},
+          {"version", r.version},
+          {"wall_seconds", r.wall_seconds},
+          {"error", r.error},
+          {"config", r.config},
+          {"metrics", metrics}};
 }
 
 std::string cfg_str(const nlohmann::json& c, const char* key) {
@@ -39,18 +48,23 @@ void add_results(CLI::App& app, Common& common) {
   runs->add_option("--db", common.db, "results database")->capture_default_str();
   runs->callback([&common] {
     if (!std::filesystem::exists(common.db))
-      throw Error(fmt::format("--db {}: no such database (train a run first, or pass --db)", common.db));
+      throw Error(
+          fmt::format("--db {}: no such database (train a run first, or pass --db)", common.db));
     Db db(common.db);
-    fmt::print("{:>4}  {:<20}  {:<9}  {:<16}  {:<8} {:>6} {:>6} {:>5} {:>5} {:>6} {:>7} {:>7} {:>8} {:>7}\n",
-               "id", "created", "status", "stopped_by", "dataset", "width", "m", "noise", "seed",
-               "epochs", "train%", "test%", "dist", "secs");
+    fmt::print(
+        "{:>4}  {:<20}  {:<9}  {:<16}  {:<8} {:>6} {:>6} {:>5} {:>5} {:>6} {:>7} {:>7} {:>8} "
+        "{:>7}\n",
+        "id", "created", "status", "stopped_by", "dataset", "width", "m", "noise", "seed", "epochs",
+        "train%", "test%", "dist", "secs");
     for (const auto& r : db.runs())
-      fmt::print("{:>4}  {:<20}  {:<9}  {:<16}  {:<8} {:>6} {:>6} {:>5} {:>5} {:>6} {:>7} {:>7} {:>8} {:>7}\n",
-                 r.id, r.created, r.status, r.stopped_by, cfg_str(r.config, "dataset"),
-                 cfg_str(r.config, "width"), cfg_str(r.config, "m"), cfg_str(r.config, "noise"),
-                 r.seed, metric_str(r, "epochs", 1, "{:.0f}"), metric_str(r, "train_error", 100, "{:.2f}"),
-                 metric_str(r, "test_error", 100, "{:.2f}"), metric_str(r, "dist_init", 1, "{:.3f}"),
-                 metric_str(r, "wall_seconds", 1, "{:.1f}"));
+      fmt::print(
+          "{:>4}  {:<20}  {:<9}  {:<16}  {:<8} {:>6} {:>6} {:>5} {:>5} {:>6} {:>7} {:>7} {:>8} "
+          "{:>7}\n",
+          r.id, r.created, r.status, r.stopped_by, cfg_str(r.config, "dataset"),
+          cfg_str(r.config, "width"), cfg_str(r.config, "m"), cfg_str(r.config, "noise"), r.seed,
+          metric_str(r, "epochs", 1, "{:.0f}"), metric_str(r, "train_error", 100, "{:.2f}"),
+          metric_str(r, "test_error", 100, "{:.2f}"), metric_str(r, "dist_init", 1, "{:.3f}"),
+          metric_str(r, "wall_seconds", 1, "{:.1f}"));
   });
 
   auto* show = app.add_subcommand("show", "Show one run in full");
@@ -80,7 +94,8 @@ void add_results(CLI::App& app, Common& common) {
     }
     fmt::print("run {}  {}  stopped by {}{}\n", r->id, r->status, r->stopped_by,
                r->converged ? "" : " (not converged)");
-    fmt::print("created {}  version {}  seed {}  config_hash {}\n", r->created, r->version, r->seed, r->config_hash);
+    fmt::print("created {}  version {}  seed {}  config_hash {}\n", r->created, r->version, r->seed,
+               r->config_hash);
     if (!r->error.empty()) fmt::print("error: {}\n", r->error);
     fmt::print("config:\n{}\nmetrics:\n", r->config.dump(2));
     for (const auto& [k, v] : r->metrics) fmt::print("  {:<20} {:.6g}\n", k, v);

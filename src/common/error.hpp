@@ -16,7 +16,8 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-[[noreturn]] inline void check_failed(const char* cond, const char* file, int line, const char* msg) {
+[[noreturn]] inline void check_failed(const char* cond, const char* file, int line,
+                                      const char* msg) {
   std::fprintf(stderr, "initscope: internal check failed at %s:%d: %s%s%s\n", file, line, cond,
                msg[0] ? " — " : "", msg);
   std::abort();
@@ -25,7 +26,7 @@ struct Error : std::runtime_error {
 }  // namespace initscope
 
 /// Aborts with file and line when an internal invariant does not hold.
-#define IS_CHECK(cond, ...)                                                                   \
-  do {                                                                                        \
-    if (!(cond)) ::initscope::check_failed(#cond, __FILE__, __LINE__, "" __VA_ARGS__);        \
+#define IS_CHECK(cond, ...)                                                            \
+  do {                                                                                 \
+    if (!(cond)) ::initscope::check_failed(#cond, __FILE__, __LINE__, "" __VA_ARGS__); \
   } while (0)

@@ -34,10 +34,11 @@ Dataset cifar10_read(const std::vector<std::filesystem::path>& files) {
     if (size == 0)
       throw Error(fmt::format("{}: file is empty ({})", file.string(), k_cifar_expectation));
     if (size % k_cifar_record != 0)
-      throw Error(fmt::format("{}: file has {} bytes, which is not a whole number of {}-byte "
-                              "records (1 label byte + 3072 pixel bytes); it may be truncated "
-                              "({})",
-                              file.string(), size, k_cifar_record, k_cifar_expectation));
+      throw Error(
+          fmt::format("{}: file has {} bytes, which is not a whole number of {}-byte "
+                      "records (1 label byte + 3072 pixel bytes); it may be truncated "
+                      "({})",
+                      file.string(), size, k_cifar_record, k_cifar_expectation));
     const int64_t records = size / k_cifar_record;
     d.x.reserve(static_cast<size_t>((d.n + records) * k_cifar_dim));
     d.y.reserve(static_cast<size_t>(d.n + records));

@@ -31,9 +31,10 @@ fs::path require_idx_file(const std::string& dataset, const fs::path& folder,
                           std::string_view name) {
   if (auto found = data_detail::find_idx_file(folder, name)) return *found;
   const fs::path raw = folder / name;
-  throw Error(fmt::format("{}: file not found (nor {}.gz); run `initscope data fetch {}` to put "
-                          "the {} files there, or pass --data-dir to a folder that holds {}/",
-                          raw.string(), raw.filename().string(), dataset, dataset, dataset));
+  throw Error(
+      fmt::format("{}: file not found (nor {}.gz); run `initscope data fetch {}` to put "
+                  "the {} files there, or pass --data-dir to a folder that holds {}/",
+                  raw.string(), raw.filename().string(), dataset, dataset, dataset));
 }
 
 TrainTest load_idx_dataset(const std::string& dataset, const fs::path& folder,
@@ -44,9 +45,10 @@ TrainTest load_idx_dataset(const std::string& dataset, const fs::path& folder,
     paths[i] = require_idx_file(dataset, folder, files[i].name);
   TrainTest tt{idx_load(paths[0], paths[1]), idx_load(paths[2], paths[3])};
   if (tt.train.dim != tt.test.dim)
-    throw Error(fmt::format("{} has images of {} pixels but {} has {}; expected train and test "
-                            "images of the same size",
-                            paths[0].string(), tt.train.dim, paths[2].string(), tt.test.dim));
+    throw Error(
+        fmt::format("{} has images of {} pixels but {} has {}; expected train and test "
+                    "images of the same size",
+                    paths[0].string(), tt.train.dim, paths[2].string(), tt.test.dim));
   return tt;
 }
 
@@ -144,8 +146,9 @@ fs::path data_dir(const std::optional<fs::path>& override_dir) {
     return fs::path(env);
   if (const char* home = std::getenv("HOME"); home != nullptr && home[0] != '\0')
     return fs::path(home) / ".cache" / "initscope";
-  throw Error("cannot choose a data directory: HOME is not set; pass --data-dir or set "
-              "INITSCOPE_DATA");
+  throw Error(
+      "cannot choose a data directory: HOME is not set; pass --data-dir or set "
+      "INITSCOPE_DATA");
 }
 
 const std::vector<std::string>& dataset_names() {

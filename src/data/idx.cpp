@@ -56,9 +56,10 @@ std::vector<uint8_t> read_maybe_gzip(const std::filesystem::path& file) {
       const bool compressed = gzdirect(gz) == 0;
       gzclose(gz);
       if (compressed)
-        throw Error(fmt::format("{}: the gzip data is damaged ({}); delete the file and fetch it "
-                                "again",
-                                file.string(), message));
+        throw Error(
+            fmt::format("{}: the gzip data is damaged ({}); delete the file and fetch it "
+                        "again",
+                        file.string(), message));
       throw Error(fmt::format("{}: read error: {}", file.string(), message));
     }
     out.resize(old_size + static_cast<size_t>(got));
@@ -70,9 +71,10 @@ std::vector<uint8_t> read_maybe_gzip(const std::filesystem::path& file) {
   const std::string message = gzerror(gz, &code);
   gzclose(gz);
   if (code != Z_OK)
-    throw Error(fmt::format("{}: the gzip data is damaged or cut short ({}); delete the file and "
-                            "fetch it again",
-                            file.string(), code == Z_BUF_ERROR ? "unexpected end of file" : message));
+    throw Error(
+        fmt::format("{}: the gzip data is damaged or cut short ({}); delete the file and "
+                    "fetch it again",
+                    file.string(), code == Z_BUF_ERROR ? "unexpected end of file" : message));
   return out;
 }
 
@@ -80,7 +82,9 @@ uint32_t read_be32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
-std::string join_dims(const std::vector<int64_t>& dims) { return fmt::format("{}", fmt::join(dims, "x")); }
+std::string join_dims(const std::vector<int64_t>& dims) {
+  return fmt::format("{}", fmt::join(dims, "x"));
+}
 
 }  // namespace
 
@@ -130,8 +134,9 @@ IdxArray idx_read(const std::filesystem::path& file) {
                                "with two zero bytes, a type code and the number of dimensions",
                                bytes[0], bytes[1], bytes[2], bytes[3]));
   if (bytes[2] != 0x08)
-    idx_fail(file, fmt::format("type code 0x{:02x} is not supported, expected 0x08 (unsigned bytes)",
-                               bytes[2]));
+    idx_fail(file,
+             fmt::format("type code 0x{:02x} is not supported, expected 0x08 (unsigned bytes)",
+                         bytes[2]));
   const int ndims = bytes[3];
   if (ndims < 1 || ndims > 4)
     idx_fail(file, fmt::format("header says {} dimensions, expected 1 to 4", ndims));
@@ -152,9 +157,9 @@ IdxArray idx_read(const std::filesystem::path& file) {
     expected *= d;
   }
   const size_t found = bytes.size() - header_size;
-  const std::string expected_text =
-      expected > UINT64_MAX ? std::string("more than 2^64")
-                            : std::to_string(static_cast<uint64_t>(expected));
+  const std::string expected_text = expected > UINT64_MAX
+                                        ? std::string("more than 2^64")
+                                        : std::to_string(static_cast<uint64_t>(expected));
   if (expected > found)
     idx_fail(file, fmt::format("file is truncated: header says {} = {} bytes of data, found {}",
                                join_dims(a.dims), expected_text, found));
@@ -174,22 +179,26 @@ Dataset idx_load(const std::filesystem::path& images, const std::filesystem::pat
   const IdxArray img = idx_read(images);
   const IdxArray lab = idx_read(labels);
   if (img.dims.size() != 3)
-    throw Error(fmt::format("{}: expected an image file with 3 dimensions (count, rows, columns), "
-                            "found {} dimensions ({}); is this a label file?",
-                            images.string(), img.dims.size(), join_dims(img.dims)));
+    throw Error(
+        fmt::format("{}: expected an image file with 3 dimensions (count, rows, columns), "
+                    "found {} dimensions ({}); is this a label file?",
+                    images.string(), img.dims.size(), join_dims(img.dims)));
   if (lab.dims.size() != 1)
-    throw Error(fmt::format("{}: expected a label file with 1 dimension (count), found {} "
-                            "dimensions ({}); is this an image file?",
-                            labels.string(), lab.dims.size(), join_dims(lab.dims)));
+    throw Error(
+        fmt::format("{}: expected a label file with 1 dimension (count), found {} "
+                    "dimensions ({}); is this an image file?",
+                    labels.string(), lab.dims.size(), join_dims(lab.dims)));
   if (img.dims[0] != lab.dims[0])
-    throw Error(fmt::format("{} holds {} images but {} holds {} labels; expected the same count "
-                            "(are both files from the same split?)",
-                            images.string(), img.dims[0], labels.string(), lab.dims[0]));
+    throw Error(
+        fmt::format("{} holds {} images but {} holds {} labels; expected the same count "
+                    "(are both files from the same split?)",
+                    images.string(), img.dims[0], labels.string(), lab.dims[0]));
   for (size_t i = 0; i < lab.data.size(); ++i)
     if (lab.data[i] >= num_classes)
-      throw Error(fmt::format("{}: label {} of example {} is out of range, expected labels "
-                              "0..{}",
-                              labels.string(), lab.data[i], i, num_classes - 1));
+      throw Error(
+          fmt::format("{}: label {} of example {} is out of range, expected labels "
+                      "0..{}",
+                      labels.string(), lab.data[i], i, num_classes - 1));
 
   Dataset d;
   d.n = img.dims[0];

@@ -28,7 +28,9 @@ constexpr std::array<uint32_t, 64> k_round_constants{
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
-constexpr uint32_t rotr(uint32_t x, int k) { return (x >> k) | (x << (32 - k)); }
+constexpr uint32_t rotr(uint32_t x, int k) {
+  return (x >> k) | (x << (32 - k));
+}
 
 /// Incremental hasher: feed bytes with update(), then hex() once.
 class Sha256 {
@@ -118,14 +120,17 @@ std::string sha256_hex(const void* data, size_t size) {
 
 std::string sha256_file(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(fmt::format("{}: cannot open the file to compute its SHA-256", file.string()));
+  if (!in)
+    throw Error(fmt::format("{}: cannot open the file to compute its SHA-256", file.string()));
   Sha256 hasher;
   std::vector<char> buffer(1 << 20);
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    hasher.update(reinterpret_cast<const uint8_t*>(buffer.data()), static_cast<size_t>(in.gcount()));
+    hasher.update(reinterpret_cast<const uint8_t*>(buffer.data()),
+                  static_cast<size_t>(in.gcount()));
   }
-  if (in.bad()) throw Error(fmt::format("{}: read error while computing its SHA-256", file.string()));
+  if (in.bad())
+    throw Error(fmt::format("{}: read error while computing its SHA-256", file.string()));
   return hasher.hex();
 }
 

@@ -74,9 +74,10 @@ std::vector<int64_t> choose_subset(const Dataset& d, int64_t m, SubsetMode mode,
   if (m <= 0)
     throw Error(fmt::format("--m {} must be positive (the training set has {} examples)", m, d.n));
   if (m > d.n)
-    throw Error(fmt::format("--m {} is larger than the {} training examples of the dataset; "
-                            "expected 1..{}",
-                            m, d.n, d.n));
+    throw Error(
+        fmt::format("--m {} is larger than the {} training examples of the dataset; "
+                    "expected 1..{}",
+                    m, d.n, d.n));
   switch (mode) {
     case SubsetMode::first:
       return iota_indices(m);
@@ -94,7 +95,8 @@ std::vector<int64_t> choose_subset(const Dataset& d, int64_t m, SubsetMode mode,
         by_class[static_cast<size_t>(label)].push_back(i);
       }
       std::vector<int64_t> available;
-      for (const auto& members : by_class) available.push_back(static_cast<int64_t>(members.size()));
+      for (const auto& members : by_class)
+        available.push_back(static_cast<int64_t>(members.size()));
       const std::vector<int64_t> quota = stratified_quotas(available, m, rng);
       std::vector<int64_t> chosen;
       chosen.reserve(static_cast<size_t>(m));
@@ -138,9 +140,10 @@ Dataset select_classes(const Dataset& d, const std::vector<int>& classes) {
       throw Error(fmt::format("--classes '{}': class {} does not exist, expected classes 0..{}",
                               listed, c, d.num_classes - 1));
     if (new_label[static_cast<size_t>(c)] != -1)
-      throw Error(fmt::format("--classes '{}': class {} is listed twice, expected distinct "
-                              "classes",
-                              listed, c));
+      throw Error(
+          fmt::format("--classes '{}': class {} is listed twice, expected distinct "
+                      "classes",
+                      listed, c));
     new_label[static_cast<size_t>(c)] = static_cast<int32_t>(k);
   }
   std::vector<int64_t> rows;
@@ -153,8 +156,8 @@ Dataset select_classes(const Dataset& d, const std::vector<int>& classes) {
   }
   for (size_t k = 0; k < classes.size(); ++k)
     if (per_class[k] == 0)
-      throw Error(fmt::format("--classes '{}': class {} has no examples in this data", listed,
-                              classes[k]));
+      throw Error(
+          fmt::format("--classes '{}': class {} has no examples in this data", listed, classes[k]));
   Dataset out = take_rows(d, rows);
   out.num_classes = static_cast<int>(classes.size());
   for (auto& y : out.y) y = new_label[static_cast<size_t>(y)];
@@ -203,8 +206,7 @@ void standardize(Dataset& train, Dataset& test) {
   for (Dataset* d : {&train, &test})
     for (int64_t i = 0; i < d->n; ++i) {
       float* r = d->x.data() + i * d->dim;
-      for (size_t j = 0; j < dim; ++j)
-        r[j] = static_cast<float>((r[j] - mean[j]) * scale[j]);
+      for (size_t j = 0; j < dim; ++j) r[j] = static_cast<float>((r[j] - mean[j]) * scale[j]);
     }
 }
 

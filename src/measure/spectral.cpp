@@ -28,11 +28,13 @@ struct GramOp {
     for (int64_t i = 0; i < nn; ++i) vin[static_cast<size_t>(i)] = static_cast<float>(v[i]);
     const int r = static_cast<int>(rows), c = static_cast<int>(cols);
     if (gram_cols) {
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, r, c, 1.0f, a, c, vin.data(), 1, 0.0f, tmp.data(), 1);
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, r, c, 1.0f, a, c, vin.data(), 1, 0.0f, tmp.data(),
+                  1);
       cblas_sgemv(CblasRowMajor, CblasTrans, r, c, 1.0f, a, c, tmp.data(), 1, 0.0f, vout.data(), 1);
     } else {
       cblas_sgemv(CblasRowMajor, CblasTrans, r, c, 1.0f, a, c, vin.data(), 1, 0.0f, tmp.data(), 1);
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, r, c, 1.0f, a, c, tmp.data(), 1, 0.0f, vout.data(), 1);
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, r, c, 1.0f, a, c, tmp.data(), 1, 0.0f, vout.data(),
+                  1);
     }
     for (int64_t i = 0; i < nn; ++i) y[i] = static_cast<double>(vout[static_cast<size_t>(i)]);
   }
@@ -50,7 +52,8 @@ SpectralResult spectral_norm(const float* a, int64_t rows, int64_t cols, double 
                              uint64_t seed) {
   IS_CHECK(rows > 0 && cols > 0);
   SpectralResult res;
-  // A diverged run's weights hold NaN or inf; their norm is not a number, and LAPACK must not see them.
+  // A diverged run's weights hold NaN or inf; their norm is not a number, and LAPACK must not see
+  // them.
   for (int64_t i = 0; i < rows * cols; ++i)
     if (!std::isfinite(a[i])) {
       res.sigma = res.rel_bound = NAN;
@@ -63,7 +66,8 @@ SpectralResult spectral_norm(const float* a, int64_t rows, int64_t cols, double 
   op.tmp.resize(static_cast<size_t>(op.gram_cols ? rows : cols));
 
   const int max_iter = static_cast<int>(std::min<int64_t>(n, 400));
-  std::vector<double> q(static_cast<size_t>(n) * static_cast<size_t>(max_iter + 1));  // Lanczos basis
+  std::vector<double> q(static_cast<size_t>(n) *
+                        static_cast<size_t>(max_iter + 1));  // Lanczos basis
   std::vector<double> alpha, beta, w(static_cast<size_t>(n));
   Rng rng(seed);
   double* q0 = q.data();
@@ -95,7 +99,8 @@ SpectralResult spectral_norm(const float* a, int64_t rows, int64_t cols, double 
     const int info = LAPACKE_dstev(LAPACK_COL_MAJOR, 'V', m, d.data(), e.data(), z.data(), m);
     IS_CHECK(info == 0, "dstev failed");
     const double theta = d[static_cast<size_t>(m - 1)];  // ascending order
-    const double s_last = z[static_cast<size_t>(m - 1) * static_cast<size_t>(m) + static_cast<size_t>(m - 1)];
+    const double s_last =
+        z[static_cast<size_t>(m - 1) * static_cast<size_t>(m) + static_cast<size_t>(m - 1)];
     const double resid = bj * std::fabs(s_last);  // |θ − λ| ≤ resid for some eigenvalue λ
     res.iterations = m;
     res.sigma = std::sqrt(std::max(theta, 0.0));
@@ -112,7 +117,8 @@ SpectralResult spectral_norm(const float* a, int64_t rows, int64_t cols, double 
 double spectral_norm_ref(const double* a, int64_t rows, int64_t cols) {
   std::vector<double> copy(a, a + rows * cols);
   const int64_t k = std::min(rows, cols);
-  std::vector<double> s(static_cast<size_t>(k)), superb(static_cast<size_t>(std::max<int64_t>(k - 1, 1)));
+  std::vector<double> s(static_cast<size_t>(k)),
+      superb(static_cast<size_t>(std::max<int64_t>(k - 1, 1)));
   const int info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'N', 'N', static_cast<int>(rows),
                                   static_cast<int>(cols), copy.data(), static_cast<int>(cols),
                                   s.data(), nullptr, 1, nullptr, 1, superb.data());

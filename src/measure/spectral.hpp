@@ -10,7 +10,7 @@
 namespace initscope {
 
 struct SpectralResult {
-  double sigma = 0.0;     // the estimate of ‖A‖₂
+  double sigma = 0.0;      // the estimate of ‖A‖₂
   double rel_bound = 0.0;  // a posteriori bound on |σ − ‖A‖₂| / σ from the Lanczos residual
   int iterations = 0;
 };

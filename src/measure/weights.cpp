@@ -28,7 +28,9 @@ double sum_sq_diff(const float* a, const float* b, size_t n) {
   return s;
 }
 
-std::string key(const char* stem, size_t k) { return fmt::format("{}{}", stem, k + 1); }
+std::string key(const char* stem, size_t k) {
+  return fmt::format("{}{}", stem, k + 1);
+}
 
 }  // namespace
 
@@ -65,8 +67,8 @@ Metrics measure_weights(const Mlp& net, std::span<const float> w, std::span<cons
     const float* wk = w.data() + l.w_offset;
     const float* zk = z.data() + l.w_offset;
     const double dw2 = sum_sq_diff(wk, zk, l.w_size());
-    const double db2 = sum_sq_diff(w.data() + l.b_offset, z.data() + l.b_offset,
-                                   static_cast<size_t>(l.out));
+    const double db2 =
+        sum_sq_diff(w.data() + l.b_offset, z.data() + l.b_offset, static_cast<size_t>(l.out));
     const double fro2 = sum_sq(wk, l.w_size());
     dist_w2 += dw2;
     dist_b2 += db2;

@@ -16,7 +16,9 @@ Activation parse_activation(const std::string& name) {
   throw Error(fmt::format("--activation: unknown activation '{}' (expected relu or linear)", name));
 }
 
-std::string to_string(Activation a) { return a == Activation::relu ? "relu" : "linear"; }
+std::string to_string(Activation a) {
+  return a == Activation::relu ? "relu" : "linear";
+}
 
 InitScheme parse_init(const std::string& name) {
   if (name == "xavier_normal") return InitScheme::xavier_normal;
@@ -31,10 +33,14 @@ InitScheme parse_init(const std::string& name) {
 
 std::string to_string(InitScheme s) {
   switch (s) {
-    case InitScheme::xavier_normal: return "xavier_normal";
-    case InitScheme::xavier_uniform: return "xavier_uniform";
-    case InitScheme::he_normal: return "he_normal";
-    case InitScheme::lecun_normal: return "lecun_normal";
+    case InitScheme::xavier_normal:
+      return "xavier_normal";
+    case InitScheme::xavier_uniform:
+      return "xavier_uniform";
+    case InitScheme::he_normal:
+      return "he_normal";
+    case InitScheme::lecun_normal:
+      return "lecun_normal";
   }
   return "?";
 }
@@ -70,9 +76,12 @@ double init_std(InitScheme scheme, double gain, int64_t fan_in, int64_t fan_out)
   const double fi = static_cast<double>(fan_in), fo = static_cast<double>(fan_out);
   switch (scheme) {
     case InitScheme::xavier_normal:
-    case InitScheme::xavier_uniform: return gain * std::sqrt(2.0 / (fi + fo));
-    case InitScheme::he_normal: return gain * std::sqrt(2.0 / fi);
-    case InitScheme::lecun_normal: return gain * std::sqrt(1.0 / fi);
+    case InitScheme::xavier_uniform:
+      return gain * std::sqrt(2.0 / (fi + fo));
+    case InitScheme::he_normal:
+      return gain * std::sqrt(2.0 / fi);
+    case InitScheme::lecun_normal:
+      return gain * std::sqrt(1.0 / fi);
   }
   return 0.0;
 }
@@ -86,7 +95,8 @@ void init_params(const Mlp& net, std::span<float> params, InitScheme scheme, dou
     float* w = params.data() + l.w_offset;
     if (scheme == InitScheme::xavier_uniform) {
       const double a = std * std::sqrt(3.0);  // U(−a, a) has std a/√3
-      for (size_t i = 0; i < l.w_size(); ++i) w[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
+      for (size_t i = 0; i < l.w_size(); ++i)
+        w[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
     } else {
       for (size_t i = 0; i < l.w_size(); ++i) w[i] = static_cast<float>(rng.normal() * std);
     }

@@ -32,7 +32,8 @@ std::string claim_rule(const std::string& id) {
     return fmt::format(
         "On clean labels (noise = 0), for every m and every pair of consecutive widths present, "
         "mean r(next width) / mean r(width) ≤ {:.2f}, within seed noise: a larger ratio passes "
-        "only if mean r(next) − {:.2f}·mean r(width) ≤ {}·SE, where SE = √(se_next² + ({:.2f}·se)²) "
+        "only if mean r(next) − {:.2f}·mean r(width) ≤ {}·SE, where SE = √(se_next² + "
+        "({:.2f}·se)²) "
         "and se is the standard error over seeds (no allowance with one seed). Needs ≥ 2 widths "
         "at one m.",
         k_max_width_ratio, k_max_width_ratio, k_width_noise_se, k_max_width_ratio);
@@ -56,7 +57,8 @@ std::string claim_rule(const std::string& id) {
     return fmt::format(
         "On the initialization (init-only runs, else the trained runs' stored Z norms), with ≥ {} "
         "widths: exponent of ‖Z_k‖₂ in H within ±{} for hidden layers k = 2..d−1; of ‖Z_k‖_F in "
-        "[{}, {}]; of Π‖Z_k‖_F² at least d−2 − {} (a lower bound, Proposition 6.1); and Π‖W_k‖₂ ≤ Π(‖Z_k‖₂ + r) "
+        "[{}, {}]; of Π‖Z_k‖_F² at least d−2 − {} (a lower bound, Proposition 6.1); and Π‖W_k‖₂ ≤ "
+        "Π(‖Z_k‖₂ + r) "
         "(prop62_holds = 1) for every trained converged run. PASS iff every check that ran passes.",
         k_min_widths, k_spec_exponent_tol, k_fro_exponent_lo, k_fro_exponent_hi, k_prod_fro_tol);
   return "";
@@ -139,7 +141,8 @@ Claim check_r_not_increasing_with_width(const Experiment& e) {
       const double excess = b.y.mean - k_max_width_ratio * a.y.mean;
       const double bound = k_width_noise_se * std::hypot(se(b.y), k_max_width_ratio * se(a.y));
       if (excess <= bound)
-        noisy.push_back(fmt::format("{}: {:.3f}, excess {:.2f} ≤ {:.2f}", at, ratio, excess, bound));
+        noisy.push_back(
+            fmt::format("{}: {:.3f}, excess {:.2f} ≤ {:.2f}", at, ratio, excess, bound));
       else
         over.push_back(fmt::format("{}: {:.3f}, excess {:.2f} > {:.2f}", at, ratio, excess, bound));
     }
@@ -151,8 +154,8 @@ Claim check_r_not_increasing_with_width(const Experiment& e) {
   std::string fig = fmt::format("max r(next H)/r(H) = {:.3f} at {} ({} pair{})", worst, where,
                                 pairs, pairs == 1 ? "" : "s");
   if (!noisy.empty())
-    fig += fmt::format("; {} above {:.2f} but within seed noise: {}", noisy.size(), k_max_width_ratio,
-                       first_items(noisy));
+    fig += fmt::format("; {} above {:.2f} but within seed noise: {}", noisy.size(),
+                       k_max_width_ratio, first_items(noisy));
   if (!over.empty())
     fig += fmt::format("; {} above {:.2f} beyond seed noise: {}", over.size(), k_max_width_ratio,
                        first_items(over));

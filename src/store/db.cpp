@@ -72,8 +72,8 @@ CREATE INDEX IF NOT EXISTS trajectory_run ON trajectory(run_id);
 
 [[noreturn]] void throw_sqlite(const std::filesystem::path& file, sqlite3* db,
                                std::string_view doing) {
-  throw Error(fmt::format("{}: database error while {}: {}", file.string(), doing,
-                          sqlite3_errmsg(db)));
+  throw Error(
+      fmt::format("{}: database error while {}: {}", file.string(), doing, sqlite3_errmsg(db)));
 }
 
 void exec(sqlite3* db, const std::filesystem::path& file, const char* sql, std::string_view doing) {
@@ -220,9 +220,10 @@ RunRecord read_run_row(Statement& st, const std::filesystem::path& file) {
   const std::string config = st.column_text(6);
   r.config = nlohmann::json::parse(config, nullptr, /*allow_exceptions=*/false);
   if (r.config.is_discarded()) {
-    throw Error(fmt::format("{}: run {} has a config that is not valid JSON (expected the JSON "
-                            "written by begin_run)",
-                            file.string(), r.id));
+    throw Error(
+        fmt::format("{}: run {} has a config that is not valid JSON (expected the JSON "
+                    "written by begin_run)",
+                    file.string(), r.id));
   }
   r.config_hash = st.column_text(7);
   r.version = st.column_text(8);
@@ -234,15 +235,16 @@ RunRecord read_run_row(Statement& st, const std::filesystem::path& file) {
 }  // namespace
 
 Db::Db(const std::filesystem::path& file) : file_(file) {
-  const int rc = sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc != SQLITE_OK) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
     db_ = nullptr;
-    throw Error(fmt::format("{}: cannot open results database ({}); expected a writable path in "
-                            "an existing directory",
-                            file.string(), msg));
+    throw Error(
+        fmt::format("{}: cannot open results database ({}); expected a writable path in "
+                    "an existing directory",
+                    file.string(), msg));
   }
   // The destructor does not run if the constructor throws, so close the handle here.
   try {
@@ -252,9 +254,10 @@ Db::Db(const std::filesystem::path& file) : file_(file) {
     if (sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) !=
         SQLITE_OK) {
       if (sqlite3_errcode(db_) == SQLITE_NOTADB) {
-        throw Error(fmt::format("{}: not an SQLite database (expected an initscope results "
-                                "database, or a new path)",
-                                file.string()));
+        throw Error(
+            fmt::format("{}: not an SQLite database (expected an initscope results "
+                        "database, or a new path)",
+                        file.string()));
       }
       throw_sqlite(file_, db_, "reading the schema");
     }
@@ -283,9 +286,10 @@ Db::Db(const std::filesystem::path& file) : file_(file) {
     }
     // A foreign database that happens to have a `runs` table must not be written into.
     if (!has_meta && !other_table.empty()) {
-      throw Error(fmt::format("{}: has a '{}' table but no initscope 'meta' table (expected an "
-                              "initscope results database, or a new path)",
-                              file.string(), other_table));
+      throw Error(
+          fmt::format("{}: has a '{}' table but no initscope 'meta' table (expected an "
+                      "initscope results database, or a new path)",
+                      file.string(), other_table));
     }
     if (has_meta) {
       Statement st(db_, file_, "SELECT value FROM meta WHERE key='schema_version'",
@@ -295,14 +299,16 @@ Db::Db(const std::filesystem::path& file) : file_(file) {
         int version = 0;
         const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
         if (ec != std::errc() || end != text.data() + text.size() || version < 1) {
-          throw Error(fmt::format("{}: unrecognised schema_version '{}' in the meta table "
-                                  "(expected {})",
-                                  file.string(), text, k_schema_version));
+          throw Error(
+              fmt::format("{}: unrecognised schema_version '{}' in the meta table "
+                          "(expected {})",
+                          file.string(), text, k_schema_version));
         }
         if (version > k_schema_version) {
-          throw Error(fmt::format("{}: results database has schema version {}, newer than this "
-                                  "initscope supports ({}); use a newer initscope",
-                                  file.string(), version, k_schema_version));
+          throw Error(
+              fmt::format("{}: results database has schema version {}, newer than this "
+                          "initscope supports ({}); use a newer initscope",
+                          file.string(), version, k_schema_version));
         }
       }
     }
@@ -313,7 +319,8 @@ Db::Db(const std::filesystem::path& file) : file_(file) {
       Statement st(db_, file_, "SELECT name FROM pragma_table_info('runs')", "reading the schema");
       while (st.step()) has_pid = has_pid || st.column_text(0) == "pid";
       if (!has_pid)
-        exec(db_, file_, "ALTER TABLE runs ADD COLUMN host TEXT; ALTER TABLE runs ADD COLUMN pid INTEGER;",
+        exec(db_, file_,
+             "ALTER TABLE runs ADD COLUMN host TEXT; ALTER TABLE runs ADD COLUMN pid INTEGER;",
              "adding the host and pid columns");
     }
     {
@@ -330,7 +337,9 @@ Db::Db(const std::filesystem::path& file) : file_(file) {
   }
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::~Db() {
+  sqlite3_close_v2(db_);
+}
 
 int64_t Db::insert_running(const nlohmann::json& config, const std::string& config_hash,
                            uint64_t seed, const std::string& version) {
@@ -350,8 +359,8 @@ int64_t Db::insert_running(const nlohmann::json& config, const std::string& conf
   return sqlite3_last_insert_rowid(db_);
 }
 
-int64_t Db::begin_run(const nlohmann::json& config, const std::string& config_hash,
-                      uint64_t seed, const std::string& version) {
+int64_t Db::begin_run(const nlohmann::json& config, const std::string& config_hash, uint64_t seed,
+                      const std::string& version) {
   Transaction tx(db_, file_, "BEGIN IMMEDIATE", "starting a run");
   const int64_t id = insert_running(config, config_hash, seed, version);
   tx.commit();
@@ -395,7 +404,8 @@ int Db::mark_interrupted() {
     while (st.step())
       if (!process_alive(st.column_int(1))) dead.push_back(st.column_int(0));
   }
-  Statement up(db_, file_, "UPDATE runs SET status=?, error=? WHERE id=?", "marking interrupted runs");
+  Statement up(db_, file_, "UPDATE runs SET status=?, error=? WHERE id=?",
+               "marking interrupted runs");
   for (const int64_t id : dead) {
     up.bind(1, std::string(k_status_interrupted));
     up.bind(2, std::string("the process running it ended before it finished"));
@@ -420,15 +430,17 @@ void Db::finish_run(int64_t id, const std::string& status, const std::string& st
     Statement st(db_, file_, "SELECT status FROM runs WHERE id=?", doing);
     st.bind(1, id);
     if (!st.step()) {
-      throw Error(fmt::format("{}: cannot finish run {}: no such run (expected an id returned by "
-                              "begin_run)",
-                              file_.string(), id));
+      throw Error(
+          fmt::format("{}: cannot finish run {}: no such run (expected an id returned by "
+                      "begin_run)",
+                      file_.string(), id));
     }
     const std::string current = st.column_text(0);
     if (current != k_status_running) {
-      throw Error(fmt::format("{}: cannot finish run {}: its status is already '{}' (expected "
-                              "'running'; a run is finished once)",
-                              file_.string(), id, current));
+      throw Error(
+          fmt::format("{}: cannot finish run {}: its status is already '{}' (expected "
+                      "'running'; a run is finished once)",
+                      file_.string(), id, current));
     }
   }
   {
@@ -521,8 +533,8 @@ std::optional<RunRecord> Db::run(int64_t id) {
   Transaction tx(db_, file_, "BEGIN", doing);
   std::optional<RunRecord> out;
   {
-    Statement st(db_, file_,
-                 fmt::format("SELECT {} FROM runs WHERE id=?", k_run_columns).c_str(), doing);
+    Statement st(db_, file_, fmt::format("SELECT {} FROM runs WHERE id=?", k_run_columns).c_str(),
+                 doing);
     st.bind(1, id);
     if (!st.step()) return std::nullopt;
     out = read_run_row(st, file_);

@@ -66,16 +66,17 @@ void safetensors_write(const std::filesystem::path& file, const std::vector<Tens
   for (const TensorView& t : tensors) {
     const std::string where = fmt::format("{}: tensor '{}'", file.string(), t.name);
     if (t.name == "__metadata__" || !names.insert(t.name).second) {
-      throw Error(fmt::format("{}: duplicate or reserved name (expected unique tensor names)",
-                              where));
+      throw Error(
+          fmt::format("{}: duplicate or reserved name (expected unique tensor names)", where));
     }
     const uint64_t n = element_count(t.shape, where);
     if (n != t.data.size()) {
-      throw Error(fmt::format("{}: shape holds {} values but the data has {}", where, n,
-                              t.data.size()));
+      throw Error(
+          fmt::format("{}: shape holds {} values but the data has {}", where, n, t.data.size()));
     }
     const uint64_t bytes = 4 * n;
-    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
+    header[t.name] = {
+        {"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string text = header.dump();
@@ -129,26 +130,29 @@ std::vector<Tensor> safetensors_read(const std::filesystem::path& file) {
   if (in.bad()) io_error(file, "cannot read file");
 
   if (bytes.size() < k_len_bytes) {
-    throw Error(fmt::format("{}: file is {} bytes, too short for a safetensors file (expected at "
-                            "least 8 bytes of header length)",
-                            name, bytes.size()));
+    throw Error(
+        fmt::format("{}: file is {} bytes, too short for a safetensors file (expected at "
+                    "least 8 bytes of header length)",
+                    name, bytes.size()));
   }
   uint64_t header_len = 0;
   std::memcpy(&header_len, bytes.data(), k_len_bytes);
   const uint64_t rest = bytes.size() - k_len_bytes;
   if (header_len > k_max_header_bytes) {
-    throw Error(fmt::format("{}: header length {} is over the 100 MB limit (expected a "
-                            "safetensors file)",
-                            name, header_len));
+    throw Error(
+        fmt::format("{}: header length {} is over the 100 MB limit (expected a "
+                    "safetensors file)",
+                    name, header_len));
   }
   if (header_len > rest) {
-    throw Error(fmt::format("{}: header length {} is larger than the {} bytes that follow it "
-                            "(expected a safetensors file; is it truncated?)",
-                            name, header_len, rest));
+    throw Error(
+        fmt::format("{}: header length {} is larger than the {} bytes that follow it "
+                    "(expected a safetensors file; is it truncated?)",
+                    name, header_len, rest));
   }
   const char* header_begin = bytes.data() + k_len_bytes;
-  const nlohmann::json header = nlohmann::json::parse(
-      header_begin, header_begin + header_len, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json header = nlohmann::json::parse(header_begin, header_begin + header_len,
+                                                      nullptr, /*allow_exceptions=*/false);
   if (header.is_discarded()) {
     throw Error(fmt::format("{}: header is not valid JSON (expected a safetensors header)", name));
   }
@@ -169,9 +173,10 @@ std::vector<Tensor> safetensors_read(const std::filesystem::path& file) {
   for (const auto& [key, value] : header.items()) {
     if (key == "__metadata__") {
       if (!value.is_object()) {
-        throw Error(fmt::format("{}: __metadata__ is not an object (expected string keys and "
-                                "values)",
-                                name));
+        throw Error(
+            fmt::format("{}: __metadata__ is not an object (expected string keys and "
+                        "values)",
+                        name));
       }
       for (const auto& [k, v] : value.items()) {
         if (!v.is_string()) {
@@ -182,13 +187,13 @@ std::vector<Tensor> safetensors_read(const std::filesystem::path& file) {
     }
     const std::string where = fmt::format("{}: tensor '{}'", name, key);
     if (!value.is_object()) {
-      throw Error(fmt::format("{}: entry is not an object (expected dtype, shape, data_offsets)",
-                              where));
+      throw Error(
+          fmt::format("{}: entry is not an object (expected dtype, shape, data_offsets)", where));
     }
     for (const char* field : {"dtype", "shape", "data_offsets"}) {
       if (!value.contains(field)) {
-        throw Error(fmt::format("{}: missing '{}' (expected dtype, shape and data_offsets)",
-                                where, field));
+        throw Error(
+            fmt::format("{}: missing '{}' (expected dtype, shape and data_offsets)", where, field));
       }
     }
     const auto& dtype = value["dtype"];
@@ -217,19 +222,21 @@ std::vector<Tensor> safetensors_read(const std::filesystem::path& file) {
     e.begin = offsets[0].get<uint64_t>();
     e.end = offsets[1].get<uint64_t>();
     if (e.end < e.begin) {
-      throw Error(fmt::format("{}: data_offsets [{}, {}] end before they begin", where, e.begin,
-                              e.end));
+      throw Error(
+          fmt::format("{}: data_offsets [{}, {}] end before they begin", where, e.begin, e.end));
     }
     const uint64_t n = element_count(e.shape, where);
     if (e.end - e.begin != 4 * n) {
-      throw Error(fmt::format("{}: data_offsets [{}, {}] span {} bytes but shape {} needs {} "
-                              "(4 bytes per F32)",
-                              where, e.begin, e.end, e.end - e.begin, shape.dump(), 4 * n));
+      throw Error(
+          fmt::format("{}: data_offsets [{}, {}] span {} bytes but shape {} needs {} "
+                      "(4 bytes per F32)",
+                      where, e.begin, e.end, e.end - e.begin, shape.dump(), 4 * n));
     }
     if (e.end > buffer_len) {
-      throw Error(fmt::format("{}: data_offsets [{}, {}] go beyond the {} data bytes in the file "
-                              "(is it truncated?)",
-                              where, e.begin, e.end, buffer_len));
+      throw Error(
+          fmt::format("{}: data_offsets [{}, {}] go beyond the {} data bytes in the file "
+                      "(is it truncated?)",
+                      where, e.begin, e.end, buffer_len));
     }
     entries.push_back(std::move(e));
   }
@@ -242,22 +249,25 @@ std::vector<Tensor> safetensors_read(const std::filesystem::path& file) {
   const Entry* previous = nullptr;
   for (const Entry& e : entries) {
     if (e.begin < expected) {
-      throw Error(fmt::format("{}: tensor '{}' data_offsets [{}, {}] overlap tensor '{}' (ends at "
-                              "{})",
-                              name, e.name, e.begin, e.end, previous->name, expected));
+      throw Error(
+          fmt::format("{}: tensor '{}' data_offsets [{}, {}] overlap tensor '{}' (ends at "
+                      "{})",
+                      name, e.name, e.begin, e.end, previous->name, expected));
     }
     if (e.begin > expected) {
-      throw Error(fmt::format("{}: tensor '{}' starts at byte {}, leaving a gap after byte {} "
-                              "(expected contiguous data)",
-                              name, e.name, e.begin, expected));
+      throw Error(
+          fmt::format("{}: tensor '{}' starts at byte {}, leaving a gap after byte {} "
+                      "(expected contiguous data)",
+                      name, e.name, e.begin, expected));
     }
     expected = e.end;
     previous = &e;
   }
   if (expected != buffer_len) {
-    throw Error(fmt::format("{}: tensors cover {} bytes but the file has {} data bytes (expected "
-                            "no unused bytes)",
-                            name, expected, buffer_len));
+    throw Error(
+        fmt::format("{}: tensors cover {} bytes but the file has {} data bytes (expected "
+                    "no unused bytes)",
+                    name, expected, buffer_len));
   }
 
   std::vector<Tensor> out;

@@ -26,7 +26,9 @@ namespace initscope {
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_stop_signal(int) { g_stop = 1; }
+extern "C" void on_stop_signal(int) {
+  g_stop = 1;
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -65,8 +67,9 @@ double cost(const TrainConfig& c) {
       msg = "skipped";
     } else {
       const auto it = r->metrics.find("dist_init");
-      msg = fmt::format("{} {} {} {:.1f} {}", r->status, r->stopped_by.empty() ? "-" : r->stopped_by,
-                        it == r->metrics.end() ? NAN : it->second, r->wall_seconds, r->converged ? 1 : 0);
+      msg = fmt::format(
+          "{} {} {} {:.1f} {}", r->status, r->stopped_by.empty() ? "-" : r->stopped_by,
+          it == r->metrics.end() ? NAN : it->second, r->wall_seconds, r->converged ? 1 : 0);
     }
   } catch (const std::exception& e) {
     msg = std::string("error ") + e.what();
@@ -85,7 +88,8 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
   SweepSummary sum;
   sum.total = static_cast<int>(sweep.runs.size());
   const auto t0 = Clock::now();
-  const int jobs = options.jobs > 0 ? options.jobs : std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  const int jobs = options.jobs > 0 ? options.jobs
+                                    : std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
   const bool bar = options.progress && isatty(STDERR_FILENO);
   const auto axes = sweep_axes(sweep);
 
@@ -120,7 +124,8 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {
+  }, old_term{};
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
   g_stop = 0;
@@ -136,8 +141,9 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
     const int width = 30, filled = todo ? width * done / todo : width;
     std::string eta = done ? hms(el / done * (todo - done)) : "?";
     fmt::print(stderr, "\r\033[K[{}{}] {}/{} runs  {} failed  {} diverged  {} elapsed  ETA {}",
-               std::string(static_cast<size_t>(filled), '#'), std::string(static_cast<size_t>(width - filled), '.'),
-               done + sum.skipped, sum.total, sum.failed, sum.diverged, hms(el), eta);
+               std::string(static_cast<size_t>(filled), '#'),
+               std::string(static_cast<size_t>(width - filled), '.'), done + sum.skipped, sum.total,
+               sum.failed, sum.diverged, hms(el), eta);
   };
   const auto report = [&](const std::string& line) {
     if (bar) fmt::print(stderr, "\r\033[K");
@@ -149,7 +155,8 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
     while (!g_stop && next < pending.size() && static_cast<int>(running.size()) < jobs) {
       const size_t i = pending[next++];
       int fds[2];
-      if (pipe(fds) != 0) throw Error(fmt::format("sweep: cannot create a pipe: {}", std::strerror(errno)));
+      if (pipe(fds) != 0)
+        throw Error(fmt::format("sweep: cannot create a pipe: {}", std::strerror(errno)));
       const pid_t parent = getpid();
       const pid_t pid = fork();
       if (pid < 0) throw Error(fmt::format("sweep: cannot fork: {}", std::strerror(errno)));
@@ -176,7 +183,8 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
       Child& c = running[k];
       char buf[4096];
       ssize_t n;
-      while ((pfds[k].revents & (POLLIN | POLLHUP)) && (n = ::read(c.fd, buf, sizeof buf)) > 0) c.out.append(buf, static_cast<size_t>(n));
+      while ((pfds[k].revents & (POLLIN | POLLHUP)) && (n = ::read(c.fd, buf, sizeof buf)) > 0)
+        c.out.append(buf, static_cast<size_t>(n));
       int status = 0;
       if (waitpid(c.pid, &status, WNOHANG) != c.pid) {
         ++k;
@@ -193,7 +201,9 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
       } else if (out.rfind("error ", 0) == 0 || out.empty()) {
         ++sum.failed;
         report(fmt::format("FAILED {}: {}", label,
-                           out.empty() ? fmt::format("the run's process ended with status {}", status) : out.substr(6)));
+                           out.empty()
+                               ? fmt::format("the run's process ended with status {}", status)
+                               : out.substr(6)));
       } else if (out == "skipped") {
         ++sum.skipped;
       } else {
@@ -207,7 +217,9 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
           ++sum.completed;
           sum.converged += conv;
         }
-        if (!bar) report(fmt::format("[{}/{}] {}: {} by {} r={:.3f} in {}", done, todo, label, st, by, r, hms(secs)));
+        if (!bar)
+          report(fmt::format("[{}/{}] {}: {} by {} r={:.3f} in {}", done, todo, label, st, by, r,
+                             hms(secs)));
       }
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(k));
       pfds.erase(pfds.begin() + static_cast<std::ptrdiff_t>(k));

@@ -48,8 +48,8 @@ std::string describe(const TrainConfig& c, const std::vector<std::string>& keys)
 
 struct SweepOptions {
   std::filesystem::path db;
-  RunOptions run;  // data_dir; claim is always set by the scheduler
-  int jobs = 0;    // concurrent runs; 0 = one per core
+  RunOptions run;        // data_dir; claim is always set by the scheduler
+  int jobs = 0;          // concurrent runs; 0 = one per core
   bool progress = true;  // draw the progress bar (stderr must be a terminal)
 };
 
@@ -60,7 +60,7 @@ struct SweepSummary {
   int converged = 0;
   int diverged = 0;
   int failed = 0;
-  int interrupted = 0;  // stale `running` rows of earlier, killed sweeps marked `interrupted`
+  int interrupted = 0;   // stale `running` rows of earlier, killed sweeps marked `interrupted`
   bool stopped = false;  // Ctrl-C or SIGTERM stopped the sweep early
   double seconds = 0.0;
 };

@@ -33,7 +33,8 @@ nlohmann::json to_json_value(const toml::node& n, const Where& at) {
     for (const auto& e : *a) out.push_back(to_json_value(e, at));
     return out;
   }
-  throw Error(fmt::format("{}: unsupported value (expected a number, string, boolean or array)", at.str()));
+  throw Error(
+      fmt::format("{}: unsupported value (expected a number, string, boolean or array)", at.str()));
 }
 
 // `stop` may be one string or a list of strings; normalize to the list.
@@ -57,8 +58,10 @@ void check_table(const nlohmann::json& base, const nlohmann::json& table,
   }
   for (const auto& [key, value] : table.items()) {
     nlohmann::json without = merged;
-    if (base.contains(key)) without[key] = base[key];
-    else without.erase(key);
+    if (base.contains(key))
+      without[key] = base[key];
+    else
+      without.erase(key);
     bool valid = true;
     try {
       config_from_json(without);
@@ -71,8 +74,9 @@ void check_table(const nlohmann::json& base, const nlohmann::json& table,
 }
 
 // An options table (not a grid), checked as a whole over `base`.
-nlohmann::json read_options(const toml::table& t, const nlohmann::json& base, const std::string& file,
-                            const Where& table_at, const std::set<std::string>& skip = {}) {
+nlohmann::json read_options(const toml::table& t, const nlohmann::json& base,
+                            const std::string& file, const Where& table_at,
+                            const std::set<std::string>& skip = {}) {
   nlohmann::json out = nlohmann::json::object();
   std::map<std::string, Where> lines;
   for (const auto& [k, v] : t) {
@@ -87,17 +91,17 @@ nlohmann::json read_options(const toml::table& t, const nlohmann::json& base, co
 }
 
 // A grid table: each key lists the values of one axis.
-std::vector<std::pair<std::string, std::vector<nlohmann::json>>> read_grid(const toml::table& t,
-                                                                           const nlohmann::json& base,
-                                                                           const std::string& file) {
+std::vector<std::pair<std::string, std::vector<nlohmann::json>>> read_grid(
+    const toml::table& t, const nlohmann::json& base, const std::string& file) {
   std::vector<std::pair<std::string, std::vector<nlohmann::json>>> axes;
   for (const auto& [k, v] : t) {
     const std::string key(k.str());
     const Where at{file, static_cast<int64_t>(k.source().begin.line)};
     const auto* arr = v.as_array();
     if (!arr || arr->empty())
-      throw Error(fmt::format("{}: grid axis '{}' must be a non-empty list of values, e.g. {} = [64, 128]",
-                              at.str(), key, key));
+      throw Error(
+          fmt::format("{}: grid axis '{}' must be a non-empty list of values, e.g. {} = [64, 128]",
+                      at.str(), key, key));
     std::vector<nlohmann::json> values;
     for (const auto& e : *arr) {
       const nlohmann::json value = normalize(key, to_json_value(e, at));
@@ -131,19 +135,22 @@ void expand(const nlohmann::json& base,
 Sweep sweep_load(const std::filesystem::path& path) {
   const std::string file = path.string();
   if (!std::filesystem::exists(path))
-    throw Error(fmt::format("{}: no such sweep file (expected a TOML file with [base] and [grid] tables)", file));
+    throw Error(fmt::format(
+        "{}: no such sweep file (expected a TOML file with [base] and [grid] tables)", file));
   toml::table doc;
   try {
     doc = toml::parse_file(file);
   } catch (const toml::parse_error& e) {
-    throw Error(fmt::format("{} line {}: TOML syntax error: {}", file, e.source().begin.line, e.description()));
+    throw Error(fmt::format("{} line {}: TOML syntax error: {}", file, e.source().begin.line,
+                            e.description()));
   }
   for (const auto& [k, v] : doc) {
     const std::string key(k.str());
     if (key != "base" && key != "grid" && key != "runs" && key != "description")
-      throw Error(fmt::format("{} line {}: unknown top-level key '{}' (expected [base], [grid], [[runs]] "
-                              "or description)",
-                              file, k.source().begin.line, key));
+      throw Error(
+          fmt::format("{} line {}: unknown top-level key '{}' (expected [base], [grid], [[runs]] "
+                      "or description)",
+                      file, k.source().begin.line, key));
   }
   nlohmann::json base = nlohmann::json::object();
   if (const auto* t = doc["base"].as_table()) {
@@ -209,7 +216,8 @@ std::string describe(const TrainConfig& c, const std::vector<std::string>& keys)
   std::string out;
   for (const auto& k : keys) {
     const auto& v = j[k];
-    out += fmt::format("{}{}={}", out.empty() ? "" : " ", k, v.is_string() ? v.get<std::string>() : v.dump());
+    out += fmt::format("{}{}={}", out.empty() ? "" : " ", k,
+                       v.is_string() ? v.get<std::string>() : v.dump());
   }
   return out.empty() ? "(base)" : out;
 }

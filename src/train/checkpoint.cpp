@@ -25,9 +25,11 @@ void save_params(const std::filesystem::path& file, const Mlp& net, std::span<co
   std::vector<TensorView> tensors;
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const auto& l = net.layers[i];
-    tensors.push_back({fmt::format("layers.{}.weight", i), {l.out, l.in},
+    tensors.push_back({fmt::format("layers.{}.weight", i),
+                       {l.out, l.in},
                        params.subspan(l.w_offset, l.w_size())});
-    tensors.push_back({fmt::format("layers.{}.bias", i), {l.out},
+    tensors.push_back({fmt::format("layers.{}.bias", i),
+                       {l.out},
                        params.subspan(l.b_offset, static_cast<size_t>(l.out))});
   }
   safetensors_write(file, tensors, metadata);
@@ -46,14 +48,15 @@ void load_params(const std::filesystem::path& file, const Mlp& net, std::span<fl
       const auto it = std::find_if(tensors.begin(), tensors.end(),
                                    [&](const Tensor& t) { return t.name == name; });
       if (it == tensors.end())
-        throw Error(fmt::format("{}: tensor '{}' is missing (expected {} of shape {} for a "
-                                "depth-{} network of width {})",
-                                file.string(), name, name, shape_str(shape), net.depth(),
-                                net.spec.width));
+        throw Error(
+            fmt::format("{}: tensor '{}' is missing (expected {} of shape {} for a "
+                        "depth-{} network of width {})",
+                        file.string(), name, name, shape_str(shape), net.depth(), net.spec.width));
       if (it->shape != shape)
-        throw Error(fmt::format("{}: tensor '{}' has shape {}, expected {} (check --width, "
-                                "--depth and the dataset)",
-                                file.string(), name, shape_str(it->shape), shape_str(shape)));
+        throw Error(
+            fmt::format("{}: tensor '{}' has shape {}, expected {} (check --width, "
+                        "--depth and the dataset)",
+                        file.string(), name, shape_str(it->shape), shape_str(shape)));
       std::copy(it->data.begin(), it->data.end(),
                 params.begin() + static_cast<std::ptrdiff_t>(is_weight ? l.w_offset : l.b_offset));
       seen.insert(name);
@@ -61,9 +64,10 @@ void load_params(const std::filesystem::path& file, const Mlp& net, std::span<fl
   }
   for (const auto& t : tensors)
     if (!seen.count(t.name))
-      throw Error(fmt::format("{}: unexpected tensor '{}' (expected only layers.{{0..{}}}.weight "
-                              "and .bias)",
-                              file.string(), t.name, net.depth() - 1));
+      throw Error(
+          fmt::format("{}: unexpected tensor '{}' (expected only layers.{{0..{}}}.weight "
+                      "and .bias)",
+                      file.string(), t.name, net.depth() - 1));
 }
 
 }  // namespace initscope

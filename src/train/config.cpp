@@ -20,9 +20,10 @@ double parse_number(const std::string& s, const std::string& text) {
   char* end = nullptr;
   const double v = std::strtod(s.c_str(), &end);
   if (s.empty() || end != s.c_str() + s.size() || errno != 0 || !std::isfinite(v))
-    throw Error(fmt::format("--stop {}: '{}' is not a number (expected e.g. loss<=0.01, "
-                            "loss<=0.1*initial, margin:10:0.99 or train_error<=0)",
-                            text, s));
+    throw Error(
+        fmt::format("--stop {}: '{}' is not a number (expected e.g. loss<=0.01, "
+                    "loss<=0.1*initial, margin:10:0.99 or train_error<=0)",
+                    text, s));
   return v;
 }
 
@@ -32,14 +33,16 @@ StopCriterion parse_stop(const std::string& text) {
   StopCriterion c;
   c.text = text;
   const auto bad = [&](const std::string& why) {
-    return Error(fmt::format("--stop {}: {} (expected loss<=X, loss<=F*initial, margin:G:Q or "
-                             "train_error<=X)",
-                             text, why));
+    return Error(
+        fmt::format("--stop {}: {} (expected loss<=X, loss<=F*initial, margin:G:Q or "
+                    "train_error<=X)",
+                    text, why));
   };
   if (text.rfind("loss<=", 0) == 0) {
     std::string v = text.substr(6);
     const std::string suffix = "*initial";
-    if (v.size() > suffix.size() && v.compare(v.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    if (v.size() > suffix.size() &&
+        v.compare(v.size() - suffix.size(), suffix.size(), suffix) == 0) {
       c.kind = StopCriterion::Kind::loss_relative;
       c.value = parse_number(v.substr(0, v.size() - suffix.size()), text);
       if (c.value <= 0) throw bad("the factor must be positive");
@@ -67,17 +70,28 @@ StopCriterion parse_stop(const std::string& text) {
 }
 
 nlohmann::json to_json(const TrainConfig& c) {
-  return {{"dataset", c.dataset},       {"m", c.m},
-          {"subset", c.subset},         {"classes", c.classes},
-          {"noise", c.noise},           {"standardize", c.standardize},
-          {"depth", c.depth},           {"width", c.width},
-          {"activation", c.activation}, {"init", c.init},
-          {"init_gain", c.init_gain},   {"init_from", c.init_from},
-          {"loss", c.loss},             {"lr", c.lr},
-          {"momentum", c.momentum},     {"batch", c.batch},
-          {"shuffle", c.shuffle},       {"stop", c.stop},
-          {"max_epochs", c.max_epochs}, {"max_steps", c.max_steps},
-          {"measure_every", c.measure_every}, {"seed", c.seed},
+  return {{"dataset", c.dataset},
+          {"m", c.m},
+          {"subset", c.subset},
+          {"classes", c.classes},
+          {"noise", c.noise},
+          {"standardize", c.standardize},
+          {"depth", c.depth},
+          {"width", c.width},
+          {"activation", c.activation},
+          {"init", c.init},
+          {"init_gain", c.init_gain},
+          {"init_from", c.init_from},
+          {"loss", c.loss},
+          {"lr", c.lr},
+          {"momentum", c.momentum},
+          {"batch", c.batch},
+          {"shuffle", c.shuffle},
+          {"stop", c.stop},
+          {"max_epochs", c.max_epochs},
+          {"max_steps", c.max_steps},
+          {"measure_every", c.measure_every},
+          {"seed", c.seed},
           {"threads", c.threads}};
 }
 
@@ -100,21 +114,37 @@ TrainConfig config_from_json(const nlohmann::json& j, const std::string& where) 
                     (def.is_boolean() && value.is_boolean()) ||
                     (def.is_array() && value.is_array());
     if (!ok)
-      throw Error(fmt::format("{}option '{}' has value {} of the wrong type (expected a {} like {})",
-                              at, key, value.dump(), def.type_name(), def.dump()));
+      throw Error(
+          fmt::format("{}option '{}' has value {} of the wrong type (expected a {} like {})", at,
+                      key, value.dump(), def.type_name(), def.dump()));
   }
   const auto get = [&](const char* key, auto& field) {
     if (j.contains(key)) field = j[key].get<std::remove_reference_t<decltype(field)>>();
   };
   try {
-    get("dataset", c.dataset); get("m", c.m); get("subset", c.subset);
-    get("classes", c.classes); get("noise", c.noise); get("standardize", c.standardize);
-    get("depth", c.depth); get("width", c.width); get("activation", c.activation);
-    get("init", c.init); get("init_gain", c.init_gain); get("init_from", c.init_from);
-    get("loss", c.loss); get("lr", c.lr); get("momentum", c.momentum); get("batch", c.batch);
-    get("shuffle", c.shuffle); get("stop", c.stop); get("max_epochs", c.max_epochs);
-    get("max_steps", c.max_steps); get("measure_every", c.measure_every);
-    get("seed", c.seed); get("threads", c.threads);
+    get("dataset", c.dataset);
+    get("m", c.m);
+    get("subset", c.subset);
+    get("classes", c.classes);
+    get("noise", c.noise);
+    get("standardize", c.standardize);
+    get("depth", c.depth);
+    get("width", c.width);
+    get("activation", c.activation);
+    get("init", c.init);
+    get("init_gain", c.init_gain);
+    get("init_from", c.init_from);
+    get("loss", c.loss);
+    get("lr", c.lr);
+    get("momentum", c.momentum);
+    get("batch", c.batch);
+    get("shuffle", c.shuffle);
+    get("stop", c.stop);
+    get("max_epochs", c.max_epochs);
+    get("max_steps", c.max_steps);
+    get("measure_every", c.measure_every);
+    get("seed", c.seed);
+    get("threads", c.threads);
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}bad option value: {}", at, e.what()));
   }
@@ -133,7 +163,8 @@ void validate(const TrainConfig& c) {
     fail(fmt::format("--subset {}: expected random, stratified or first", c.subset));
   if (!(c.noise >= 0.0 && c.noise <= 1.0))
     fail(fmt::format("--noise {}: must be a fraction in [0, 1]", c.noise));
-  if (c.depth < 1 || c.depth > 64) fail(fmt::format("--depth {}: expected 1 to 64 weight layers", c.depth));
+  if (c.depth < 1 || c.depth > 64)
+    fail(fmt::format("--depth {}: expected 1 to 64 weight layers", c.depth));
   if (c.width < 1 || c.width > (1 << 16))
     fail(fmt::format("--width {}: expected a width from 1 to 65536", c.width));
   parse_activation(c.activation);
@@ -154,9 +185,11 @@ void validate(const TrainConfig& c) {
   for (const auto& s : c.stop) parse_stop(s);
   if (c.max_epochs < 0) fail(fmt::format("--max-epochs {}: must be ≥ 0", c.max_epochs));
   if (c.max_steps < -1)
-    fail(fmt::format("--max-steps {}: expected -1 (no cap), 0 (no training) or a step count", c.max_steps));
+    fail(fmt::format("--max-steps {}: expected -1 (no cap), 0 (no training) or a step count",
+                     c.max_steps));
   if (c.measure_every < 0) fail(fmt::format("--measure-every {}: must be ≥ 0", c.measure_every));
-  if (c.threads < 1 || c.threads > 256) fail(fmt::format("--threads {}: expected 1 to 256", c.threads));
+  if (c.threads < 1 || c.threads > 256)
+    fail(fmt::format("--threads {}: expected 1 to 256", c.threads));
 }
 
 std::string config_hash(const TrainConfig& c) {

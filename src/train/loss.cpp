@@ -16,9 +16,12 @@ Loss parse_loss(const std::string& name) {
 
 std::string to_string(Loss l) {
   switch (l) {
-    case Loss::ce: return "ce";
-    case Loss::mse: return "mse";
-    case Loss::logistic: return "logistic";
+    case Loss::ce:
+      return "ce";
+    case Loss::mse:
+      return "mse";
+    case Loss::logistic:
+      return "logistic";
   }
   return "?";
 }

@@ -14,7 +14,7 @@
 namespace initscope {
 
 struct RunOptions {
-  std::filesystem::path data_dir;                   // resolved data directory
+  std::filesystem::path data_dir;                     // resolved data directory
   std::optional<std::filesystem::path> save_weights;  // folder for init/final .safetensors
   bool claim = false;  // sweeps: skip the run if the database already has it (Db::claim_run)
 };
@@ -23,7 +23,8 @@ struct RunOptions {
 /// if `options.claim` is set and the database already holds (or is running) this config.
 /// `raw` may hold the already-loaded dataset (sweeps load it once); otherwise it is loaded.
 std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions& options, Db& db,
-                                     const ProgressFn& progress = {}, const TrainTest* raw = nullptr);
+                                     const ProgressFn& progress = {},
+                                     const TrainTest* raw = nullptr);
 
 /// The program version recorded with each run.
 const char* initscope_version();

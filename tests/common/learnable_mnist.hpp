@@ -12,14 +12,15 @@
 namespace initscope::testing {
 
 inline void write_be32(std::ofstream& f, uint32_t v) {
-  const unsigned char b[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
+  const unsigned char b[4] = {static_cast<unsigned char>(v >> 24),
+                              static_cast<unsigned char>(v >> 16),
                               static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
   f.write(reinterpret_cast<const char*>(b), 4);
 }
 
 /// Writes `prefix`-images-idx3-ubyte and `prefix`-labels-idx1-ubyte with n examples into dir.
-inline void write_mnist_like(const std::filesystem::path& dir, const std::string& prefix, uint32_t n,
-                             uint64_t seed) {
+inline void write_mnist_like(const std::filesystem::path& dir, const std::string& prefix,
+                             uint32_t n, uint64_t seed) {
   Rng r(seed);
   std::ofstream img(dir / (prefix + "-images-idx3-ubyte"), std::ios::binary);
   std::ofstream lab(dir / (prefix + "-labels-idx1-ubyte"), std::ios::binary);

@@ -61,9 +61,9 @@ TEST(LoadDataset, PrefersRawOverGzip) {
 
 TEST(LoadDataset, MissingFileSaysHowToFetch) {
   TempDir tmp;
-  expect_error_with([&] { load_dataset("mnist", tmp.path()); },
-                    {(tmp.path() / "mnist" / "train-images-idx3-ubyte").string(),
-                     "initscope data fetch mnist"});
+  expect_error_with(
+      [&] { load_dataset("mnist", tmp.path()); },
+      {(tmp.path() / "mnist" / "train-images-idx3-ubyte").string(), "initscope data fetch mnist"});
   expect_error_with([&] { load_dataset("fashion-mnist", tmp.path()); },
                     {"initscope data fetch fashion-mnist"});
   expect_error_with([&] { load_dataset("cifar10", tmp.path()); },
@@ -127,7 +127,8 @@ TEST(RealFashionMnist, ReadsDebianPackageFiles) {
     GTEST_SKIP() << "package dataset-fashion-mnist is not installed";
   const Dataset train =
       idx_load(src / "train-images-idx3-ubyte.gz", src / "train-labels-idx1-ubyte.gz");
-  const Dataset test = idx_load(src / "t10k-images-idx3-ubyte.gz", src / "t10k-labels-idx1-ubyte.gz");
+  const Dataset test =
+      idx_load(src / "t10k-images-idx3-ubyte.gz", src / "t10k-labels-idx1-ubyte.gz");
   EXPECT_EQ(train.n, 60000);
   EXPECT_EQ(test.n, 10000);
   EXPECT_EQ(train.dim, 28 * 28);

@@ -18,7 +18,8 @@ namespace initscope::test {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "initscope-data-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "initscope-data-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }
@@ -38,7 +39,8 @@ class TempDir {
 inline void write_bytes(const std::filesystem::path& file, const std::vector<uint8_t>& bytes) {
   std::filesystem::create_directories(file.parent_path());
   std::ofstream out(file, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   if (!out) throw std::runtime_error("cannot write " + file.string());
 }
 
@@ -84,9 +86,11 @@ inline void write_tiny_mnist(const std::filesystem::path& folder, bool gz, uint3
     for (uint32_t i = 0; i < n; ++i) y[i] = static_cast<uint8_t>(i % 10);
     return y;
   };
-  write("train-images-idx3-ubyte", idx_bytes({n_train, side, side}, image_pixels(n_train, side, side)));
+  write("train-images-idx3-ubyte",
+        idx_bytes({n_train, side, side}, image_pixels(n_train, side, side)));
   write("train-labels-idx1-ubyte", idx_bytes({n_train}, labels(n_train)));
-  write("t10k-images-idx3-ubyte", idx_bytes({n_test, side, side}, image_pixels(n_test, side, side)));
+  write("t10k-images-idx3-ubyte",
+        idx_bytes({n_test, side, side}, image_pixels(n_test, side, side)));
   write("t10k-labels-idx1-ubyte", idx_bytes({n_test}, labels(n_test)));
 }
 

@@ -9,7 +9,9 @@
 namespace initscope {
 namespace {
 
-std::string sha(const std::string& s) { return sha256_hex(s.data(), s.size()); }
+std::string sha(const std::string& s) {
+  return sha256_hex(s.data(), s.size());
+}
 
 TEST(Sha256, StandardVectors) {
   EXPECT_EQ(sha(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");

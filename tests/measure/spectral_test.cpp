@@ -32,7 +32,8 @@ std::vector<double> orthonormal(int64_t n, int64_t k, Rng& r) {
 }
 
 // A (rows, cols) = U diag(s) Vᵀ.
-std::vector<double> with_singular_values(int64_t rows, int64_t cols, const std::vector<double>& s, uint64_t seed) {
+std::vector<double> with_singular_values(int64_t rows, int64_t cols, const std::vector<double>& s,
+                                         uint64_t seed) {
   Rng r(seed);
   const int64_t k = static_cast<int64_t>(s.size());
   const auto u = orthonormal(rows, k, r), v = orthonormal(cols, k, r);
@@ -50,7 +51,8 @@ void expect_sigma(int64_t rows, int64_t cols, const std::vector<double>& s, uint
   const auto a = with_singular_values(rows, cols, s, seed);
   std::vector<float> af(a.begin(), a.end());
   const SpectralResult res = spectral_norm(af.data(), rows, cols, 1e-4);
-  EXPECT_NEAR(res.sigma, s[0], 1e-4 * s[0]) << rows << "x" << cols << " after " << res.iterations << " iterations";
+  EXPECT_NEAR(res.sigma, s[0], 1e-4 * s[0])
+      << rows << "x" << cols << " after " << res.iterations << " iterations";
   EXPECT_LE(res.rel_bound, 1e-4);
   EXPECT_NEAR(spectral_norm_ref(a.data(), rows, cols), s[0], 1e-10 * s[0]);
 }

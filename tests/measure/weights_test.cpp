@@ -15,8 +15,8 @@ TEST(Weights, HandComputedDistancesAndNorms) {
   const Mlp net = Mlp::make({.input_dim = 2, .width = 2, .depth = 2, .outputs = 1});
   ASSERT_EQ(net.num_params, 9u);
   //                  W1 (diag 3, 4)      b1       W2        b2
-  std::vector<float> z = {3, 0, 0, 4,     0, 0,    1, 0,     0};
-  std::vector<float> w = {3, 0, 0, 4,     1, 2,    1, 2,     2};
+  std::vector<float> z = {3, 0, 0, 4, 0, 0, 1, 0, 0};
+  std::vector<float> w = {3, 0, 0, 4, 1, 2, 1, 2, 2};
   const Metrics init = measure_init(net, z);
   EXPECT_NEAR(init.at("fro_z1"), 5.0, 1e-6);
   EXPECT_NEAR(init.at("spec_z1"), 4.0, 1e-4);

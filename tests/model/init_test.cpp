@@ -4,9 +4,9 @@
 #include <cmath>
 #include <vector>
 
+#include <cstring>
 #include "common/error.hpp"
 #include "model/mlp.hpp"
-#include <cstring>
 
 namespace initscope {
 namespace {
@@ -59,7 +59,8 @@ TEST_P(InitStats, MatchesTheSchemesStandardDeviation) {
     for (int64_t i = 0; i < l.out; ++i) EXPECT_EQ(p[l.b_offset + static_cast<size_t>(i)], 0.0f);
   }
   // Xavier normal's formula, spelled out once.
-  EXPECT_DOUBLE_EQ(init_std(InitScheme::xavier_normal, 1.0, 784, 256), std::sqrt(2.0 / (784 + 256)));
+  EXPECT_DOUBLE_EQ(init_std(InitScheme::xavier_normal, 1.0, 784, 256),
+                   std::sqrt(2.0 / (784 + 256)));
 }
 
 INSTANTIATE_TEST_SUITE_P(All, InitStats,

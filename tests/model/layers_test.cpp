@@ -71,7 +71,8 @@ TEST_P(ActivationGrad, GradientMatchesFiniteDifferences) {
   expect_grad(pre, dpre, f);
 }
 
-INSTANTIATE_TEST_SUITE_P(All, ActivationGrad, ::testing::Values(Activation::relu, Activation::linear));
+INSTANTIATE_TEST_SUITE_P(All, ActivationGrad,
+                         ::testing::Values(Activation::relu, Activation::linear));
 
 TEST(Linear, OptimizedMatchesReference) {
   const int64_t B = 7, C = 33, OC = 17;
@@ -89,10 +90,12 @@ TEST(Linear, OptimizedMatchesReference) {
       EXPECT_NEAR(out[i], out_ref[i], 1e-4f);
     }
     std::vector<float> d = dout, dinp(B * C), dw(OC * C), db(OC);
-    linear_act_backward(dinp.data(), dw.data(), db.data(), d.data(), pre.data(), inp.data(), w.data(), B, C, OC, a);
+    linear_act_backward(dinp.data(), dw.data(), db.data(), d.data(), pre.data(), inp.data(),
+                        w.data(), B, C, OC, a);
     std::vector<float> dpre(B * OC), dinp_ref(B * C), dw_ref(OC * C), db_ref(OC);
     activation_backward_ref(a, dpre.data(), dout.data(), pre_ref.data(), B * OC);
-    linear_backward_ref(dinp_ref.data(), dw_ref.data(), db_ref.data(), dpre.data(), inp.data(), w.data(), B, C, OC);
+    linear_backward_ref(dinp_ref.data(), dw_ref.data(), db_ref.data(), dpre.data(), inp.data(),
+                        w.data(), B, C, OC);
     for (size_t i = 0; i < dw.size(); ++i) EXPECT_NEAR(dw[i], dw_ref[i], 1e-4f);
     for (size_t i = 0; i < db.size(); ++i) EXPECT_NEAR(db[i], db_ref[i], 1e-4f);
     for (size_t i = 0; i < dinp.size(); ++i) EXPECT_NEAR(dinp[i], dinp_ref[i], 1e-4f);

@@ -22,18 +22,21 @@ class NetworkGrad : public ::testing::TestWithParam<Case> {};
 
 TEST_P(NetworkGrad, LossGradientMatchesFiniteDifferences) {
   const Case c = GetParam();
-  const Mlp net = Mlp::make({.input_dim = 6, .width = 5, .depth = 4, .outputs = c.outputs, .activation = c.act});
+  const Mlp net = Mlp::make(
+      {.input_dim = 6, .width = 5, .depth = 4, .outputs = c.outputs, .activation = c.act});
   const int64_t B = 4;
   Rng r(11);
   std::vector<double> p(net.num_params), x(B * 6);
   for (auto& v : p) v = r.normal() * 0.7;
   for (auto& v : x) v = r.normal();
   std::vector<int32_t> y(B);
-  for (auto& v : y) v = static_cast<int32_t>(r.below(c.outputs == 1 ? 2 : static_cast<uint64_t>(c.outputs)));
+  for (auto& v : y)
+    v = static_cast<int32_t>(r.below(c.outputs == 1 ? 2 : static_cast<uint64_t>(c.outputs)));
   const auto loss = [&] {
     const auto logits = mlp_forward_ref(net, p.data(), x.data(), B);
     std::vector<double> g(logits.size());
-    return loss_forward_backward(c.loss, g.data(), logits.data(), y.data(), B, c.outputs, 1.0 / B) / B;
+    return loss_forward_backward(c.loss, g.data(), logits.data(), y.data(), B, c.outputs, 1.0 / B) /
+           B;
   };
   const auto logits = mlp_forward_ref(net, p.data(), x.data(), B);
   std::vector<double> dlogits(logits.size());
@@ -54,7 +57,8 @@ TEST_P(NetworkGrad, LossGradientMatchesFiniteDifferences) {
 
 TEST_P(NetworkGrad, OptimizedMatchesReference) {
   const Case c = GetParam();
-  const Mlp net = Mlp::make({.input_dim = 37, .width = 29, .depth = 5, .outputs = c.outputs, .activation = c.act});
+  const Mlp net = Mlp::make(
+      {.input_dim = 37, .width = 29, .depth = 5, .outputs = c.outputs, .activation = c.act});
   const int64_t B = 13;
   Rng r(12);
   std::vector<float> p(net.num_params), x(B * 37);
@@ -62,12 +66,14 @@ TEST_P(NetworkGrad, OptimizedMatchesReference) {
   for (auto& v : p) v += 0.01f * static_cast<float>(r.normal());  // nonzero biases too
   for (auto& v : x) v = static_cast<float>(r.uniform());
   std::vector<int32_t> y(B);
-  for (auto& v : y) v = static_cast<int32_t>(r.below(c.outputs == 1 ? 2 : static_cast<uint64_t>(c.outputs)));
+  for (auto& v : y)
+    v = static_cast<int32_t>(r.below(c.outputs == 1 ? 2 : static_cast<uint64_t>(c.outputs)));
 
   Workspace ws = make_workspace(net, 16);
   const float* logits = mlp_forward(net, p.data(), x.data(), B, ws);
   const auto ref = mlp_forward_ref(net, p.data(), x.data(), B);
-  for (size_t i = 0; i < ref.size(); ++i) EXPECT_NEAR(logits[i], ref[i], 1e-5f * std::max(1.0f, std::fabs(ref[i])));
+  for (size_t i = 0; i < ref.size(); ++i)
+    EXPECT_NEAR(logits[i], ref[i], 1e-5f * std::max(1.0f, std::fabs(ref[i])));
 
   std::vector<float> dlogits(ref.size()), grads(net.num_params);
   loss_forward_backward(c.loss, dlogits.data(), logits, y.data(), B, c.outputs, 1.0f / B);

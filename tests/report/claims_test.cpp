@@ -81,7 +81,8 @@ TEST(ClaimWidth, ARiseAboveTenPercentPassesOnlyWithinSeedNoise) {
     }
     const Claim c = check_r_not_increasing_with_width(runs.experiment());
     EXPECT_EQ(c.verdict, spread > 1 ? Verdict::pass : Verdict::fail) << claim_line(c);
-    EXPECT_NE(c.figure.find(spread > 1 ? "within seed noise" : "beyond seed noise"), std::string::npos)
+    EXPECT_NE(c.figure.find(spread > 1 ? "within seed noise" : "beyond seed noise"),
+              std::string::npos)
         << c.figure;
   }
 }

@@ -108,8 +108,9 @@ TEST_F(DbTest, CreatesSchemaInWalMode) {
   EXPECT_EQ(query_int(db, "PRAGMA foreign_keys"), 1);
   EXPECT_EQ(query_int(db, "PRAGMA busy_timeout"), 10000);
   EXPECT_EQ(query_int(db, "PRAGMA synchronous"), 1);  // NORMAL
-  EXPECT_EQ(query_int(db, "SELECT count(*) FROM sqlite_master WHERE type='index' AND name IN "
-                          "('runs_hash_status', 'trajectory_run')"),
+  EXPECT_EQ(query_int(db,
+                      "SELECT count(*) FROM sqlite_master WHERE type='index' AND name IN "
+                      "('runs_hash_status', 'trajectory_run')"),
             2);
 }
 
@@ -326,9 +327,8 @@ TEST_F(DbTest, FailureMidwayRollsBackEverything) {
   std::vector<TrajectoryPoint> traj;
   for (int64_t s = 0; s < 1000; ++s) traj.push_back({s, 0, "loss", 1.0});
   const std::map<std::string, double> metrics = {{"a", 1.0}, {"b", 2.0}};
-  const std::string msg = error_of([&] {
-    db.finish_run(id, k_status_completed, "max_epochs", false, 1.0, "", metrics, traj);
-  });
+  const std::string msg = error_of(
+      [&] { db.finish_run(id, k_status_completed, "max_epochs", false, 1.0, "", metrics, traj); });
   EXPECT_NE(msg.find(path_.string()), std::string::npos) << msg;
   EXPECT_NE(msg.find("injected failure"), std::string::npos) << msg;
   EXPECT_EQ(query_int(db, "SELECT count(*) FROM metrics"), 0);
@@ -379,8 +379,8 @@ TEST_F(DbTest, TwoWritersOnOneFileBothSucceed) {
         const int64_t id = db.begin_run(sample_config(i), hash, uint64_t(i), "v");
         std::vector<TrajectoryPoint> traj;
         for (int64_t s = 0; s < 200; ++s) traj.push_back({s, 0, "loss", double(s)});
-        db.finish_run(id, k_status_completed, "max_epochs", false, 0.1, "",
-                      {{"acc", double(i)}}, traj);
+        db.finish_run(id, k_status_completed, "max_epochs", false, 0.1, "", {{"acc", double(i)}},
+                      traj);
         db.has_completed(hash);
       }
     } catch (const std::exception& e) {
@@ -411,7 +411,8 @@ namespace initscope {
 namespace {
 
 TEST(DbArtifacts, StoredWithTheRunAndReadBack) {
-  const auto dir = std::filesystem::temp_directory_path() / ("initscope_db_art_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("initscope_db_art_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   {
     Db db(dir / "a.db");
@@ -433,7 +434,8 @@ namespace initscope {
 namespace {
 
 TEST(DbClaim, ARunNeverCountsTwice) {
-  const auto dir = std::filesystem::temp_directory_path() / ("initscope_db_claim_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("initscope_db_claim_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   {
     Db db(dir / "c.db");
@@ -454,7 +456,8 @@ TEST(DbClaim, ARunNeverCountsTwice) {
 }
 
 TEST(DbClaim, RowsOfDeadProcessesBecomeInterruptedAndFree) {
-  const auto dir = std::filesystem::temp_directory_path() / ("initscope_db_dead_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("initscope_db_dead_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   {
     Db db(dir / "d.db");
@@ -465,7 +468,8 @@ TEST(DbClaim, RowsOfDeadProcessesBecomeInterruptedAndFree) {
     int status = 0;
     waitpid(child, &status, 0);
     sqlite3_stmt* st = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db.handle(), "UPDATE runs SET pid=? WHERE id=?", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_prepare_v2(db.handle(), "UPDATE runs SET pid=? WHERE id=?", -1, &st, nullptr),
+              SQLITE_OK);
     sqlite3_bind_int64(st, 1, child);
     sqlite3_bind_int64(st, 2, id);
     ASSERT_EQ(sqlite3_step(st), SQLITE_DONE);

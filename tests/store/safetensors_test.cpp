@@ -81,9 +81,9 @@ TEST_F(SafetensorsTest, RoundTripsThreeTensorsAndMetadata) {
   s = {std::nanf(""), std::numeric_limits<float>::infinity(), 1e-30f, -2.5f, 3.0f, 7.0f};
   const std::map<std::string, std::string> metadata = {{"seed", "18446744073709551615"},
                                                        {"format", "initscope"}};
-  safetensors_write(path_, {{"layers.0.weight", {3, 4}, w}, {"layers.0.bias", {4}, b},
-                            {"scale", {2, 1, 3}, s}},
-                    metadata);
+  safetensors_write(
+      path_, {{"layers.0.weight", {3, 4}, w}, {"layers.0.bias", {4}, b}, {"scale", {2, 1, 3}, s}},
+      metadata);
 
   const auto back = safetensors_read(path_);
   ASSERT_EQ(back.size(), 3u);
@@ -190,8 +190,7 @@ TEST_F(SafetensorsTest, RejectsEveryCorruption) {
        "needs 12"},
       {"negative shape", R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", f8, own,
        "non-negative"},
-      {"bad offsets", R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8]}})", f8, own,
-       "pair"},
+      {"bad offsets", R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8]}})", f8, own, "pair"},
       {"beyond buffer", R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
        std::string(4, '\0'), own, "beyond"},
       {"overlap",

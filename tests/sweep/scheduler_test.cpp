@@ -20,7 +20,8 @@ namespace {
 class Scheduler : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("initscope_sched_" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("initscope_sched_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     testing::write_learnable_mnist_dir(dir_, 400, 100);
     opt_.db = dir_ / "s.db";
@@ -48,7 +49,8 @@ class Scheduler : public ::testing::Test {
 };
 
 TEST_F(Scheduler, RunsEveryConfigOnceAndResumesWithNothingToDo) {
-  const Sweep s = make("[base]\nwidth = 8\nlr = 0.1\nmax_epochs = 5\n[grid]\nseed = [1, 2, 3]\nm = [100, 200]\n");
+  const Sweep s = make(
+      "[base]\nwidth = 8\nlr = 0.1\nmax_epochs = 5\n[grid]\nseed = [1, 2, 3]\nm = [100, 200]\n");
   SweepSummary sum = sweep_run(s, opt_);
   EXPECT_EQ(sum.total, 6);
   EXPECT_EQ(sum.completed, 6);
@@ -71,7 +73,8 @@ TEST_F(Scheduler, AFailedRunIsRecordedAndTheSweepCarriesOn) {
 TEST_F(Scheduler, KilledSweepResumesToExactlyNRuns) {
   // Runs of a few hundred milliseconds each; the kill comes as soon as the first one lands,
   // with others in flight.
-  const Sweep s = make("[base]\nwidth = 128\nm = 400\nmax_epochs = 300\n[grid]\nseed = [1, 2, 3, 4, 5, 6, 7, 8]\n");
+  const Sweep s = make(
+      "[base]\nwidth = 128\nm = 400\nmax_epochs = 300\n[grid]\nseed = [1, 2, 3, 4, 5, 6, 7, 8]\n");
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {

@@ -14,7 +14,8 @@ namespace {
 class SweepFile : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("initscope_sweepfile_" + std::to_string(::getpid()));
+    dir_ = std::filesystem::temp_directory_path() /
+           ("initscope_sweepfile_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }

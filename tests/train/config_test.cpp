@@ -73,7 +73,10 @@ TEST(Config, JsonRoundTripAndUnknownKeys) {
   const std::string msg = error_of([] { config_from_json({{"widht", 5}}, "sweep.toml line 3"); });
   EXPECT_NE(msg.find("sweep.toml line 3"), std::string::npos) << msg;
   EXPECT_NE(msg.find("widht"), std::string::npos) << msg;
-  EXPECT_NE(error_of([] { config_from_json({{"width", "wide"}}); }).find("width"), std::string::npos);
+  EXPECT_NE(error_of([] {
+              config_from_json({{"width", "wide"}});
+            }).find("width"),
+            std::string::npos);
   EXPECT_NE(error_of([] { config_from_json({{"width", 1.5}}); }).find("width"), std::string::npos);
 }
 

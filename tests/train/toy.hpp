@@ -21,7 +21,8 @@ inline Dataset blobs(int64_t n, int64_t dim, int k, uint64_t seed, double spread
     const int32_t y = static_cast<int32_t>(i % k);
     d.y[static_cast<size_t>(i)] = y;
     for (int64_t j = 0; j < dim; ++j)
-      d.x[static_cast<size_t>(i * dim + j)] = static_cast<float>(centers[static_cast<size_t>(y * dim + j)] + spread * r.normal());
+      d.x[static_cast<size_t>(i * dim + j)] =
+          static_cast<float>(centers[static_cast<size_t>(y * dim + j)] + spread * r.normal());
   }
   return d;
 }

@@ -40,7 +40,8 @@ TEST(Stop, LossRelativeToInitial) {
   const auto out = train_with(c, d);
   EXPECT_TRUE(out.converged);
   EXPECT_LE(out.metrics.at("train_loss"), 0.1 * out.metrics.at("initial_loss"));
-  EXPECT_GT(out.metrics.at("train_loss"), 0.001 * out.metrics.at("initial_loss"));  // stopped early, not late
+  EXPECT_GT(out.metrics.at("train_loss"),
+            0.001 * out.metrics.at("initial_loss"));  // stopped early, not late
 }
 
 TEST(Stop, MarginQuantile) {
@@ -123,7 +124,8 @@ TEST(Reproducible, SameSeedSameBitsOnOneThread) {
   Trainer a(c, d), b(c, d);
   const auto oa = a.run(), ob = b.run();
   ASSERT_EQ(a.params().size(), b.params().size());
-  EXPECT_EQ(0, std::memcmp(a.params().data(), b.params().data(), a.params().size() * sizeof(float)));
+  EXPECT_EQ(0,
+            std::memcmp(a.params().data(), b.params().data(), a.params().size() * sizeof(float)));
   ASSERT_EQ(oa.trajectory.size(), ob.trajectory.size());
   for (size_t i = 0; i < oa.trajectory.size(); ++i) {
     EXPECT_EQ(oa.trajectory[i].name, ob.trajectory[i].name);
@@ -132,7 +134,8 @@ TEST(Reproducible, SameSeedSameBitsOnOneThread) {
   c.seed = 2;
   Trainer other(c, d);
   other.run();
-  EXPECT_NE(0, std::memcmp(a.params().data(), other.params().data(), a.params().size() * sizeof(float)));
+  EXPECT_NE(
+      0, std::memcmp(a.params().data(), other.params().data(), a.params().size() * sizeof(float)));
 }
 
 TEST(Reproducible, ShuffleOffKeepsFileOrder) {
@@ -148,7 +151,8 @@ TEST(Reproducible, ShuffleOffKeepsFileOrder) {
   // Same config twice is identical even without shuffling.
   Trainer b(c, d);
   b.run();
-  EXPECT_EQ(0, std::memcmp(a.params().data(), b.params().data(), a.params().size() * sizeof(float)));
+  EXPECT_EQ(0,
+            std::memcmp(a.params().data(), b.params().data(), a.params().size() * sizeof(float)));
 }
 
 // Golden numbers: the loss at init and after one and five epochs of a seeded run. A change in
