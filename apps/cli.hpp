@@ -8,6 +8,10 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "store/db.hpp"
+
 namespace initscope::cli {
 
 /// Options every command that touches results or data shares.
@@ -21,5 +25,8 @@ void add_data(CLI::App& app, Common& common);
 void add_results(CLI::App& app, Common& common);  // runs, show
 void add_sweep(CLI::App& app, Common& common);    // sweep
 void add_report(CLI::App& app, Common& common);   // report, export
+
+/// A run's record as JSON (`show --json`, `train --json`); non-finite metrics become null.
+nlohmann::json record_json(const RunRecord& r);
 
 }  // namespace initscope::cli

@@ -9,8 +9,6 @@
 
 namespace initscope::cli {
 
-namespace {
-
 nlohmann::json record_json(const RunRecord& r) {
   nlohmann::json metrics = nlohmann::json::object();
   for (const auto& [k, v] : r.metrics)
@@ -28,6 +26,8 @@ nlohmann::json record_json(const RunRecord& r) {
           {"config", r.config},
           {"metrics", metrics}};
 }
+
+namespace {
 
 std::string cfg_str(const nlohmann::json& c, const char* key) {
   if (!c.contains(key)) return "-";

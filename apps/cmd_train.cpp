@@ -142,19 +142,7 @@ void add_train(CLI::App& app, Common& common) {
     }
     line.finish();
     if (*json) {
-      nlohmann::json j = {{"id", r.id},
-                          {"status", r.status},
-                          {"stopped_by", r.stopped_by},
-                          {"converged", r.converged},
-                          {"seed", r.seed},
-                          {"config_hash", r.config_hash},
-                          {"version", r.version},
-                          {"created", r.created},
-                          {"wall_seconds", r.wall_seconds},
-                          {"error", r.error},
-                          {"config", r.config},
-                          {"metrics", r.metrics}};
-      fmt::print("{}\n", j.dump());
+      fmt::print("{}\n", record_json(r).dump());
       return;
     }
     const auto& m = r.metrics;
