@@ -45,9 +45,9 @@ struct ProgressLine {
     last = now;
     fmt::print(
         stderr,
-        "\r\033[Kepoch {:>4}  loss {:.4g}  train err {:.2f}%  {} {:.4g}  {:.0f} steps/s  {:.1f}s",
-        p.epoch, p.loss, 100.0 * p.error, p.criterion_name, p.criterion, p.steps_per_second,
-        p.elapsed);
+        "\r\033[Kepoch {:>4}  loss {:.4g}  train err {:.2f}%  {} {}{:.4g}  {:.0f} steps/s  {:.1f}s",
+        p.epoch, p.loss, 100.0 * p.error, p.criterion_name, p.bound ? std::string(1, p.bound) : "",
+        p.criterion, p.steps_per_second, p.elapsed);
     drawn = true;
   }
   void finish() {
@@ -113,6 +113,10 @@ void add_train(CLI::App& app, Common& common) {
       ->capture_default_str();
   cmd->add_option("--threads", cfg->threads,
                   "threads for this run (kernels and OpenBLAS); 1 per run is fastest for sweeps")
+      ->capture_default_str();
+  cmd->add_option("--train-eval", cfg->train_eval,
+                  "stopping check each epoch: early (evaluate until decided; same run) or full "
+                  "(whole training set, exact train loss every epoch)")
       ->capture_default_str();
   cmd->add_option("--db", common.db, "results database")->capture_default_str();
   cmd->add_option("--data-dir", common.data_dir,

@@ -68,12 +68,15 @@ def main(path):
         fr = min(ours1[h]["flops_per_step"] / ours1[h]["seconds_per_step"] * 1e-9 / peak for h in big)
         print(f"fraction of the one-thread sgemm peak at H >= 1024, one thread: >= {100 * fr:.0f}% (target: >= 70%); "
               f"of the FMA ceiling: >= {100 * fr * peak / fma:.0f}%")
+    runs_rss = {r["width"]: r["peak_rss_mb"] for r in recs if r["kind"] == "rss"}
     for h in sorted(ours):
         if "peak_rss_mb" in ours[h]:
             o = ours[h]
             t = torch.get(h, {})
-            print(f"peak RSS H={h}: initscope {o['peak_rss_mb']:.0f} MB (params+init+momentum {o['params_init_momentum_mb']:.0f} MB, "
-                  f"MNIST copies {o['datasets_mb']:.0f} MB)" + (f"; PyTorch process {t['peak_rss_mb']:.0f} MB" if t else ""))
+            run = f"initscope train process {runs_rss[h]:.0f} MB, " if h in runs_rss else ""
+            print(f"peak RSS H={h}: {run}params+init+momentum {o['params_init_momentum_mb']:.0f} MB"
+                  + (f"; PyTorch process {t['peak_rss_mb']:.0f} MB" if t else "")
+                  + f"; step_bench process {o['peak_rss_mb']:.0f} MB (keeps raw MNIST loaded for all widths)")
 
     for p in (r for r in recs if r["kind"] == "profile"):
         print()
@@ -87,14 +90,15 @@ def main(path):
     if costs:
         print()
         print(f"Costs around the steps, per epoch at m={costs[0]['m']} (ms), and per run:")
-        print(f"{'H':>6} | {'train':>8} {'eval':>8} {'eval/train':>10} | {'gather':>7} {'shuffle':>7} | {'final measures':>14}")
+        print(f"{'H':>6} | {'train':>8} {'full chk':>8} {'full/train':>10} | {'gather':>7} {'shuffle':>7} | {'final measures':>14}")
         for c in costs:
             print(f"{c['width']:>6} | {c['epoch_train_seconds'] * 1e3:>8.2f} {c['epoch_eval_seconds'] * 1e3:>8.2f} "
                   f"{100 * c['eval_fraction_of_train']:>9.0f}% | {c['epoch_gather_seconds'] * 1e3:>7.3f} "
                   f"{c['epoch_shuffle_seconds'] * 1e3:>7.3f} | {c['final_measures_seconds'] * 1e3:>11.1f} ms")
-        print("  eval = the whole training set forward in 1024-row chunks + loss/error/margins, the stopping")
-        print("  criterion's exact cost; it does 2·Σ of a step's 6·Σ−2·784·H FLOPs per row, i.e. 34–45% of")
-        print("  an epoch's arithmetic, so at equal GFLOP/s eval/train is bounded below by that share.")
+        print("  full chk = the stopping check over the whole training set (--train-eval full): a forward in")
+        print("  1024-row chunks + loss/error/margins. It does 2·Σ of a step's 6·Σ−2·784·H FLOPs per row, i.e.")
+        print("  34–45% of an epoch's arithmetic. The default check (--train-eval early) stops as soon as the")
+        print("  criterion is certainly unmet, likeliest failures first; its cost in whole runs is under the sweep.")
         print("  final measures = norms and Lanczos spectral norms (src/measure), once per run.")
 
     for r in recs:
@@ -110,6 +114,15 @@ def main(path):
                 parts.append(f"train {r['train_seconds']:.0f} s + eval {r['eval_seconds']:.0f} s (CPU-seconds over runs)")
                 parts.append(f"{1e3 * (r['train_seconds'] + r['eval_seconds']) / r['epochs']:.1f} ms per epoch")
             print(f"  {e:10s} " + ", ".join(parts))
+        by_width = sweeps.get("initscope", {}).get("by_width")
+        if by_width:
+            print("  initscope's stopping checks in these runs (--train-eval early), CPU-seconds by width:")
+            print(f"  {'H':>6} {'runs':>5} {'train s':>9} {'check s':>9} {'check/train':>11} {'rows checked':>13}")
+            for w in by_width:
+                print(f"  {w['width']:>6} {w['runs']:>5} {w['train_seconds']:>9.1f} {w['eval_seconds']:>9.2f} "
+                      f"{100 * w['eval_seconds'] / w['train_seconds']:>10.1f}% {100 * (w['check_rows_fraction'] or 1):>12.1f}%")
+            print("  (rows checked: the share of the training set evaluated per check, averaged over runs;")
+            print("   the PyTorch reference evaluates the whole set every epoch, as a plain script does)")
         if "initscope" in sweeps and "pytorch" in sweeps:
             i, p = sweeps["initscope"], sweeps["pytorch"]
             line = f"  speedup: wall {p['seconds'] / i['seconds']:.2f}x"

@@ -82,6 +82,19 @@ echo "  profile of one step at H=1024; costs around the steps" >&2
 "$BUILD/bench/step_bench" --mode profile --widths 1024 --seconds "$SECONDS_PER_RUN" >>"$RESULTS"
 "$BUILD/bench/step_bench" --mode costs --widths "$WIDTHS" --seconds "$SECONDS_PER_RUN" --repeats "$REPEATS" >>"$RESULTS"
 
+# Peak RSS of a real `initscope train` process per width (20 steps at m=4096): the step
+# benchmark's own process keeps the raw MNIST files loaded for all widths, a run does not.
+"$PYTHON" - "$BUILD/initscope" "$OUT/rss.db" "$WIDTHS" >>"$RESULTS" <<'PY'
+import json, os, subprocess, sys
+for h in sys.argv[3].split(","):
+    p = subprocess.Popen([sys.argv[1], "train", "--width", h, "--m", "4096", "--max-steps", "20", "--db", sys.argv[2]],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)  # this child's own peak RSS
+    if status != 0:
+        sys.exit(f"bench/run.sh: initscope train --width {h} failed")
+    print(json.dumps({"kind": "rss", "engine": "initscope", "width": int(h), "peak_rss_mb": ru.ru_maxrss / 1024.0}))
+PY
+
 # ---- optional: the quick Figure-1 sweep, end to end ------------------------------------------
 SWEEP_FILE=$ROOT/experiments/nk17-fig1-quick.toml
 if [[ $SWEEP == 1 && -f "$SWEEP_FILE" ]]; then
@@ -94,10 +107,21 @@ if [[ $SWEEP == 1 && -f "$SWEEP_FILE" ]]; then
 import json, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 total = lambda name: db.execute("SELECT COALESCE(SUM(value), 0) FROM metrics WHERE name = ?", (name,)).fetchone()[0]
+# Per width: what the stopping checks cost next to the training steps in whole runs.
+by_width = [dict(zip(("width", "runs", "train_seconds", "eval_seconds", "check_rows_fraction"), row)) for row in db.execute(
+    "SELECT json_extract(r.config, '$.width') AS w, COUNT(*), "
+    "SUM(CASE WHEN m.name = 'train_seconds' THEN m.value END), SUM(CASE WHEN m.name = 'eval_seconds' THEN m.value END), "
+    "AVG(CASE WHEN m.name = 'check_rows_fraction' THEN m.value END) "
+    "FROM runs r JOIN metrics m ON m.run_id = r.id WHERE r.status = 'completed' "
+    "AND m.name IN ('train_seconds', 'eval_seconds', 'check_rows_fraction') GROUP BY w ORDER BY w")]
+for w in by_width:
+    w["runs"] = db.execute("SELECT COUNT(*) FROM runs WHERE status = 'completed' AND json_extract(config, '$.width') = ?",
+                           (w["width"],)).fetchone()[0]
 print(json.dumps({"kind": "sweep", "engine": "initscope", "seconds": float(sys.argv[2]),
                   "runs": db.execute("SELECT COUNT(*) FROM runs").fetchone()[0], "epochs": total("epochs"),
                   "train_seconds": total("train_seconds"), "eval_seconds": total("eval_seconds"),
-                  "measure_seconds": total("measure_seconds"), "run_wall_seconds": total("wall_seconds")}))
+                  "measure_seconds": total("measure_seconds"), "run_wall_seconds": total("wall_seconds"),
+                  "by_width": by_width}))
 PY
   echo "  sweep $SWEEP_FILE: PyTorch" >&2
   "${TORCH_ENV[@]}" "$PYTHON" "$ROOT/bench/pytorch_reference.py" --sweep "$SWEEP_FILE" >>"$RESULTS"

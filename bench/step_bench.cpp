@@ -5,8 +5,9 @@
 //   {"kind":"profile", ...}    one step at one width split into gather, each layer's forward,
 //                              the loss and each layer's backward+update;
 //   {"kind":"costs", ...}      the costs around the steps, per epoch at m rows: gathering and
-//                              shuffling, the whole-training-set evaluation of the stopping
-//                              criterion, and (once per run) the final measures with the
+//                              shuffling, a stopping check over the whole training set (its
+//                              cost with --train-eval full, and the most the default check
+//                              can cost), and (once per run) the final measures with the
 //                              spectral norms.
 // Timing is steady state only: warm-up steps first, then `repeats` runs of n steps (n chosen so
 // that a run lasts about `seconds`), and the best run's mean, which filters out interference

@@ -39,7 +39,7 @@ def main():
     cmd = [args.initscope, "train", "--dataset", "mnist", "--data-dir", args.data_dir, "--db", os.path.join(tmp, "r.db"),
            "--width", str(args.width), "--m", str(args.m), "--subset", "first", "--shuffle", "off",
            "--loss", args.loss, "--lr", str(args.lr), "--momentum", str(args.momentum),
-           "--max-epochs", str(args.epochs), "--save-weights", tmp, "--json"]
+           "--max-epochs", str(args.epochs), "--train-eval", "full", "--save-weights", tmp, "--json"]
     rec = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     show = subprocess.run([args.initscope, "show", str(rec["id"]), "--db", os.path.join(tmp, "r.db"), "--json", "--trajectory"],
                           check=True, capture_output=True, text=True).stdout

@@ -151,8 +151,8 @@ double axis_value(const Coord& c, Axis axis) {
 
 nlohmann::json experiment_key(const nlohmann::json& config) {
   nlohmann::json key = config;
-  for (const char* k :
-       {"seed", "threads", "width", "m", "noise", "max_epochs", "max_steps", "measure_every"})
+  for (const char* k : {"seed", "threads", "train_eval", "width", "m", "noise", "max_epochs",
+                        "max_steps", "measure_every"})
     key.erase(k);
   return key;
 }

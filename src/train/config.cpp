@@ -92,7 +92,8 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"max_steps", c.max_steps},
           {"measure_every", c.measure_every},
           {"seed", c.seed},
-          {"threads", c.threads}};
+          {"threads", c.threads},
+          {"train_eval", c.train_eval}};
 }
 
 TrainConfig config_from_json(const nlohmann::json& j, const std::string& where) {
@@ -145,6 +146,7 @@ TrainConfig config_from_json(const nlohmann::json& j, const std::string& where) 
     get("measure_every", c.measure_every);
     get("seed", c.seed);
     get("threads", c.threads);
+    get("train_eval", c.train_eval);
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}bad option value: {}", at, e.what()));
   }
@@ -190,11 +192,14 @@ void validate(const TrainConfig& c) {
   if (c.measure_every < 0) fail(fmt::format("--measure-every {}: must be ≥ 0", c.measure_every));
   if (c.threads < 1 || c.threads > 256)
     fail(fmt::format("--threads {}: expected 1 to 256", c.threads));
+  if (c.train_eval != "early" && c.train_eval != "full")
+    fail(fmt::format("--train-eval {}: expected early or full", c.train_eval));
 }
 
 std::string config_hash(const TrainConfig& c) {
   nlohmann::json j = to_json(c);
   j.erase("threads");
+  j.erase("train_eval");  // the same run either way: only the trajectory's detail differs
   const std::string text = j.dump();  // keys sorted: a canonical form
   uint64_t h = 0xcbf29ce484222325ULL;
   for (unsigned char ch : text) h = (h ^ ch) * 0x100000001b3ULL;

@@ -54,6 +54,13 @@ struct TrainConfig {
   uint64_t seed = 1;
   // execution (not part of the config hash: they do not change the result's meaning)
   int threads = 1;  // threads for this run: our kernels' and OpenBLAS's
+  // How much of the training set the stopping check evaluates after each epoch:
+  //  early: only until the decision is known (StopCheck), the likeliest failures first; the run
+  //         stops at the same epoch with the same weights, and the trajectory has the exact
+  //         train_loss/train_error only where the whole set was evaluated (epoch 0, measurement
+  //         epochs, the last), plus every epoch's running epoch_loss/epoch_error;
+  //  full:  all of it every epoch, with train_loss/train_error in the trajectory every epoch.
+  std::string train_eval = "early";
 };
 
 /// Every field, defaults included.

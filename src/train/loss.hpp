@@ -44,16 +44,19 @@ double example_loss(Loss loss, const T* f, int32_t y, int64_t K) {
   return s / static_cast<double>(K);
 }
 
-/// Sum of the losses of B examples; writes dlogits (B,K) = scale · d(loss_i)/d(f_i).
+/// Sum of the losses of B examples; writes dlogits (B,K) = scale · d(loss_i)/d(f_i), and each
+/// example's loss to losses (B) if given.
 /// With scale = 1/B this is the gradient of the batch mean, as PyTorch's mean reduction.
 template <class T>
 double loss_forward_backward(Loss loss, T* dlogits, const T* logits, const int32_t* y, int64_t B,
-                             int64_t K, T scale) {
+                             int64_t K, T scale, double* losses = nullptr) {
   double total = 0.0;
   for (int64_t i = 0; i < B; ++i) {
     const T* f = logits + i * K;
     T* g = dlogits + i * K;
-    total += example_loss(loss, f, y[i], K);
+    const double li = example_loss(loss, f, y[i], K);
+    total += li;
+    if (losses) losses[i] = li;
     if (K == 1) {
       const T t = y[i] == 1 ? T(1) : T(-1);
       if (loss == Loss::logistic) {

@@ -19,12 +19,11 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
                                      const ProgressFn& progress, const TrainTest* raw) {
   validate(config);
   openblas_set_num_threads(config.threads);
-  TrainTest loaded;
-  if (!raw) {
-    loaded = load_dataset(config.dataset, options.data_dir);
-    raw = &loaded;
-  }
-  const PreparedData data = prepare_data(config, *raw);
+  // Loaded here, the raw files are prepared and freed before training: only the run's own
+  // training and test sets stay in memory (a sweep worker shares one loaded copy instead).
+  const PreparedData data =
+      raw ? prepare_data(config, *raw)
+          : prepare_data(config, load_dataset(config.dataset, options.data_dir));
   Trainer trainer(config, data);  // reads --init-from, so a bad file fails before the row
   if (options.save_weights) std::filesystem::create_directories(*options.save_weights);
 

@@ -24,6 +24,9 @@ double seconds_since(Clock::time_point t) {
 }
 
 constexpr int64_t k_eval_chunk = 1024;  // rows per forward pass when evaluating a whole set
+// Rows per forward pass of the stopping check: small enough that the first chunk, which usually
+// decides, costs little; large enough to keep the panel kernels near their full speed.
+constexpr int64_t k_check_chunk = 256;
 
 SubsetMode parse_subset(const std::string& s) {
   if (s == "stratified") return SubsetMode::stratified;
@@ -90,6 +93,20 @@ Trainer::Trainer(const TrainConfig& config, const PreparedData& data, Engine eng
   dlogits_.assign(static_cast<size_t>(std::max(B, k_eval_chunk) * spec.outputs), 0.0f);
   order_.resize(static_cast<size_t>(data.train.n));
   std::iota(order_.begin(), order_.end(), int64_t{0});
+  step_losses_.assign(static_cast<size_t>(B), 0.0);
+  risk_.assign(static_cast<size_t>(data.train.n), 0.0f);
+  check_ = StopCheck(criteria_, data.train.n);
+  check_order_ = order_;
+  check_rows_.assign(static_cast<size_t>(k_eval_chunk), nullptr);
+}
+
+const float* Trainer::forward_rows(const float* const* rows, int64_t B) {
+  if (engine_ == Engine::fused) return mlp_forward(net_, params_.data(), rows, B, eval_ws_);
+  const int64_t dim = net_.spec.input_dim;
+  std::vector<float> x(static_cast<size_t>(B * dim));
+  for (int64_t i = 0; i < B; ++i) std::copy_n(rows[i], dim, x.data() + i * dim);
+  ref_logits_ = mlp_forward_ref(net_, params_.data(), x.data(), B);
+  return ref_logits_.data();
 }
 
 Evaluation Trainer::evaluate(const Dataset& d, bool margins) {
@@ -98,16 +115,12 @@ Evaluation Trainer::evaluate(const Dataset& d, bool margins) {
   double loss_sum = 0.0;
   int64_t wrong = 0;
   if (margins) ev.margins.resize(static_cast<size_t>(d.n));
-  std::vector<float> ref_logits;  // reference engine only
   for (int64_t start = 0; start < d.n; start += k_eval_chunk) {
     const int64_t B = std::min(k_eval_chunk, d.n - start);
-    const float* logits = nullptr;
-    if (engine_ == Engine::fused) {
-      logits = mlp_forward(net_, params_.data(), d.row(start), B, eval_ws_);
-    } else {
-      ref_logits = mlp_forward_ref(net_, params_.data(), d.row(start), B);
-      logits = ref_logits.data();
-    }
+    // The same panel kernels as the step and the stopping check, so that a run stopped by
+    // margin:γ:q reports margins computed the way the check saw them.
+    for (int64_t i = 0; i < B; ++i) check_rows_[static_cast<size_t>(i)] = d.row(start + i);
+    const float* logits = forward_rows(check_rows_.data(), B);
     for (int64_t i = 0; i < B; ++i) {
       const float* f = logits + i * K;
       const int32_t y = d.y[static_cast<size_t>(start + i)];
@@ -119,6 +132,48 @@ Evaluation Trainer::evaluate(const Dataset& d, bool margins) {
   ev.loss = d.n ? loss_sum / static_cast<double>(d.n) : 0.0;
   ev.error = d.n ? static_cast<double>(wrong) / static_cast<double>(d.n) : 0.0;
   return ev;
+}
+
+bool Trainer::run_check(bool full, double initial_loss) {
+  const Dataset& train = data_.train;
+  check_.begin(initial_loss);
+  const int64_t n = train.n, K = net_.spec.outputs;
+  // Rows predicted to fail the first criterion (by this epoch's training pass) go first; within
+  // them each chunk takes the riskiest rows left. After a full check the order is irrelevant.
+  int64_t predicted = 0;
+  if (full) {
+    std::iota(check_order_.begin(), check_order_.end(), int64_t{0});
+  } else {
+    const float t = risk_threshold_;
+    int64_t back = n;
+    for (int64_t r = n - 1; r >= 0; --r)  // predicted failures to the front, the rest behind
+      if (!(risk_[static_cast<size_t>(r)] < t)) check_order_[static_cast<size_t>(--back)] = r;
+    for (int64_t r = 0; r < n; ++r)
+      if (risk_[static_cast<size_t>(r)] < t) check_order_[static_cast<size_t>(predicted++)] = r;
+  }
+  const auto riskier = [&](int64_t a, int64_t b) {
+    return risk_[static_cast<size_t>(a)] < risk_[static_cast<size_t>(b)];
+  };
+  for (int64_t start = 0; start < n; start += k_check_chunk) {
+    const int64_t B = std::min(k_check_chunk, n - start);
+    auto* order = check_order_.data();
+    if (start + B < predicted)
+      std::nth_element(order + start, order + start + B, order + predicted, riskier);
+    for (int64_t i = 0; i < B; ++i)
+      check_rows_[static_cast<size_t>(i)] = train.row(order[start + i]);
+    const float* logits = forward_rows(check_rows_.data(), B);
+    for (int64_t i = 0; i < B; ++i) {
+      const float* f = logits + i * K;
+      const int64_t row = order[start + i];
+      const int32_t y = train.y[static_cast<size_t>(row)];
+      const double loss = example_loss(loss_, f, y, K);
+      if (!std::isfinite(loss)) return false;
+      check_.add(row, loss, example_margin(f, y, K), example_error(f, y, K));
+    }
+    check_rows_seen_ += B;
+    if (!full && check_.certainly_unmet()) break;
+  }
+  return true;
 }
 
 // One SGD step: PyTorch's SGD with momentum (dampening 0, no Nesterov, no weight decay),
@@ -141,14 +196,18 @@ double Trainer::sgd_step(std::span<const int64_t> rows) {
     // logits (B, K) = forward(x); dlogits (B, K) = scale · dloss/dlogits; then the backward
     // pass updates every layer's parameters and momentum as it goes, output layer first.
     const float* logits = mlp_forward(net_, params_.data(), xrows_.data(), B, train_ws_);
-    loss = loss_forward_backward(loss_, dlogits_.data(), logits, yb_.data(), B, K, scale);
+    loss = loss_forward_backward(loss_, dlogits_.data(), logits, yb_.data(), B, K, scale,
+                                 step_losses_.data());
+    note_batch(rows, logits);
     mlp_backward_sgd(net_, params_.data(), momentum_.data(), xrows_.data(), dlogits_.data(), B,
                      train_ws_, lr, mu);
   } else {
     for (int64_t i = 0; i < B; ++i)
       std::copy_n(xrows_[static_cast<size_t>(i)], dim, xb_.data() + i * dim);
     const auto logits = mlp_forward_ref(net_, params_.data(), xb_.data(), B);
-    loss = loss_forward_backward(loss_, dlogits_.data(), logits.data(), yb_.data(), B, K, scale);
+    loss = loss_forward_backward(loss_, dlogits_.data(), logits.data(), yb_.data(), B, K, scale,
+                                 step_losses_.data());
+    note_batch(rows, logits.data());
     const auto grads = mlp_backward_ref(net_, params_.data(), xb_.data(), dlogits_.data(), B);
     sgd_update_ref(params_.data(), momentum_.data(), grads.data(),
                    static_cast<int64_t>(params_.size()), lr, mu);
@@ -156,17 +215,28 @@ double Trainer::sgd_step(std::span<const int64_t> rows) {
   return loss / static_cast<double>(B);
 }
 
+// What the training pass saw of each example: the epoch's running loss and error, and each
+// row's risk of failing the stopping check (its margin, or −loss for a loss criterion).
+void Trainer::note_batch(std::span<const int64_t> rows, const float* logits) {
+  const int64_t K = net_.spec.outputs;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const float* f = logits + static_cast<int64_t>(i) * K;
+    const int32_t y = yb_[i];
+    epoch_loss_sum_ += step_losses_[i];
+    epoch_wrong_ += example_error(f, y, K) ? 1 : 0;
+    risk_[static_cast<size_t>(rows[i])] =
+        static_cast<float>(risk_is_loss_ ? -step_losses_[i] : example_margin(f, y, K));
+  }
+}
+
 RunOutcome Trainer::run(const ProgressFn& progress) {
   RunOutcome out;
   const Dataset& train = data_.train;
   const int64_t n = train.n, B_max = train_ws_.batch;
-  const bool need_margins =
-      std::any_of(criteria_.begin(), criteria_.end(),
-                  [](const StopCriterion& c) { return c.kind == StopCriterion::Kind::margin; });
   Rng order_rng(derive_seed(config_.seed, "order"));
   const auto t_start = Clock::now();
   double t_train = 0.0, t_eval = 0.0, t_measure = 0.0;
-  int64_t step = 0, epoch = 0;
+  int64_t step = 0, epoch = 0, checks = 0;
   double initial_loss = NAN;
 
   const Metrics init_metrics = [&] {
@@ -176,45 +246,48 @@ RunOutcome Trainer::run(const ProgressFn& progress) {
     return m;
   }();
 
-  // Evaluates the training set, records the trajectory, reports progress, and returns the
-  // criterion that is met (or nullptr).
+  // The stopping check after each epoch (StopCheck): evaluates the training set until the
+  // decision is known, or all of it at epoch 0, at measurement epochs and with
+  // train_eval = "full"; records the trajectory, reports progress, and returns the criterion
+  // that is met (or nullptr).
   const auto check = [&]() -> const StopCriterion* {
     const auto t = Clock::now();
-    const Evaluation ev = evaluate(train, need_margins);
-    if (epoch == 0) initial_loss = ev.loss;
-    const StopCriterion* met = nullptr;
-    double first_value = ev.loss;
-    for (size_t i = 0; i < criteria_.size(); ++i) {
-      const auto& c = criteria_[i];
-      double value = 0.0;
-      bool ok = false;
-      switch (c.kind) {
-        case StopCriterion::Kind::loss:
-          value = ev.loss;
-          ok = value <= c.value;
-          break;
-        case StopCriterion::Kind::loss_relative:
-          value = ev.loss;
-          ok = value <= c.value * initial_loss;
-          break;
-        case StopCriterion::Kind::train_error:
-          value = ev.error;
-          ok = value <= c.value;
-          break;
-        case StopCriterion::Kind::margin: {
-          const auto hits = std::count_if(ev.margins.begin(), ev.margins.end(),
-                                          [&](double mg) { return mg >= c.value; });
-          value = static_cast<double>(hits) / static_cast<double>(std::max<int64_t>(n, 1));
-          ok = value >= c.quantile;
-          out.trajectory.push_back({step, epoch, "margin_fraction", value});
-          break;
-        }
+    const bool full = epoch == 0 || config_.train_eval == "full" ||
+                      (config_.measure_every > 0 && epoch % config_.measure_every == 0);
+    const bool finite = run_check(full, initial_loss);
+    const bool complete = finite && check_.complete();
+    if (epoch == 0 && complete) {
+      initial_loss = check_.loss();
+      if (!criteria_.empty()) {
+        const auto& c = criteria_[0];
+        risk_is_loss_ =
+            c.kind == StopCriterion::Kind::loss || c.kind == StopCriterion::Kind::loss_relative;
+        risk_threshold_ = static_cast<float>(
+            c.kind == StopCriterion::Kind::margin        ? c.value
+            : c.kind == StopCriterion::Kind::train_error ? std::nextafter(0.0, 1.0)
+            : c.kind == StopCriterion::Kind::loss        ? -c.value
+                                                         : -c.value * initial_loss);
+      } else {
+        risk_threshold_ = -INFINITY;  // nothing to predict: the order does not matter
       }
-      if (i == 0) first_value = value;
-      if (ok && !met) met = &c;
     }
-    out.trajectory.push_back({step, epoch, "train_loss", ev.loss});
-    out.trajectory.push_back({step, epoch, "train_error", ev.error});
+    const double epoch_loss = epoch_loss_sum_ / static_cast<double>(std::max<int64_t>(n, 1));
+    const double epoch_error =
+        static_cast<double>(epoch_wrong_) / static_cast<double>(std::max<int64_t>(n, 1));
+    if (epoch > 0) {
+      out.trajectory.push_back({step, epoch, "epoch_loss", epoch_loss});
+      out.trajectory.push_back({step, epoch, "epoch_error", epoch_error});
+    }
+    const StopCriterion* met = nullptr;
+    for (size_t i = 0; i < criteria_.size() && complete; ++i) {
+      if (criteria_[i].kind == StopCriterion::Kind::margin)
+        out.trajectory.push_back({step, epoch, "margin_fraction", check_.value(i)});
+      if (check_.met(i) && !met) met = &criteria_[i];
+    }
+    if (complete) {
+      out.trajectory.push_back({step, epoch, "train_loss", check_.loss()});
+      out.trajectory.push_back({step, epoch, "train_error", check_.error()});
+    }
     t_eval += seconds_since(t);
     if (config_.measure_every > 0 && epoch % config_.measure_every == 0) {
       const auto tm = Clock::now();
@@ -226,24 +299,33 @@ RunOutcome Trainer::run(const ProgressFn& progress) {
           out.trajectory.push_back({step, epoch, name, value});
       t_measure += seconds_since(tm);
     }
-    if (!std::isfinite(ev.loss) && out.status.empty()) {
+    // Divergence: an example's loss that is not finite, or, when the check stopped early and
+    // saw only part of the set, a running loss of the epoch that is not finite.
+    const bool diverged = !finite || (!complete && epoch > 0 && !std::isfinite(epoch_loss));
+    if (diverged && out.status.empty()) {
       out.status = k_status_diverged;
       out.stopped_by = "diverged";
-      out.error =
-          fmt::format("training loss became {} at epoch {} (step {})", ev.loss, epoch, step);
+      out.error = fmt::format("training loss became {} at epoch {} (step {})",
+                              finite ? epoch_loss : NAN, epoch, step);
     }
     if (progress) {
       Progress p;
       p.epoch = epoch;
       p.step = step;
-      p.loss = ev.loss;
-      p.error = ev.error;
-      p.criterion = first_value;
+      p.exact = complete;
+      p.loss = complete ? check_.loss() : epoch_loss;
+      p.error = complete ? check_.error() : epoch_error;
+      p.criterion = criteria_.empty() ? p.loss : check_.value(0);
+      if (!complete && !criteria_.empty())
+        p.bound = criteria_[0].kind == StopCriterion::Kind::margin ? '<' : '>';
       p.criterion_name = criteria_.empty() ? "loss" : criteria_[0].text;
       p.elapsed = seconds_since(t_start);
       p.steps_per_second = t_train > 0 ? static_cast<double>(step) / t_train : 0.0;
       progress(p);
     }
+    epoch_loss_sum_ = 0.0;
+    epoch_wrong_ = 0;
+    ++checks;
     return met;
   };
 
@@ -312,6 +394,9 @@ RunOutcome Trainer::run(const ProgressFn& progress) {
   m["measure_seconds"] = t_measure;
   m["wall_seconds"] = seconds_since(t_start);
   m["steps_per_second"] = t_train > 0 ? static_cast<double>(step) / t_train : 0.0;
+  // The share of the training set the stopping checks evaluated (1 = every example each time).
+  m["check_rows_fraction"] =
+      static_cast<double>(check_rows_seen_) / static_cast<double>(std::max<int64_t>(n * checks, 1));
   return out;
 }
 

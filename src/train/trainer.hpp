@@ -18,6 +18,7 @@
 #include "store/db.hpp"
 #include "train/config.hpp"
 #include "train/loss.hpp"
+#include "train/stop_check.hpp"
 
 namespace initscope {
 
@@ -42,8 +43,10 @@ struct Evaluation {
 
 struct Progress {
   int64_t epoch = 0, step = 0;
-  double loss = 0.0, error = 0.0;
-  double criterion = 0.0;  // the first criterion's current value (loss, error or fraction)
+  double loss = 0.0, error = 0.0;  // the training set's; this epoch's running means if !exact
+  bool exact = true;               // false: the check stopped early (StopCheck), see bound
+  double criterion = 0.0;          // the first criterion's current value (loss, error or fraction)
+  char bound = 0;  // '>' or '<' when the check stopped early: criterion is only a bound
   std::string criterion_name;
   double steps_per_second = 0.0, elapsed = 0.0;
 };
@@ -83,6 +86,12 @@ class Trainer {
   std::span<const float> initial_params() const { return init_; }
   /// Loss, error and (optionally) margins of `d` at the current parameters.
   Evaluation evaluate(const Dataset& d, bool margins);
+  /// The stopping check after an epoch: evaluates the training set into check_ in the order of
+  /// risk from this epoch's training pass, until the decision is known, or everything if `full`.
+  /// Returns false if an example's loss is not finite.
+  bool run_check(bool full, double initial_loss);
+  const float* forward_rows(const float* const* rows, int64_t B);  // logits (B, K), eval_ws_
+  void note_batch(std::span<const int64_t> rows, const float* logits);
 
  private:
   TrainConfig config_;
@@ -100,6 +109,19 @@ class Trainer {
   std::vector<float> dlogits_;       // the logits' gradient (B, K)
   std::vector<int32_t> yb_;
   std::vector<int64_t> order_;
+  std::vector<float> ref_logits_;  // reference engine: the step's logits (B, K)
+  // What the training pass saw of each example this epoch, for the check's order and the
+  // epoch's running loss and error; written by sgd_step, O(B·K) per step.
+  std::vector<double> step_losses_;  // (B)
+  std::vector<float> risk_;      // (n) per training row: its margin, or −loss for loss criteria
+  bool risk_is_loss_ = false;    // the first criterion is on the loss
+  float risk_threshold_ = 0.0f;  // risk below it: predicted to fail the first criterion
+  double epoch_loss_sum_ = 0.0;
+  int64_t epoch_wrong_ = 0;
+  StopCheck check_;
+  std::vector<int64_t> check_order_;  // (n)
+  std::vector<const float*> check_rows_;
+  int64_t check_rows_seen_ = 0;  // examples evaluated by all checks, for the run's metrics
 };
 
 }  // namespace initscope

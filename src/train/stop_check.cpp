@@ -1,0 +1,111 @@
+// See stop_check.hpp.
+#include "train/stop_check.hpp"
+
+#include <cmath>
+#include <numeric>
+
+#include "common/error.hpp"
+
+namespace initscope {
+
+namespace {
+
+// The arrival-order partial sum of the losses may round above the row-order sum of the same
+// terms by up to about n·ε relative; this slack keeps "certainly unmet" certain. Tiny negative
+// losses (a cross-entropy of −1e-17 on a perfect prediction) are covered by the absolute part.
+constexpr double k_loss_slack = 1e-9;
+
+}  // namespace
+
+StopCheck::StopCheck(std::vector<StopCriterion> criteria, int64_t n)
+    : criteria_(std::move(criteria)), n_(n), loss_(static_cast<size_t>(n), 0.0) {
+  misses_.assign(criteria_.size(), 0);
+}
+
+void StopCheck::begin(double initial_loss) {
+  initial_loss_ = initial_loss;
+  seen_ = wrong_ = 0;
+  partial_loss_ = 0.0;
+  std::fill(misses_.begin(), misses_.end(), 0);
+}
+
+void StopCheck::add(int64_t row, double loss, double margin, bool wrong) {
+  IS_CHECK(row >= 0 && row < n_ && seen_ < n_);
+  loss_[static_cast<size_t>(row)] = loss;
+  partial_loss_ += loss;
+  wrong_ += wrong ? 1 : 0;
+  for (size_t i = 0; i < criteria_.size(); ++i)
+    if (criteria_[i].kind == StopCriterion::Kind::margin && !(margin >= criteria_[i].value))
+      ++misses_[i];  // a NaN margin is a miss, as in the full count
+  ++seen_;
+}
+
+double StopCheck::value(size_t i) const {
+  const auto& c = criteria_[i];
+  const double n = static_cast<double>(std::max<int64_t>(n_, 1));
+  switch (c.kind) {
+    case StopCriterion::Kind::loss:
+    case StopCriterion::Kind::loss_relative:
+      return complete() ? loss() : partial_loss_ / n;
+    case StopCriterion::Kind::train_error:
+      return static_cast<double>(wrong_) / n;
+    case StopCriterion::Kind::margin:
+      return static_cast<double>(n_ - misses_[i]) / n;
+  }
+  return NAN;
+}
+
+bool StopCheck::met(size_t i) const {
+  const auto& c = criteria_[i];
+  const double v = value(i);
+  switch (c.kind) {
+    case StopCriterion::Kind::loss:
+      return v <= c.value;
+    case StopCriterion::Kind::loss_relative:
+      return v <= c.value * initial_loss_;
+    case StopCriterion::Kind::train_error:
+      return v <= c.value;
+    case StopCriterion::Kind::margin:
+      return v >= c.quantile;
+  }
+  return false;
+}
+
+bool StopCheck::certainly_unmet() const {
+  if (complete()) {
+    for (size_t i = 0; i < criteria_.size(); ++i)
+      if (met(i)) return false;
+    return true;
+  }
+  const double n = static_cast<double>(n_);
+  for (size_t i = 0; i < criteria_.size(); ++i) {
+    const auto& c = criteria_[i];
+    switch (c.kind) {
+      case StopCriterion::Kind::loss:
+      case StopCriterion::Kind::loss_relative: {
+        const double bound =
+            c.kind == StopCriterion::Kind::loss ? c.value : c.value * initial_loss_;
+        // NaN (initial loss unknown, or a NaN loss seen) never counts as certain.
+        if (!(partial_loss_ / n > bound * (1 + k_loss_slack) + 1e-15)) return false;
+        break;
+      }
+      case StopCriterion::Kind::train_error:
+      case StopCriterion::Kind::margin:
+        if (met(i)) return false;  // value(i) is already the best the criterion can reach
+        break;
+    }
+  }
+  return true;
+}
+
+double StopCheck::loss() const {
+  IS_CHECK(complete());
+  return n_ ? std::accumulate(loss_.begin(), loss_.end(), 0.0) / static_cast<double>(n_) : 0.0;
+}
+
+double StopCheck::error() const {
+  IS_CHECK(complete());
+  return n_ ? static_cast<double>(wrong_) / static_cast<double>(n_) : 0.0;
+}
+
+}  // namespace initscope
