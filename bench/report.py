@@ -85,6 +85,10 @@ def main(path):
         for name, sec in p["phases"].items():
             print(f"  {name:32s} {sec * 1e6:10.1f} µs {100 * sec / total:5.1f}%")
         print(f"  {'total':32s} {total * 1e6:10.1f} µs")
+        if "lockstep_shareable_seconds" in p:
+            sh = p["lockstep_shareable_seconds"]
+            print(f"  shareable by models trained in lock-step (gather + input transpose): {sh * 1e6:.1f} µs, "
+                  f"{100 * sh / total:.1f}% of the step")
 
     costs = [r for r in recs if r["kind"] == "costs"]
     if costs:

@@ -78,8 +78,8 @@ for ROUND in $(seq "$ROUNDS"); do
   done
 done
 "$BUILD/bench/step_bench" --mode peak --seconds "$SECONDS_PER_RUN" --repeats "$REPEATS" >>"$RESULTS"
-echo "  profile of one step at H=1024; costs around the steps" >&2
-"$BUILD/bench/step_bench" --mode profile --widths 1024 --seconds "$SECONDS_PER_RUN" >>"$RESULTS"
+echo "  profile of one step at H=1024 and H=64; costs around the steps" >&2
+"$BUILD/bench/step_bench" --mode profile --widths 1024,64 --seconds "$SECONDS_PER_RUN" >>"$RESULTS"
 "$BUILD/bench/step_bench" --mode costs --widths "$WIDTHS" --seconds "$SECONDS_PER_RUN" --repeats "$REPEATS" >>"$RESULTS"
 
 # Peak RSS of a real `initscope train` process per width (20 steps at m=4096): the step

@@ -302,11 +302,31 @@ void bench_profile(const TrainTest& raw, int64_t width, int64_t m, double second
     phases[name] = sec / static_cast<double>(steps);
     sum += sec;
   }
-  nlohmann::json j = {{"kind", "profile"},
-                      {"width", width},
-                      {"steps", steps},
-                      {"seconds_per_step", sum / static_cast<double>(steps)},
-                      {"phases", phases}};
+  // What training several models in lock-step on one data order could share per step: the
+  // gather and the first layer's transpose of the input rows into its panel. Everything else
+  // reads each model's own weights. The transpose is the first layer's forward with the input
+  // rows, minus the same forward from the panel already built.
+  const auto& l0 = net.layers[0];
+  ForwardArgs f0;
+  f0.in_panel = ws.panel_a.data();
+  f0.w = params.data() + l0.w_offset;
+  f0.b = params.data() + l0.b_offset;
+  f0.out_panel = ws.panel_b.data();
+  f0.out = ws.post_of(0);
+  f0.B = k_batch;
+  f0.C = l0.in;
+  f0.OC = l0.out;
+  f0.relu = true;
+  const auto first_layer = [&](bool from_rows) {
+    f0.inp_rows = from_rows ? xrows.data() : nullptr;
+    return best_seconds([&] { forward_kernel(f0); }, seconds / 4, 3, 10);
+  };
+  const double with_transpose = first_layer(true), panel_only = first_layer(false);
+  const double shareable =
+      total["gather"] / static_cast<double>(steps) + std::max(0.0, with_transpose - panel_only);
+  nlohmann::json j = {{"kind", "profile"}, {"width", width},
+                      {"steps", steps},    {"seconds_per_step", sum / static_cast<double>(steps)},
+                      {"phases", phases},  {"lockstep_shareable_seconds", shareable}};
   j.update(machine());
   print(j);
 }
