@@ -1,6 +1,9 @@
 // `initscope data fetch NAME` and `initscope data check`.
 #include <fmt/core.h>
 
+#include <string>
+#include <vector>
+
 #include "cli.hpp"
 #include "common/error.hpp"
 #include "data/dataset.hpp"
@@ -27,9 +30,23 @@ void add_data(CLI::App& app, Common& common) {
   check->callback([&common] {
     const auto dir = data_dir(common.data_dir);
     fmt::print("data directory: {}\n", dir.string());
-    for (const auto& s : check_data(dir))
+    std::vector<std::string> incomplete;
+    for (const auto& s : check_data(dir)) {
       fmt::print("  {:<14} {:<8} {:<40} {}\n", s.dataset, s.ok ? "ok" : "MISSING",
                  s.file.filename().string(), s.detail);
+      if (!s.ok && (incomplete.empty() || incomplete.back() != s.dataset))
+        incomplete.push_back(s.dataset);
+    }
+    for (const auto& d : incomplete) {
+      if (d == "cifar10")
+        fmt::print(
+            "cifar10: cannot be fetched here; put the binary version's data_batch_1..5.bin "
+            "and test_batch.bin in {}\n",
+            (dir / "cifar-10-batches-bin").string());
+      else
+        fmt::print("{}: initscope data fetch {}{}\n", d, d,
+                   common.data_dir ? " --data-dir " + dir.string() : "");
+    }
   });
 }
 

@@ -79,6 +79,17 @@ TEST_F(Cli, TrainStoresARunAndPrintsJson) {
   EXPECT_FALSE(nlohmann::json::parse(show.out)["trajectory"].empty());
 }
 
+TEST_F(Cli, DataCheckSaysHowToGetWhatIsMissing) {
+  const auto empty = dir_ / "empty";
+  fs::create_directories(empty);
+  const Result r = run("data check --data-dir " + empty.string());
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("mnist: initscope data fetch mnist --data-dir " + empty.string()),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("cifar10: cannot be fetched here"), std::string::npos) << r.out;
+}
+
 TEST_F(Cli, SavedWeightsReloadWithInitFrom) {
   const fs::path w = dir_ / "w";
   Result r = run(base_ + "--max-epochs 2 --save-weights " + w.string());
