@@ -79,11 +79,12 @@ constexpr int64_t k_row_align = 12;
 
 }  // namespace
 
-int64_t backward_sgd_pack_floats(int64_t /*B*/, int64_t OC, int threads) {
-  // The old weights of one chunk of rows (at most 96 × 256, see backward_sgd_impl); the bias
-  // gradient (OC) uses the first thread's share before the kernel runs.
-  constexpr int64_t k_wold = 96 * 256;
-  return std::max(OC, k_wold) * std::max(threads, 1);
+int64_t backward_sgd_pack_floats(int64_t B, int64_t OC, int threads) {
+  // dout twice regrouped (2 × OC × B), the input of one super-panel (B × 256) and the old
+  // weights of one chunk of rows (at most 96 × 256), each aligned to 64 bytes: see
+  // backward_sgd_impl. The bias gradient (OC) uses the first thread's share before the kernel.
+  constexpr int64_t k_wold = 96 * 256, k_align = 16;
+  return (2 * OC * B + B * 256 + k_wold + 4 * k_align) * std::max(threads, 1);
 }
 
 // Below 512 × 512 weights (about 0.2 ms of work at batch 64) the fork and join of a parallel

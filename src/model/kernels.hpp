@@ -29,8 +29,9 @@ struct BackwardSgdArgs {
   int64_t c_begin = 0, c_end = -1;  // the columns of W (and dinp) this call covers; -1 = C
 };
 
-/// Floats of scratch one thread of the kernel needs (old weights of a chunk of rows, and the
-/// bias gradient); `threads` threads need threads times as much.
+/// Floats of scratch one thread of the kernel needs (dout regrouped, a panel of the input, old
+/// weights of a chunk of rows, and the bias gradient); `threads` threads need threads times as
+/// much.
 int64_t backward_sgd_pack_floats(int64_t B, int64_t OC, int threads = 1);
 
 /// For the weights only (the bias is handled by the caller, it is O(B·OC)):
