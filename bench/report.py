@@ -99,10 +99,10 @@ def main(path):
             print(f"{c['width']:>6} | {c['epoch_train_seconds'] * 1e3:>8.2f} {c['epoch_eval_seconds'] * 1e3:>8.2f} "
                   f"{100 * c['eval_fraction_of_train']:>9.0f}% | {c['epoch_gather_seconds'] * 1e3:>7.3f} "
                   f"{c['epoch_shuffle_seconds'] * 1e3:>7.3f} | {c['final_measures_seconds'] * 1e3:>11.1f} ms")
-        print("  full chk = the stopping check over the whole training set (--train-eval full): a forward in")
-        print("  1024-row chunks + loss/error/margins. It does 2·Σ of a step's 6·Σ−2·784·H FLOPs per row, i.e.")
-        print("  34–45% of an epoch's arithmetic. The default check (--train-eval early) stops as soon as the")
-        print("  criterion is certainly unmet, likeliest failures first; its cost in whole runs is under the sweep.")
+        print("  full chk = the stopping check over the whole training set (--train-eval full): every row forward")
+        print("  + loss/error/margins. It does 2·Σ of a step's 6·Σ−2·784·H FLOPs per row, i.e. 34–45% of an")
+        print("  epoch's arithmetic. The default check (--train-eval early) stops as soon as the criterion is")
+        print("  certainly unmet, likeliest failures first; its cost in whole runs is under the sweep.")
         print("  final measures = norms and Lanczos spectral norms (src/measure), once per run.")
 
     for r in recs:

@@ -24,9 +24,10 @@ double seconds_since(Clock::time_point t) {
 }
 
 constexpr int64_t k_eval_chunk = 1024;  // rows per forward pass when evaluating a whole set
-// Rows per forward pass of the stopping check: small enough that the first chunk, which usually
-// decides, costs little; large enough to keep the panel kernels near their full speed.
-constexpr int64_t k_check_chunk = 256;
+// Rows in the stopping check's first forward pass: one training batch, which the panel kernels
+// run at full speed. Each further chunk doubles, up to k_eval_chunk, so that a check decided
+// after r rows evaluates fewer than 2·r + 64, and a long one has few passes.
+constexpr int64_t k_check_first_chunk = 64;
 
 SubsetMode parse_subset(const std::string& s) {
   if (s == "stratified") return SubsetMode::stratified;
@@ -154,8 +155,9 @@ bool Trainer::run_check(bool full, double initial_loss) {
   const auto riskier = [&](int64_t a, int64_t b) {
     return risk_[static_cast<size_t>(a)] < risk_[static_cast<size_t>(b)];
   };
-  for (int64_t start = 0; start < n; start += k_check_chunk) {
-    const int64_t B = std::min(k_check_chunk, n - start);
+  int64_t chunk = full ? k_eval_chunk : k_check_first_chunk;
+  for (int64_t start = 0; start < n; start += chunk, chunk = std::min(2 * chunk, k_eval_chunk)) {
+    const int64_t B = std::min(chunk, n - start);
     auto* order = check_order_.data();
     if (start + B < predicted)
       std::nth_element(order + start, order + start + B, order + predicted, riskier);
