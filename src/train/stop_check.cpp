@@ -98,6 +98,29 @@ bool StopCheck::certainly_unmet() const {
   return true;
 }
 
+int64_t StopCheck::fewest_to_decide() const {
+  const double n = static_cast<double>(std::max<int64_t>(n_, 1));
+  int64_t most = 0;
+  for (size_t i = 0; i < criteria_.size(); ++i) {
+    const auto& c = criteria_[i];
+    if (c.kind == StopCriterion::Kind::loss || c.kind == StopCriterion::Kind::loss_relative)
+      return 0;
+    const bool margin = c.kind == StopCriterion::Kind::margin;
+    const int64_t count = margin ? misses_[i] : wrong_;
+    // The same comparisons as met(): could the criterion still hold with `k` misses (errors)?
+    const auto could_hold = [&](int64_t k) {
+      return margin ? static_cast<double>(n_ - k) / n >= c.quantile
+                    : static_cast<double>(k) / n <= c.value;
+    };
+    // Start just below the allowance and step up to the first count that cannot hold.
+    const double allowance = margin ? (1.0 - c.quantile) * n : c.value * n;
+    int64_t k = std::max(count, static_cast<int64_t>(std::floor(allowance)) - 2);
+    while (k <= n_ && could_hold(k)) ++k;
+    most = std::max(most, k - count);
+  }
+  return most;
+}
+
 double StopCheck::loss() const {
   IS_CHECK(complete());
   return n_ ? std::accumulate(loss_.begin(), loss_.end(), 0.0) / static_cast<double>(n_) : 0.0;

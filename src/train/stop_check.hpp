@@ -29,6 +29,9 @@ class StopCheck {
   bool complete() const { return seen_ == n_; }
   /// True once no criterion can be met whatever the unseen examples are.
   bool certainly_unmet() const;
+  /// The fewest further examples that could make certainly_unmet() true (all of them misses or
+  /// errors), so that the next chunk need be no larger; 0 if a loss criterion makes that unknown.
+  int64_t fewest_to_decide() const;
   /// Criterion i's value if the check is complete; otherwise the best value it could still reach
   /// (a lower bound of the loss or error, an upper bound of the margin fraction).
   double value(size_t i) const;

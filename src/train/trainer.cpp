@@ -24,10 +24,10 @@ double seconds_since(Clock::time_point t) {
 }
 
 constexpr int64_t k_eval_chunk = 1024;  // rows per forward pass when evaluating a whole set
-// Rows in the stopping check's first forward pass: one training batch, which the panel kernels
-// run at full speed. Each further chunk doubles, up to k_eval_chunk, so that a check decided
-// after r rows evaluates fewer than 2·r + 64, and a long one has few passes.
-constexpr int64_t k_check_first_chunk = 64;
+// Rows per forward pass of the stopping check, in multiples of one training batch (which the
+// panel kernels run at full speed): as many as could decide the check (StopCheck::
+// fewest_to_decide), or for loss criteria 64 first and then twice the last, up to k_eval_chunk.
+constexpr int64_t k_check_min_chunk = 64;
 
 SubsetMode parse_subset(const std::string& s) {
   if (s == "stratified") return SubsetMode::stratified;
@@ -155,8 +155,17 @@ bool Trainer::run_check(bool full, double initial_loss) {
   const auto riskier = [&](int64_t a, int64_t b) {
     return risk_[static_cast<size_t>(a)] < risk_[static_cast<size_t>(b)];
   };
-  int64_t chunk = full ? k_eval_chunk : k_check_first_chunk;
-  for (int64_t start = 0; start < n; start += chunk, chunk = std::min(2 * chunk, k_eval_chunk)) {
+  int64_t chunk = 0;
+  for (int64_t start = 0; start < n; start += chunk) {
+    if (full) {
+      chunk = k_eval_chunk;
+    } else {
+      const int64_t fewest = check_.fewest_to_decide();
+      chunk = fewest > 0 ? (fewest + k_check_min_chunk - 1) / k_check_min_chunk * k_check_min_chunk
+              : chunk == 0 ? k_check_min_chunk
+                           : 2 * chunk;
+      chunk = std::clamp(chunk, k_check_min_chunk, k_eval_chunk);
+    }
     const int64_t B = std::min(chunk, n - start);
     auto* order = check_order_.data();
     if (start + B < predicted)

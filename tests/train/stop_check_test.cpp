@@ -85,6 +85,25 @@ TEST(StopCheck, DecidedOnlyWhenEveryCriterionIs) {
   EXPECT_FALSE(c.complete());
 }
 
+TEST(StopCheck, FewestToDecideCountsTheMissesStillNeeded) {
+  // margin:1:0.8 over 10 examples allows 2 misses: 3 decide it.
+  auto c = make({"margin:1:0.8"}, 10);
+  EXPECT_EQ(c.fewest_to_decide(), 3);
+  c.add(0, 0.1, 0.5, false);  // a miss
+  c.add(1, 0.1, 2.0, false);  // a hit
+  EXPECT_EQ(c.fewest_to_decide(), 2);
+  c.add(2, 0.1, 0.5, false);
+  c.add(3, 0.1, 0.5, false);
+  EXPECT_TRUE(c.certainly_unmet());
+  EXPECT_EQ(c.fewest_to_decide(), 0);
+  // Every criterion must be decided: the larger need counts; a loss criterion makes it unknown.
+  auto both = make({"margin:1:0.8", "train_error<=0.5"}, 10);
+  EXPECT_EQ(both.fewest_to_decide(), 6);
+  EXPECT_EQ(make({"margin:1:0.8", "loss<=0.1"}, 10).fewest_to_decide(), 0);
+  // q = 0.99 over 4096 allows 40 misses.
+  EXPECT_EQ(make({"margin:10:0.99"}, 4096).fewest_to_decide(), 41);
+}
+
 TEST(StopCheck, LossIsSummedInRowOrderWhateverTheArrivalOrder) {
   const int64_t n = 1000;
   std::vector<double> loss(n);
