@@ -55,18 +55,24 @@ double StopCheck::value(size_t i) const {
   return NAN;
 }
 
+bool StopCheck::holds_with(size_t i, int64_t k) const {
+  const auto& c = criteria_[i];
+  const double n = static_cast<double>(std::max<int64_t>(n_, 1));
+  return c.kind == StopCriterion::Kind::margin ? static_cast<double>(n_ - k) / n >= c.quantile
+                                               : static_cast<double>(k) / n <= c.value;
+}
+
 bool StopCheck::met(size_t i) const {
   const auto& c = criteria_[i];
-  const double v = value(i);
   switch (c.kind) {
     case StopCriterion::Kind::loss:
-      return v <= c.value;
+      return value(i) <= c.value;
     case StopCriterion::Kind::loss_relative:
-      return v <= c.value * initial_loss_;
+      return value(i) <= c.value * initial_loss_;
     case StopCriterion::Kind::train_error:
-      return v <= c.value;
+      return holds_with(i, wrong_);
     case StopCriterion::Kind::margin:
-      return v >= c.quantile;
+      return holds_with(i, misses_[i]);
   }
   return false;
 }
@@ -107,15 +113,10 @@ int64_t StopCheck::fewest_to_decide() const {
       return 0;
     const bool margin = c.kind == StopCriterion::Kind::margin;
     const int64_t count = margin ? misses_[i] : wrong_;
-    // The same comparisons as met(): could the criterion still hold with `k` misses (errors)?
-    const auto could_hold = [&](int64_t k) {
-      return margin ? static_cast<double>(n_ - k) / n >= c.quantile
-                    : static_cast<double>(k) / n <= c.value;
-    };
     // Start just below the allowance and step up to the first count that cannot hold.
     const double allowance = margin ? (1.0 - c.quantile) * n : c.value * n;
     int64_t k = std::max(count, static_cast<int64_t>(std::floor(allowance)) - 2);
-    while (k <= n_ && could_hold(k)) ++k;
+    while (k <= n_ && holds_with(i, k)) ++k;
     most = std::max(most, k - count);
   }
   return most;

@@ -46,6 +46,9 @@ class StopCheck {
   const std::vector<StopCriterion>& criteria() const { return criteria_; }
 
  private:
+  /// Whether count criterion i (margin or train_error) holds with k misses or errors.
+  bool holds_with(size_t i, int64_t k) const;
+
   std::vector<StopCriterion> criteria_;
   int64_t n_ = 0;
   std::vector<double> loss_;  // (n) by row

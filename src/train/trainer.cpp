@@ -98,7 +98,7 @@ Trainer::Trainer(const TrainConfig& config, const PreparedData& data, Engine eng
   risk_.assign(static_cast<size_t>(data.train.n), 0.0f);
   check_ = StopCheck(criteria_, data.train.n);
   check_order_ = order_;
-  check_rows_.assign(static_cast<size_t>(k_eval_chunk), nullptr);
+  eval_rows_.assign(static_cast<size_t>(k_eval_chunk), nullptr);
 }
 
 const float* Trainer::forward_rows(const float* const* rows, int64_t B) {
@@ -120,8 +120,8 @@ Evaluation Trainer::evaluate(const Dataset& d, bool margins) {
     const int64_t B = std::min(k_eval_chunk, d.n - start);
     // The same panel kernels as the step and the stopping check, so that a run stopped by
     // margin:γ:q reports margins computed the way the check saw them.
-    for (int64_t i = 0; i < B; ++i) check_rows_[static_cast<size_t>(i)] = d.row(start + i);
-    const float* logits = forward_rows(check_rows_.data(), B);
+    for (int64_t i = 0; i < B; ++i) eval_rows_[static_cast<size_t>(i)] = d.row(start + i);
+    const float* logits = forward_rows(eval_rows_.data(), B);
     for (int64_t i = 0; i < B; ++i) {
       const float* f = logits + i * K;
       const int32_t y = d.y[static_cast<size_t>(start + i)];
@@ -171,8 +171,8 @@ bool Trainer::run_check(bool full, double initial_loss) {
     if (start + B < predicted)
       std::nth_element(order + start, order + start + B, order + predicted, riskier);
     for (int64_t i = 0; i < B; ++i)
-      check_rows_[static_cast<size_t>(i)] = train.row(order[start + i]);
-    const float* logits = forward_rows(check_rows_.data(), B);
+      eval_rows_[static_cast<size_t>(i)] = train.row(order[start + i]);
+    const float* logits = forward_rows(eval_rows_.data(), B);
     for (int64_t i = 0; i < B; ++i) {
       const float* f = logits + i * K;
       const int64_t row = order[start + i];
@@ -323,7 +323,6 @@ RunOutcome Trainer::run(const ProgressFn& progress) {
       Progress p;
       p.epoch = epoch;
       p.step = step;
-      p.exact = complete;
       p.loss = complete ? check_.loss() : epoch_loss;
       p.error = complete ? check_.error() : epoch_error;
       p.criterion = criteria_.empty() ? p.loss : check_.value(0);

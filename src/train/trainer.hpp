@@ -43,10 +43,11 @@ struct Evaluation {
 
 struct Progress {
   int64_t epoch = 0, step = 0;
-  double loss = 0.0, error = 0.0;  // the training set's; this epoch's running means if !exact
-  bool exact = true;               // false: the check stopped early (StopCheck), see bound
-  double criterion = 0.0;          // the first criterion's current value (loss, error or fraction)
-  char bound = 0;  // '>' or '<' when the check stopped early: criterion is only a bound
+  // The training set's loss and error, or this epoch's running means if the check stopped early
+  // (StopCheck); then `criterion` is only a bound, and `bound` says which way: '>' or '<'.
+  double loss = 0.0, error = 0.0;
+  double criterion = 0.0;  // the first criterion's current value (loss, error or fraction)
+  char bound = 0;
   std::string criterion_name;
   double steps_per_second = 0.0, elapsed = 0.0;
 };
@@ -86,6 +87,8 @@ class Trainer {
   std::span<const float> initial_params() const { return init_; }
   /// Loss, error and (optionally) margins of `d` at the current parameters.
   Evaluation evaluate(const Dataset& d, bool margins);
+
+ private:
   /// The stopping check after an epoch: evaluates the training set into check_ in the order of
   /// risk from this epoch's training pass, until the decision is known, or everything if `full`.
   /// Returns false if an example's loss is not finite.
@@ -93,7 +96,6 @@ class Trainer {
   const float* forward_rows(const float* const* rows, int64_t B);  // logits (B, K), eval_ws_
   void note_batch(std::span<const int64_t> rows, const float* logits);
 
- private:
   TrainConfig config_;
   const PreparedData& data_;
   Engine engine_;
@@ -109,7 +111,7 @@ class Trainer {
   std::vector<float> dlogits_;       // the logits' gradient (B, K)
   std::vector<int32_t> yb_;
   std::vector<int64_t> order_;
-  std::vector<float> ref_logits_;  // reference engine: the step's logits (B, K)
+  std::vector<float> ref_logits_;  // reference engine: forward_rows's logits (B, K)
   // What the training pass saw of each example this epoch, for the check's order and the
   // epoch's running loss and error; written by sgd_step, O(B·K) per step.
   std::vector<double> step_losses_;  // (B)
@@ -119,9 +121,9 @@ class Trainer {
   double epoch_loss_sum_ = 0.0;
   int64_t epoch_wrong_ = 0;
   StopCheck check_;
-  std::vector<int64_t> check_order_;  // (n)
-  std::vector<const float*> check_rows_;
-  int64_t check_rows_seen_ = 0;  // examples evaluated by all checks, for the run's metrics
+  std::vector<int64_t> check_order_;     // (n)
+  std::vector<const float*> eval_rows_;  // (k_eval_chunk) rows of one evaluation forward pass
+  int64_t check_rows_seen_ = 0;          // examples evaluated by all checks, for the run's metrics
 };
 
 }  // namespace initscope
