@@ -21,6 +21,7 @@ struct Common {
 };
 
 void add_train(CLI::App& app, Common& common);
+void add_options(CLI::App& app);  // options: the run-option table
 void add_data(CLI::App& app, Common& common);
 void add_results(CLI::App& app, Common& common);  // runs, show
 void add_sweep(CLI::App& app, Common& common);    // sweep

@@ -31,7 +31,9 @@ void add_sweep(CLI::App& app, Common& common) {
       if (std::filesystem::exists(common.db)) {
         Db db(common.db);
         for (const auto& r : db.runs())
-          if (r.status == k_status_completed) done.insert(r.config_hash);
+          // Today's identity of each stored run, without upgrading the file: a dry run writes
+          // nothing.
+          if (r.status == k_status_completed) done.insert(config_hash_of_stored(r.config));
       }
       fmt::print("{} runs\n", sweep.runs.size());
       size_t i = 0;

@@ -2,36 +2,19 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <sstream>
+#include <map>
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include "cli.hpp"
 #include "common/error.hpp"
 #include "data/dataset.hpp"
-#include "train/run.hpp"
+#include "run/run.hpp"
 
 namespace initscope::cli {
 
 namespace {
-
-std::vector<int> parse_classes(const std::string& text) {
-  std::vector<int> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    try {
-      size_t used = 0;
-      const int v = std::stoi(item, &used);
-      if (used != item.size()) throw std::invalid_argument(item);
-      out.push_back(v);
-    } catch (const std::exception&) {
-      throw Error(
-          fmt::format("--classes {}: '{}' is not a class number (expected e.g. 0,1)", text, item));
-    }
-  }
-  return out;
-}
 
 // A one-line progress display on a terminal, redrawn at most ten times a second.
 struct ProgressLine {
@@ -57,67 +40,63 @@ struct ProgressLine {
 
 }  // namespace
 
+void add_options(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "options", "List every run option: its flag, default, and whether it changes the result");
+  auto markdown = std::make_shared<bool>(false);
+  cmd->add_flag("--markdown", *markdown, "print the README's option table");
+  cmd->callback([=] {
+    if (*markdown) {
+      fmt::print("{}", options_markdown());
+      return;
+    }
+    const TrainConfig defaults;
+    fmt::print("{:<16} {:<15} {:<9} {}\n", "option", "default", "identity", "meaning");
+    for (const OptionSpec& spec : run_options()) {
+      const nlohmann::json d = spec.get(defaults);
+      const std::string def = d.is_string() ? d.get<std::string>() : d.dump();
+      const char* role = spec.role == OptionRole::result  ? "result"
+                         : spec.role == OptionRole::axis ? "axis"
+                                                         : "-";
+      fmt::print("{:<16} {:<15} {:<9} {}\n", spec.flag(), def, role, spec.help);
+    }
+    fmt::print("\nidentity: result and axis options are part of a run's config_hash when they "
+               "differ from their default; axis options also vary within one experiment of the "
+               "report; '-' options change only how a run executes.\n");
+  });
+}
+
 void add_train(CLI::App& app, Common& common) {
   auto* cmd = app.add_subcommand("train", "Train one network and record it in the database");
-  auto cfg = std::make_shared<TrainConfig>();
-  auto classes = std::make_shared<std::string>();
-  auto shuffle = std::make_shared<std::string>("on");
+  // Every run option's flag comes from the option table (train/config.hpp); the texts given
+  // are turned into JSON by the option's kind and read by config_from_json, like a sweep file.
+  auto given = std::make_shared<std::map<std::string, std::vector<std::string>>>();
+  auto flags = std::make_shared<std::map<std::string, bool>>();
   auto save_weights = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
-  auto seed = std::make_shared<int64_t>(static_cast<int64_t>(cfg->seed));
   // A flag given twice takes its last value, so scripts can append overrides.
   cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-
-  cmd->add_option("--dataset", cfg->dataset, "mnist, fashion-mnist or cifar10")
-      ->capture_default_str();
-  cmd->add_option("--m", cfg->m, "training-set size (0 = all)")->capture_default_str();
-  cmd->add_option("--subset", cfg->subset, "how to pick m examples: random, stratified, first")
-      ->capture_default_str();
-  cmd->add_option("--classes", *classes,
-                  "keep only these classes, e.g. 0,1 (two = binary task, labels ±1)");
-  cmd->add_option("--noise", cfg->noise, "fraction of training labels replaced by random labels")
-      ->capture_default_str();
-  cmd->add_flag("--standardize", cfg->standardize,
-                "per-feature standardization instead of [0,1] pixels");
-  cmd->add_option("--depth", cfg->depth, "number of weight layers (hidden layers + 1)")
-      ->capture_default_str();
-  cmd->add_option("--width", cfg->width, "hidden units per layer, H")->capture_default_str();
-  cmd->add_option("--activation", cfg->activation, "relu or linear")->capture_default_str();
-  cmd->add_option("--init", cfg->init, "xavier_normal, xavier_uniform, he_normal, lecun_normal")
-      ->capture_default_str();
-  cmd->add_option("--init-gain", cfg->init_gain, "multiplier on the init's standard deviation")
-      ->capture_default_str();
-  cmd->add_option("--init-from", cfg->init_from,
-                  "start from the weights in this .safetensors file");
-  cmd->add_option("--loss", cfg->loss, "ce, mse (squared, Appendix D) or logistic (binary)")
-      ->capture_default_str();
-  cmd->add_option("--lr", cfg->lr, "learning rate")->capture_default_str();
-  cmd->add_option("--momentum", cfg->momentum, "SGD momentum (PyTorch semantics)")
-      ->capture_default_str();
-  cmd->add_option("--batch", cfg->batch, "minibatch size")->capture_default_str();
-  cmd->add_option("--shuffle", *shuffle, "reshuffle each epoch (on) or keep file order (off)")
-      ->check(CLI::IsMember({"on", "off"}))
-      ->capture_default_str();
-  cmd->add_option(
-         "--stop", cfg->stop,
-         "stopping criterion, repeatable: loss<=X, loss<=F*initial, margin:G:Q, train_error<=X")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  cmd->add_option("--max-epochs", cfg->max_epochs, "cap on epochs")->capture_default_str();
-  cmd->add_option("--max-steps", cfg->max_steps,
-                  "cap on steps (-1 = none, 0 = measure the init only)")
-      ->capture_default_str();
-  cmd->add_option("--measure-every", cfg->measure_every,
-                  "epochs between trajectory measurements (0 = end only)")
-      ->capture_default_str();
-  cmd->add_option("--seed", *seed, "run seed; init, order, subset and noise derive from it")
-      ->capture_default_str();
-  cmd->add_option("--threads", cfg->threads,
-                  "threads for this run (kernels and OpenBLAS); 1 per run is fastest for sweeps")
-      ->capture_default_str();
-  cmd->add_option("--train-eval", cfg->train_eval,
-                  "stopping check each epoch: early (evaluate until decided; same run) or full "
-                  "(whole training set, exact train loss every epoch)")
-      ->capture_default_str();
+  const TrainConfig defaults;
+  for (const OptionSpec& spec : run_options()) {
+    const std::string help =
+        spec.kind == OptionKind::choice
+            ? fmt::format("{} ({})", spec.help, fmt::join(spec.choices, ", "))
+            : spec.help;
+    if (spec.kind == OptionKind::flag) {
+      cmd->add_flag(spec.flag(), (*flags)[spec.name], help);
+      continue;
+    }
+    auto* opt = cmd->add_option(spec.flag(), (*given)[spec.name], help);
+    if (spec.kind == OptionKind::text_list)
+      opt->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    const nlohmann::json d = spec.get(defaults);
+    if (spec.kind == OptionKind::on_off)
+      opt->default_str(d.get<bool>() ? "on" : "off");
+    else if (d.is_string())
+      opt->default_str(d.get<std::string>());
+    else if (d.is_number())
+      opt->default_str(d.dump());
+  }
   cmd->add_option("--db", common.db, "results database")->capture_default_str();
   cmd->add_option("--data-dir", common.data_dir,
                   "data directory (default $INITSCOPE_DATA or ~/.cache/initscope)");
@@ -126,12 +105,21 @@ void add_train(CLI::App& app, Common& common) {
   cmd->add_flag("--json", *json, "print the finished run as one JSON object on stdout");
 
   cmd->callback([=, &common] {
-    TrainConfig c = *cfg;
-    if (*seed < 0) throw Error(fmt::format("--seed {}: must be non-negative", *seed));
-    c.seed = static_cast<uint64_t>(*seed);
-    c.shuffle = *shuffle == "on";
-    if (!classes->empty()) c.classes = parse_classes(*classes);
-    validate(c);
+    nlohmann::json j = nlohmann::json::object();
+    for (const OptionSpec& spec : run_options()) {
+      if (spec.kind == OptionKind::flag) {
+        if (flags->at(spec.name)) j[spec.name] = true;
+        continue;
+      }
+      const auto& texts = given->at(spec.name);
+      if (texts.empty()) continue;
+      if (spec.kind == OptionKind::text_list) {
+        j[spec.name] = texts;
+      } else {
+        j[spec.name] = option_value_from_text(spec, texts.back());
+      }
+    }
+    const TrainConfig c = config_from_json(j);
     RunOptions opt;
     opt.data_dir = data_dir(common.data_dir);
     if (!save_weights->empty()) opt.save_weights = *save_weights;

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", INITSCOPE_VERSION);
   initscope::cli::Common common;
   initscope::cli::add_train(app, common);
+  initscope::cli::add_options(app);
   initscope::cli::add_data(app, common);
   initscope::cli::add_results(app, common);
   initscope::cli::add_sweep(app, common);

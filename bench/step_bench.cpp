@@ -80,10 +80,10 @@ TrainConfig bench_config(int64_t width, int64_t m) {
   TrainConfig c;
   c.dataset = "mnist";
   c.m = m;
-  c.subset = "first";
+  c.subset = SubsetMode::first;
   c.width = width;
   c.depth = 5;
-  c.loss = "ce";
+  c.loss = Loss::ce;
   c.lr = 0.1;
   c.momentum = 0.9;
   c.batch = k_batch;

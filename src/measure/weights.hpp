@@ -13,11 +13,10 @@
 #include <span>
 #include <string>
 
+#include "common/metrics.hpp"
 #include "model/mlp.hpp"
 
 namespace initscope {
-
-using Metrics = std::map<std::string, double>;
 
 /// Norms of the initialization alone (fro_z{k}, spec_z{k}, the _z products, init_norm).
 /// Constant over a run, so the trainer computes them once.

@@ -20,6 +20,19 @@ std::string to_string(Activation a) {
   return a == Activation::relu ? "relu" : "linear";
 }
 
+const std::vector<std::string>& activation_names() {
+  static const std::vector<std::string> names{to_string(Activation::relu),
+                                              to_string(Activation::linear)};
+  return names;
+}
+
+const std::vector<std::string>& init_names() {
+  static const std::vector<std::string> names{
+      to_string(InitScheme::xavier_normal), to_string(InitScheme::xavier_uniform),
+      to_string(InitScheme::he_normal), to_string(InitScheme::lecun_normal)};
+  return names;
+}
+
 InitScheme parse_init(const std::string& name) {
   if (name == "xavier_normal") return InitScheme::xavier_normal;
   if (name == "xavier_uniform") return InitScheme::xavier_uniform;

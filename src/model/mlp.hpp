@@ -16,11 +16,15 @@ namespace initscope {
 enum class Activation { relu, linear };
 Activation parse_activation(const std::string& name);  // throws Error naming --activation
 std::string to_string(Activation a);
+/// Every activation's name, in the enum's order (the option table's choices).
+const std::vector<std::string>& activation_names();
 
 /// Random initialization schemes for the weights; biases always start at zero (the paper's C).
 enum class InitScheme { xavier_normal, xavier_uniform, he_normal, lecun_normal };
 InitScheme parse_init(const std::string& name);  // throws Error naming --init
 std::string to_string(InitScheme s);
+/// Every scheme's name, in the enum's order.
+const std::vector<std::string>& init_names();
 
 struct MlpSpec {
   int64_t input_dim = 784;

@@ -2,7 +2,8 @@
 // the one-transaction finish of a run, and the read-back queries.
 // Several processes of a sweep write to one file, so every connection runs in WAL mode with a
 // busy timeout and every write takes the write lock up front (BEGIN IMMEDIATE); writers then
-// queue instead of failing. Deliberately left out: schema migrations (there is one version),
+// queue instead of failing. The one migration so far re-hashes the runs' configs when the
+// config identity's schema changes (upgrade_config_hashes). Deliberately left out:
 // statement caching across calls (a run writes once, at its end), and deletion of runs.
 #include "store/db.hpp"
 
@@ -559,6 +560,63 @@ std::vector<TrajectoryPoint> Db::trajectory(int64_t id) {
     out.push_back({st.column_int(0), st.column_int(1), st.column_text(2), st.column_double(3)});
   }
   return out;
+}
+
+int Db::config_hash_schema() {
+  Statement st(db_, file_, "SELECT value FROM meta WHERE key='config_hash_schema'",
+               "reading the config hash schema");
+  if (!st.step()) return 1;
+  const std::string text = st.column_text(0);
+  int version = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (ec != std::errc() || end != text.data() + text.size() || version < 1)
+    throw Error(fmt::format("{}: unrecognised config_hash_schema '{}' in the meta table",
+                            file_.string(), text));
+  return version;
+}
+
+int Db::upgrade_config_hashes(int schema,
+                              const std::function<std::string(const nlohmann::json&)>& hash_of) {
+  if (config_hash_schema() == schema) return 0;  // the common case, without the write lock
+  Transaction tx(db_, file_, "BEGIN IMMEDIATE", "upgrading config hashes");
+  const int current = config_hash_schema();  // another process may have upgraded meanwhile
+  if (current > schema)
+    throw Error(fmt::format(
+        "{}: its runs are identified by config schema {}, newer than this initscope's ({}); "
+        "use a newer initscope",
+        file_.string(), current, schema));
+  int changed = 0;
+  if (current < schema) {
+    std::vector<std::pair<int64_t, std::string>> rows;
+    {
+      Statement st(db_, file_, "SELECT id, config, config_hash FROM runs", "reading configs");
+      while (st.step()) {
+        nlohmann::json config;
+        try {
+          config = nlohmann::json::parse(st.column_text(1));
+        } catch (const nlohmann::json::exception&) {
+          continue;
+        }
+        const std::string h = hash_of(config);
+        if (!h.empty() && h != st.column_text(2)) rows.emplace_back(st.column_int(0), h);
+      }
+    }
+    Statement up(db_, file_, "UPDATE runs SET config_hash=? WHERE id=?", "updating a config hash");
+    for (const auto& [id, h] : rows) {
+      up.bind(1, h);
+      up.bind(2, id);
+      up.step();
+      up.reset();
+      ++changed;
+    }
+    Statement meta(db_, file_,
+                   "INSERT OR REPLACE INTO meta(key, value) VALUES('config_hash_schema', ?)",
+                   "writing the config hash schema");
+    meta.bind(1, std::to_string(schema));
+    meta.step();
+  }
+  tx.commit();
+  return changed;
 }
 
 bool Db::has_completed(const std::string& config_hash) {

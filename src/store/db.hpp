@@ -6,12 +6,15 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "common/metrics.hpp"
 
 struct sqlite3;
 
@@ -24,13 +27,6 @@ inline constexpr const char* k_status_diverged = "diverged";
 inline constexpr const char* k_status_failed = "failed";
 /// A `running` row whose process is gone (killed, crashed); set by mark_interrupted.
 inline constexpr const char* k_status_interrupted = "interrupted";
-
-struct TrajectoryPoint {
-  int64_t step = 0;
-  int64_t epoch = 0;
-  std::string name;
-  double value = 0.0;
-};
 
 struct RunRecord {
   int64_t id = 0;
@@ -91,6 +87,17 @@ class Db {
   std::vector<TrajectoryPoint> trajectory(int64_t id);
   /// True if some run with this config hash has status `completed`.
   bool has_completed(const std::string& config_hash);
+
+  /// The version of the config identity under which the rows' config_hash were computed
+  /// (meta key `config_hash_schema`; 1 for databases written before it was recorded).
+  int config_hash_schema();
+  /// If the rows were hashed under an older schema than `schema`, recomputes every row's
+  /// config_hash from its stored config with `hash_of` (which returns "" for a config it cannot
+  /// read: that row keeps its hash) and records `schema`, in one write transaction, so a
+  /// resumed sweep recognises runs stored by an older initscope. Returns the rows changed.
+  /// A newer schema than `schema` throws Error naming the file.
+  int upgrade_config_hashes(int schema,
+                            const std::function<std::string(const nlohmann::json&)>& hash_of);
 
   sqlite3* handle() { return db_; }
 

@@ -99,6 +99,7 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
   {
     Db db(options.db);
     sum.interrupted = db.mark_interrupted();
+    upgrade_run_identities(db);  // runs stored by an older initscope count as done
     for (size_t i = 0; i < sweep.runs.size(); ++i) {
       if (db.has_completed(config_hash(sweep.runs[i]))) {
         ++sum.skipped;

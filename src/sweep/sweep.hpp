@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "train/config.hpp"
-#include "train/run.hpp"
+#include "run/run.hpp"
 
 namespace initscope {
 

@@ -1,15 +1,16 @@
-// Parsing, validation and hashing of TrainConfig.
+// The run-option table and everything derived from it: JSON in and out, validation, the run's
+// identity, command-line values, and the README's table.
 #include "train/config.hpp"
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "common/error.hpp"
-#include "model/mlp.hpp"
-#include "train/loss.hpp"
 
 namespace initscope {
 
@@ -25,6 +26,354 @@ double parse_number(const std::string& s, const std::string& text) {
                     "loss<=0.1*initial, margin:10:0.99 or train_error<=0)",
                     text, s));
   return v;
+}
+
+std::string dashed(const std::string& name) {
+  std::string f = "--" + name;
+  for (char& ch : f)
+    if (ch == '_') ch = '-';
+  return f;
+}
+
+std::string joined(const std::vector<std::string>& names, const char* last = " or ") {
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i)
+    s += (i == 0 ? "" : i + 1 == names.size() ? last : ", ") + names[i];
+  return s;
+}
+
+// ---- option makers: one per kind, each binding a field of TrainConfig ----------------------
+
+// A whole number within [lo, hi]. JSON integers only: 1.5 or "5" are type errors, and values
+// outside the field's range are errors, never narrowed.
+template <class T>
+OptionSpec integer(std::string name, T TrainConfig::*field, OptionRole role, int64_t lo,
+                   int64_t hi, std::string expected, std::string help, std::string doc) {
+  OptionSpec s;
+  s.name = std::move(name);
+  s.kind = OptionKind::integer;
+  s.role = role;
+  s.help = std::move(help);
+  s.doc = std::move(doc);
+  s.get = [field](const TrainConfig& c) { return nlohmann::json(c.*field); };
+  const std::string flag = dashed(s.name);
+  s.set = [field, lo, hi, flag, expected](TrainConfig& c, const nlohmann::json& v) {
+    if (!v.is_number_integer())
+      throw Error(fmt::format("{} {}: expected a whole number ({})", flag, v.dump(), expected));
+    // Compared as written, never narrowed: 4294967301 is not 5, and -1 is not 2^64 − 1.
+    const bool in_range = v.is_number_unsigned()
+                              ? hi >= 0 && v.get<uint64_t>() <= static_cast<uint64_t>(hi) &&
+                                    (lo <= 0 || v.get<uint64_t>() >= static_cast<uint64_t>(lo))
+                              : v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
+    if (!in_range) throw Error(fmt::format("{} {}: {}", flag, v.dump(), expected));
+    c.*field = v.get<T>();
+  };
+  return s;
+}
+
+// The seed: any unsigned 64-bit value.
+OptionSpec seed_option() {
+  OptionSpec s;
+  s.name = "seed";
+  s.kind = OptionKind::integer;
+  s.role = OptionRole::axis;
+  s.help = "run seed; init, order, subset and noise derive from it";
+  s.doc = "the run seed; init, data order, subset and label noise each derive their own stream "
+          "from it";
+  s.get = [](const TrainConfig& c) { return nlohmann::json(c.seed); };
+  s.set = [](TrainConfig& c, const nlohmann::json& v) {
+    if (!v.is_number_integer() || (!v.is_number_unsigned() && v.get<int64_t>() < 0))
+      throw Error(fmt::format("--seed {}: expected a whole number from 0 to 2^64 − 1", v.dump()));
+    c.seed = v.get<uint64_t>();
+  };
+  return s;
+}
+
+// A real number; `check` returns "" if the value is fine, else what is expected.
+OptionSpec real(std::string name, double TrainConfig::*field, OptionRole role,
+                std::function<std::string(double)> check, std::string help, std::string doc) {
+  OptionSpec s;
+  s.name = std::move(name);
+  s.kind = OptionKind::real;
+  s.role = role;
+  s.help = std::move(help);
+  s.doc = std::move(doc);
+  s.get = [field](const TrainConfig& c) { return nlohmann::json(c.*field); };
+  const std::string flag = dashed(s.name);
+  s.set = [field, flag, check](TrainConfig& c, const nlohmann::json& v) {
+    if (!v.is_number()) throw Error(fmt::format("{} {}: expected a number", flag, v.dump()));
+    const double x = v.get<double>();
+    const std::string why = std::isfinite(x) ? check(x) : "must be finite";
+    if (!why.empty()) throw Error(fmt::format("{} {}: {}", flag, v.dump(), why));
+    c.*field = x;
+  };
+  return s;
+}
+
+OptionSpec boolean(std::string name, bool TrainConfig::*field, OptionKind kind, std::string help,
+                   std::string doc) {
+  OptionSpec s;
+  s.name = std::move(name);
+  s.kind = kind;
+  s.role = OptionRole::result;
+  s.help = std::move(help);
+  s.doc = std::move(doc);
+  s.get = [field](const TrainConfig& c) { return nlohmann::json(c.*field); };
+  const std::string flag = dashed(s.name);
+  s.set = [field, flag](TrainConfig& c, const nlohmann::json& v) {
+    if (!v.is_boolean())
+      throw Error(fmt::format("{} {}: expected true or false", flag, v.dump()));
+    c.*field = v.get<bool>();
+  };
+  return s;
+}
+
+OptionSpec text(std::string name, std::string TrainConfig::*field, OptionRole role,
+                std::string help, std::string doc) {
+  OptionSpec s;
+  s.name = std::move(name);
+  s.kind = OptionKind::text;
+  s.role = role;
+  s.help = std::move(help);
+  s.doc = std::move(doc);
+  s.get = [field](const TrainConfig& c) { return nlohmann::json(c.*field); };
+  const std::string flag = dashed(s.name);
+  s.set = [field, flag](TrainConfig& c, const nlohmann::json& v) {
+    if (!v.is_string()) throw Error(fmt::format("{} {}: expected a string", flag, v.dump()));
+    c.*field = v.get<std::string>();
+  };
+  return s;
+}
+
+// One of a fixed set of names, parsed once into the field's type by `parse` (which throws
+// Error naming the flag) and written back by `name_of`.
+template <class T>
+OptionSpec choice(std::string name, T TrainConfig::*field, OptionRole role,
+                  std::vector<std::string> names, std::function<T(const std::string&)> parse,
+                  std::function<std::string(T)> name_of, std::string help, std::string doc) {
+  OptionSpec s;
+  s.name = std::move(name);
+  s.kind = OptionKind::choice;
+  s.role = role;
+  s.help = std::move(help);
+  s.doc = std::move(doc);
+  s.choices = std::move(names);
+  s.get = [field, name_of](const TrainConfig& c) { return nlohmann::json(name_of(c.*field)); };
+  const std::string flag = dashed(s.name);
+  const std::string expected = joined(s.choices);
+  s.set = [field, flag, parse, expected](TrainConfig& c, const nlohmann::json& v) {
+    if (!v.is_string())
+      throw Error(fmt::format("{} {}: expected one of {}", flag, v.dump(), expected));
+    c.*field = parse(v.get<std::string>());
+  };
+  return s;
+}
+
+const std::vector<OptionSpec>& make_options() {
+  using R = OptionRole;
+  static const std::vector<OptionSpec> options = [] {
+    std::vector<OptionSpec> o;
+    // ---- data
+    {
+      OptionSpec s = text("dataset", &TrainConfig::dataset, R::result,
+                          "mnist, fashion-mnist or cifar10", "");
+      s.kind = OptionKind::choice;
+      s.choices = dataset_names();
+      for (const auto& n : s.choices) s.doc += (s.doc.empty() ? "`" : ", `") + n + "`";
+      const auto base = s.set;
+      const auto names = s.choices;
+      s.set = [base, names](TrainConfig& c, const nlohmann::json& v) {
+        base(c, v);
+        for (const auto& n : names)
+          if (c.dataset == n) return;
+        throw Error(fmt::format("--dataset {}: unknown dataset (expected {})", c.dataset,
+                                joined(names)));
+      };
+      o.push_back(std::move(s));
+    }
+    o.push_back(integer("m", &TrainConfig::m, R::axis, 0, int64_t{1} << 40,
+                        "expected a training-set size ≥ 1, or 0 for the whole training set",
+                        "training-set size (0 = all)", "training-set size (`0`: all)"));
+    o.push_back(choice<SubsetMode>(
+        "subset", &TrainConfig::subset, R::result, {"random", "stratified", "first"},
+        parse_subset, [](SubsetMode s) { return to_string(s); },
+        "how to pick m examples: random, stratified, first",
+        "how the m examples are chosen: seeded `random`, `stratified` by class, or the `first` m"));
+    {
+      OptionSpec s;
+      s.name = "classes";
+      s.kind = OptionKind::int_list;
+      s.role = R::result;
+      s.help = "keep only these classes, e.g. 0,1 (two = binary task, labels ±1)";
+      s.doc = "keep only these classes (`A,B`; all by default); two classes make a binary task "
+              "with labels ±1 and one output";
+      s.get = [](const TrainConfig& c) { return nlohmann::json(c.classes); };
+      s.set = [](TrainConfig& c, const nlohmann::json& v) {
+        const auto bad = [&] {
+          return Error(fmt::format("--classes {}: expected a list of class numbers from 0 to "
+                                   "9999, e.g. 0,1",
+                                   v.dump()));
+        };
+        if (!v.is_array()) throw bad();
+        std::vector<int> out;
+        for (const auto& e : v) {
+          if (!e.is_number_integer() || e.get<int64_t>() < 0 || e.get<int64_t>() > 9999)
+            throw bad();
+          out.push_back(e.get<int>());
+        }
+        c.classes = std::move(out);
+      };
+      o.push_back(std::move(s));
+    }
+    o.push_back(real(
+        "noise", &TrainConfig::noise, R::axis,
+        [](double x) { return x >= 0 && x <= 1 ? "" : "must be a fraction in [0, 1]"; },
+        "fraction of training labels replaced by random labels",
+        "replace a seeded fraction p of training labels by uniformly random labels (test set "
+        "stays clean; `1` is fully random labels)"));
+    o.push_back(boolean("standardize", &TrainConfig::standardize, OptionKind::flag,
+                        "per-feature standardization instead of [0,1] pixels",
+                        "per-feature standardization instead of pixels in [0, 1]"));
+    // ---- model
+    o.push_back(integer("depth", &TrainConfig::depth, R::result, 1, 64,
+                        "expected 1 to 64 weight layers",
+                        "number of weight layers (hidden layers + 1)",
+                        "weight layers (`5`: 4 hidden layers, as in the paper)"));
+    o.push_back(integer("width", &TrainConfig::width, R::axis, 1, int64_t{1} << 16,
+                        "expected a width from 1 to 65536", "hidden units per layer, H",
+                        "hidden units per layer, H"));
+    o.push_back(choice<Activation>(
+        "activation", &TrainConfig::activation, R::result, activation_names(), parse_activation,
+        [](Activation a) { return to_string(a); }, "hidden-layer nonlinearity",
+        "hidden-layer nonlinearity: " + [] {
+          std::string s;
+          for (const auto& n : activation_names()) s += (s.empty() ? "`" : ", `") + n + "`";
+          return s;
+        }()));
+    o.push_back(choice<InitScheme>(
+        "init", &TrainConfig::init, R::result, init_names(), parse_init,
+        [](InitScheme s) { return to_string(s); }, "weight initialization scheme",
+        "`xavier_normal` (std √(2/(fan_in+fan_out))), `xavier_uniform`, `he_normal`, "
+        "`lecun_normal`; biases start at 0"));
+    o.push_back(real(
+        "init_gain", &TrainConfig::init_gain, R::result,
+        [](double x) { return x > 0 ? "" : "must be positive"; },
+        "multiplier on the init's standard deviation",
+        "multiplies the init's standard deviation"));
+    o.push_back(text("init_from", &TrainConfig::init_from, R::result,
+                     "start from the weights in this .safetensors file",
+                     "start from the weights in a `.safetensors` file"));
+    // ---- optimization
+    o.push_back(choice<Loss>(
+        "loss", &TrainConfig::loss, R::result, loss_names(), parse_loss,
+        [](Loss l) { return to_string(l); }, "ce, mse (squared, Appendix D) or logistic (binary)",
+        "`ce` (softmax cross-entropy), `mse` ((1/k)·Σ(f_i − y_i)², Appendix D), `logistic` "
+        "(binary)"));
+    o.push_back(real(
+        "lr", &TrainConfig::lr, R::result,
+        [](double x) { return x > 0 ? "" : "must be positive"; }, "learning rate",
+        "learning rate of SGD with PyTorch's momentum: v ← μv + g, w ← w − lr·v"));
+    o.push_back(real(
+        "momentum", &TrainConfig::momentum, R::result,
+        [](double x) { return x >= 0 && x < 1 ? "" : "expected a value in [0, 1)"; },
+        "SGD momentum (PyTorch semantics)", "μ of SGD with momentum (PyTorch's semantics)"));
+    o.push_back(integer("batch", &TrainConfig::batch, R::result, 1, int64_t{1} << 30,
+                        "must be at least 1", "minibatch size",
+                        "minibatch size; the last batch of an epoch may be smaller, as in "
+                        "PyTorch's DataLoader"));
+    o.push_back(boolean("shuffle", &TrainConfig::shuffle, OptionKind::on_off,
+                        "reshuffle each epoch (on) or keep file order (off)",
+                        "reshuffle every epoch from the run seed (`on`), or `off` for file order"));
+    {
+      OptionSpec s;
+      s.name = "stop";
+      s.kind = OptionKind::text_list;
+      s.role = R::result;
+      s.help =
+          "stopping criterion, repeatable: loss<=X, loss<=F*initial, margin:G:Q, train_error<=X";
+      s.doc = "repeatable; the run stops when any holds on the whole training set, checked after "
+              "each epoch (see `--train-eval`): `loss<=X`, `loss<=F*initial`, `margin:γ:q` (a "
+              "fraction ≥ q has margin f_y − max_{j≠y} f_j ≥ γ), `train_error<=X`";
+      s.get = [](const TrainConfig& c) { return nlohmann::json(c.stop); };
+      s.set = [](TrainConfig& c, const nlohmann::json& v) {
+        // TOML may give one criterion as a plain string.
+        const nlohmann::json list = v.is_string() ? nlohmann::json::array({v}) : v;
+        if (!list.is_array())
+          throw Error(fmt::format("--stop {}: expected a criterion or a list of them", v.dump()));
+        std::vector<std::string> out;
+        for (const auto& e : list) {
+          if (!e.is_string())
+            throw Error(fmt::format("--stop {}: expected a criterion such as loss<=0.01",
+                                    e.dump()));
+          parse_stop(e.get<std::string>());
+          out.push_back(e.get<std::string>());
+        }
+        c.stop = std::move(out);
+      };
+      o.push_back(std::move(s));
+    }
+    o.push_back(integer("max_epochs", &TrainConfig::max_epochs, R::axis, 0,
+                        std::numeric_limits<int64_t>::max(), "must be ≥ 0", "cap on epochs",
+                        "cap; a run it stops is recorded with `stopped_by max_epochs` and "
+                        "`converged = 0`"));
+    o.push_back(integer("max_steps", &TrainConfig::max_steps, R::axis, -1,
+                        std::numeric_limits<int64_t>::max(),
+                        "expected -1 (no cap), 0 (no training) or a step count",
+                        "cap on steps (-1 = none, 0 = measure the init only)",
+                        "cap on steps (`-1`: none); `0` measures the initialization only"));
+    o.push_back(integer("measure_every", &TrainConfig::measure_every, R::axis, 0,
+                        std::numeric_limits<int64_t>::max(), "must be ≥ 0",
+                        "epochs between trajectory measurements (0 = end only)",
+                        "also record test error, distances and norms every N epochs in the "
+                        "trajectory"));
+    o.push_back(seed_option());
+    // ---- execution
+    o.push_back(integer("threads", &TrainConfig::threads, R::execution, 1, 256,
+                        "expected 1 to 256",
+                        "threads for this run (kernels and OpenBLAS); 1 per run is fastest for "
+                        "sweeps",
+                        "threads for this run's kernels and OpenBLAS; results are the same bit "
+                        "for bit; two help one run only at H ≥ 512, and a sweep is fastest with "
+                        "one single-threaded run per core"));
+    o.push_back(choice<TrainEval>(
+        "train_eval", &TrainConfig::train_eval, R::execution, {"early", "full"},
+        parse_train_eval, [](TrainEval e) { return to_string(e); },
+        "stopping check each epoch: early (evaluate until decided; same run) or full (whole "
+        "training set, exact train loss every epoch)",
+        "how much of the training set the stopping check evaluates after each epoch: `early` "
+        "stops as soon as every criterion is certainly unmet (each criterion is a mean of "
+        "nonnegative per-example terms, so the examples seen bound the rest), taking first the "
+        "examples that failed in this epoch's training pass; the run stops at the same epoch "
+        "with the same weights as with `full`, which evaluates everything and records the exact "
+        "training loss and error every epoch"));
+    return o;
+  }();
+  return options;
+}
+
+// The checks between options, after each option's own.
+void validate_combinations(const TrainConfig& c) {
+  const bool binary = c.classes.size() == 2;
+  if (c.classes.size() == 1) throw Error("--classes: give at least two classes, e.g. --classes 0,1");
+  switch (c.loss) {
+    case Loss::ce:
+      if (binary)
+        throw Error(
+            "--loss ce: a two-class task has one output with labels ±1; use --loss mse or "
+            "logistic");
+      break;
+    case Loss::logistic:
+      if (!binary) throw Error("--loss logistic: needs a binary task (--classes A,B)");
+      break;
+    case Loss::mse:
+      break;
+  }
+}
+
+uint64_t fnv1a(const std::string& text) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char ch : text) h = (h ^ ch) * 0x100000001b3ULL;
+  return h;
 }
 
 }  // namespace
@@ -69,141 +418,206 @@ StopCriterion parse_stop(const std::string& text) {
   return c;
 }
 
+TrainEval parse_train_eval(const std::string& name) {
+  if (name == "early") return TrainEval::early;
+  if (name == "full") return TrainEval::full;
+  throw Error(fmt::format("--train-eval {}: expected early or full", name));
+}
+
+std::string to_string(TrainEval e) {
+  switch (e) {
+    case TrainEval::early:
+      return "early";
+    case TrainEval::full:
+      return "full";
+  }
+  return "?";
+}
+
+SubsetMode parse_subset(const std::string& name) {
+  if (name == "random") return SubsetMode::random;
+  if (name == "stratified") return SubsetMode::stratified;
+  if (name == "first") return SubsetMode::first;
+  throw Error(fmt::format("--subset {}: expected random, stratified or first", name));
+}
+
+std::string to_string(SubsetMode s) {
+  switch (s) {
+    case SubsetMode::random:
+      return "random";
+    case SubsetMode::stratified:
+      return "stratified";
+    case SubsetMode::first:
+      return "first";
+  }
+  return "?";
+}
+
+std::string OptionSpec::flag() const {
+  return dashed(name);
+}
+
+const std::vector<OptionSpec>& run_options() {
+  return make_options();
+}
+
+const OptionSpec* find_option(const std::string& name) {
+  for (const auto& s : run_options())
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
 nlohmann::json to_json(const TrainConfig& c) {
-  return {{"dataset", c.dataset},
-          {"m", c.m},
-          {"subset", c.subset},
-          {"classes", c.classes},
-          {"noise", c.noise},
-          {"standardize", c.standardize},
-          {"depth", c.depth},
-          {"width", c.width},
-          {"activation", c.activation},
-          {"init", c.init},
-          {"init_gain", c.init_gain},
-          {"init_from", c.init_from},
-          {"loss", c.loss},
-          {"lr", c.lr},
-          {"momentum", c.momentum},
-          {"batch", c.batch},
-          {"shuffle", c.shuffle},
-          {"stop", c.stop},
-          {"max_epochs", c.max_epochs},
-          {"max_steps", c.max_steps},
-          {"measure_every", c.measure_every},
-          {"seed", c.seed},
-          {"threads", c.threads},
-          {"train_eval", c.train_eval}};
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& s : run_options()) j[s.name] = s.get(c);
+  return j;
 }
 
 TrainConfig config_from_json(const nlohmann::json& j, const std::string& where) {
   const std::string at = where.empty() ? "" : where + ": ";
   if (!j.is_object()) throw Error(fmt::format("{}expected a table of run options", at));
   TrainConfig c;
-  const nlohmann::json defaults = to_json(c);
-  for (const auto& [key, value] : j.items()) {
-    if (!defaults.contains(key))
-      throw Error(fmt::format("{}unknown option '{}' (known: {})", at, key, [&] {
+  try {
+    for (const auto& [key, value] : j.items()) {
+      const OptionSpec* s = find_option(key);
+      if (!s) {
         std::string names;
-        for (const auto& [k, v] : defaults.items()) names += (names.empty() ? "" : ", ") + k;
-        return names;
-      }()));
-    const auto& def = defaults[key];
-    const bool ok = (def.is_number() && value.is_number() &&
-                     (def.is_number_float() || value.is_number_integer())) ||
-                    (def.is_string() && value.is_string()) ||
-                    (def.is_boolean() && value.is_boolean()) ||
-                    (def.is_array() && value.is_array());
-    if (!ok)
-      throw Error(
-          fmt::format("{}option '{}' has value {} of the wrong type (expected a {} like {})", at,
-                      key, value.dump(), def.type_name(), def.dump()));
-  }
-  const auto get = [&](const char* key, auto& field) {
-    if (j.contains(key)) field = j[key].get<std::remove_reference_t<decltype(field)>>();
-  };
-  try {
-    get("dataset", c.dataset);
-    get("m", c.m);
-    get("subset", c.subset);
-    get("classes", c.classes);
-    get("noise", c.noise);
-    get("standardize", c.standardize);
-    get("depth", c.depth);
-    get("width", c.width);
-    get("activation", c.activation);
-    get("init", c.init);
-    get("init_gain", c.init_gain);
-    get("init_from", c.init_from);
-    get("loss", c.loss);
-    get("lr", c.lr);
-    get("momentum", c.momentum);
-    get("batch", c.batch);
-    get("shuffle", c.shuffle);
-    get("stop", c.stop);
-    get("max_epochs", c.max_epochs);
-    get("max_steps", c.max_steps);
-    get("measure_every", c.measure_every);
-    get("seed", c.seed);
-    get("threads", c.threads);
-    get("train_eval", c.train_eval);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("{}bad option value: {}", at, e.what()));
-  }
-  try {
-    validate(c);
+        for (const auto& o : run_options()) names += (names.empty() ? "" : ", ") + o.name;
+        throw Error(fmt::format("unknown option '{}' (known: {})", key, names));
+      }
+      s->set(c, value);
+    }
+    validate_combinations(c);
   } catch (const Error& e) {
     throw Error(at + e.what());
   }
   return c;
 }
 
-void validate(const TrainConfig& c) {
-  const auto fail = [](const std::string& msg) { throw Error(msg); };
-  if (c.m < 0) fail(fmt::format("--m {}: must be positive (or 0 for the whole training set)", c.m));
-  if (c.subset != "random" && c.subset != "stratified" && c.subset != "first")
-    fail(fmt::format("--subset {}: expected random, stratified or first", c.subset));
-  if (!(c.noise >= 0.0 && c.noise <= 1.0))
-    fail(fmt::format("--noise {}: must be a fraction in [0, 1]", c.noise));
-  if (c.depth < 1 || c.depth > 64)
-    fail(fmt::format("--depth {}: expected 1 to 64 weight layers", c.depth));
-  if (c.width < 1 || c.width > (1 << 16))
-    fail(fmt::format("--width {}: expected a width from 1 to 65536", c.width));
-  parse_activation(c.activation);
-  parse_init(c.init);
-  if (!(c.init_gain > 0.0) || !std::isfinite(c.init_gain))
-    fail(fmt::format("--init-gain {}: must be positive", c.init_gain));
-  const Loss loss = parse_loss(c.loss);
-  const bool binary = c.classes.size() == 2;
-  if (binary && loss == Loss::ce)
-    fail("--loss ce: a two-class task has one output with labels ±1; use --loss mse or logistic");
-  if (!binary && loss == Loss::logistic)
-    fail("--loss logistic: needs a binary task (--classes A,B)");
-  if (c.classes.size() == 1) fail("--classes: give at least two classes, e.g. --classes 0,1");
-  if (!(c.lr > 0.0) || !std::isfinite(c.lr)) fail(fmt::format("--lr {}: must be positive", c.lr));
-  if (!(c.momentum >= 0.0 && c.momentum < 1.0))
-    fail(fmt::format("--momentum {}: expected a value in [0, 1)", c.momentum));
-  if (c.batch < 1) fail(fmt::format("--batch {}: must be at least 1", c.batch));
-  for (const auto& s : c.stop) parse_stop(s);
-  if (c.max_epochs < 0) fail(fmt::format("--max-epochs {}: must be ≥ 0", c.max_epochs));
-  if (c.max_steps < -1)
-    fail(fmt::format("--max-steps {}: expected -1 (no cap), 0 (no training) or a step count",
-                     c.max_steps));
-  if (c.measure_every < 0) fail(fmt::format("--measure-every {}: must be ≥ 0", c.measure_every));
-  if (c.threads < 1 || c.threads > 256)
-    fail(fmt::format("--threads {}: expected 1 to 256", c.threads));
-  if (c.train_eval != "early" && c.train_eval != "full")
-    fail(fmt::format("--train-eval {}: expected early or full", c.train_eval));
+nlohmann::json option_value_from_text(const OptionSpec& spec, const std::string& text) {
+  const auto whole = [&](const std::string& s) -> nlohmann::json {
+    errno = 0;
+    char* end = nullptr;
+    if (!s.empty() && s[0] != '-') {
+      const unsigned long long u = std::strtoull(s.c_str(), &end, 10);
+      if (!s.empty() && end == s.c_str() + s.size() && errno == 0)
+        return nlohmann::json(static_cast<uint64_t>(u));
+    } else {
+      const long long v = std::strtoll(s.c_str(), &end, 10);
+      if (!s.empty() && end == s.c_str() + s.size() && errno == 0)
+        return nlohmann::json(static_cast<int64_t>(v));
+    }
+    throw Error(fmt::format("{} {}: '{}' is not a whole number", spec.flag(), text, s));
+  };
+  switch (spec.kind) {
+    case OptionKind::integer:
+      return whole(text);
+    case OptionKind::real: {
+      errno = 0;
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || end != text.c_str() + text.size() || errno != 0)
+        throw Error(fmt::format("{} {}: expected a number", spec.flag(), text));
+      return v;
+    }
+    case OptionKind::flag:
+      return true;
+    case OptionKind::on_off:
+      if (text == "on") return true;
+      if (text == "off") return false;
+      throw Error(fmt::format("{} {}: expected on or off", spec.flag(), text));
+    case OptionKind::text:
+    case OptionKind::choice:
+      return text;
+    case OptionKind::int_list: {
+      nlohmann::json out = nlohmann::json::array();
+      std::stringstream ss(text);
+      std::string item;
+      while (std::getline(ss, item, ',')) {
+        try {
+          out.push_back(whole(item));
+        } catch (const Error&) {
+          throw Error(fmt::format("{} {}: '{}' is not a class number (expected e.g. 0,1)",
+                                  spec.flag(), text, item));
+        }
+      }
+      return out;
+    }
+    case OptionKind::text_list:
+      return nlohmann::json::array({text});
+  }
+  return text;
 }
 
-std::string config_hash(const TrainConfig& c) {
-  nlohmann::json j = to_json(c);
-  j.erase("threads");
-  j.erase("train_eval");  // the same run either way: only the trajectory's detail differs
-  const std::string text = j.dump();  // keys sorted: a canonical form
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char ch : text) h = (h ^ ch) * 0x100000001b3ULL;
-  return fmt::format("{:016x}", h);
+void validate(const TrainConfig& c) {
+  TrainConfig copy;
+  for (const auto& s : run_options()) s.set(copy, s.get(c));
+  validate_combinations(c);
+}
+
+nlohmann::json identity_json(const TrainConfig& c, const std::vector<OptionSpec>& options) {
+  static const TrainConfig defaults;
+  nlohmann::json j = nlohmann::json::object();
+  j["schema"] = k_config_schema;
+  for (const auto& s : options) {
+    if (s.role == OptionRole::execution) continue;
+    nlohmann::json v = s.get(c);
+    if (v != s.get(defaults)) j[s.name] = std::move(v);
+  }
+  return j;
+}
+
+std::string config_hash(const TrainConfig& c, const std::vector<OptionSpec>& options) {
+  return fmt::format("{:016x}", fnv1a(identity_json(c, options).dump()));  // keys sorted
+}
+
+std::string config_hash_of_stored(const nlohmann::json& stored) {
+  try {
+    return config_hash(config_from_json(stored));
+  } catch (const Error&) {
+    return "";
+  }
+}
+
+nlohmann::json normalized_config(const nlohmann::json& stored) {
+  try {
+    return to_json(config_from_json(stored));
+  } catch (const Error&) {
+    return stored;
+  }
+}
+
+std::string options_markdown() {
+  static const TrainConfig defaults;
+  std::string out = "| option | default | meaning |\n|---|---|---|\n";
+  for (const auto& s : run_options()) {
+    const nlohmann::json d = s.get(defaults);
+    std::string def;
+    switch (s.kind) {
+      case OptionKind::flag:
+        def = "off";
+        break;
+      case OptionKind::on_off:
+        def = d.get<bool>() ? "on" : "off";
+        break;
+      case OptionKind::int_list:
+      case OptionKind::text_list:
+        def = d.empty() ? "" : d.dump();
+        break;
+      case OptionKind::text:
+      case OptionKind::choice:
+        def = d.get<std::string>();
+        break;
+      case OptionKind::integer:
+      case OptionKind::real:
+        def = d.dump();
+        break;
+    }
+    const std::string role = s.role == OptionRole::execution ? " (does not change the result)" : "";
+    out += fmt::format("| `{}` | {} | {}{} |\n", s.flag(), def.empty() ? "" : "`" + def + "`",
+                       s.doc, role);
+  }
+  return out;
 }
 
 }  // namespace initscope

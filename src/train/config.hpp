@@ -1,14 +1,22 @@
-// The full configuration of one training run, with every default written down once.
-// The CLI fills it from flags, a sweep from TOML; both go through config_from_json so that the
-// same names, ranges and error messages apply everywhere. The resolved config is stored with
-// every run as JSON, and its hash identifies the run for resuming sweeps.
+// The full configuration of one training run, and the one table that declares its options.
+// Each option is declared once (config.cpp, run_options()): its name, kind, default, range
+// check, help and README text, whether it changes the result, and how the report treats it.
+// From that table come the config's JSON, its parsing from JSON and TOML, validation, the CLI
+// flags and their help, the README's option table, and the run's identity (config_hash).
+// Deliberately left out: what a run does with its config (train/, run/), and the CLI plumbing
+// (apps/ binds the flags this table describes).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "data/dataset.hpp"
+#include "model/mlp.hpp"
+#include "train/loss.hpp"
 
 namespace initscope {
 
@@ -26,23 +34,37 @@ struct StopCriterion {
 };
 StopCriterion parse_stop(const std::string& text);  // throws Error naming --stop
 
+/// How much of the training set the stopping check evaluates after each epoch:
+///  early: only until the decision is known (StopCheck), the likeliest failures first; the run
+///         stops at the same epoch with the same weights, and the trajectory has the exact
+///         train_loss/train_error only where the whole set was evaluated (epoch 0, measurement
+///         epochs, the last), plus every epoch's running epoch_loss/epoch_error;
+///  full:  all of it every epoch, with train_loss/train_error in the trajectory every epoch.
+enum class TrainEval { early, full };
+TrainEval parse_train_eval(const std::string& name);  // throws Error naming --train-eval
+std::string to_string(TrainEval e);
+SubsetMode parse_subset(const std::string& name);  // throws Error naming --subset
+std::string to_string(SubsetMode s);
+
+/// The defaults here are the schema's: changing one changes what an absent key means, so it
+/// needs a k_config_schema bump (the golden test of the defaults says so when it fails).
 struct TrainConfig {
   // data
   std::string dataset = "mnist";
-  int64_t m = 0;                  // training-set size; 0 = the whole training set
-  std::string subset = "random";  // random | stratified | first
-  std::vector<int> classes;       // empty = all; two classes = binary task with one output
-  double noise = 0.0;             // fraction of training labels replaced by random labels
-  bool standardize = false;       // per-feature standardization instead of pixels in [0, 1]
+  int64_t m = 0;                             // training-set size; 0 = the whole training set
+  SubsetMode subset = SubsetMode::random;    // how the m examples are chosen
+  std::vector<int> classes;                  // empty = all; two = binary task with one output
+  double noise = 0.0;                        // fraction of training labels replaced at random
+  bool standardize = false;                  // per-feature standardization instead of [0, 1]
   // model
   int depth = 5;  // weight layers d: 4 hidden layers as in the paper
   int64_t width = 256;
-  std::string activation = "relu";
-  std::string init = "xavier_normal";
+  Activation activation = Activation::relu;
+  InitScheme init = InitScheme::xavier_normal;
   double init_gain = 1.0;
   std::string init_from;  // .safetensors file to start from instead of a random init
   // optimization
-  std::string loss = "ce";
+  Loss loss = Loss::ce;
   double lr = 0.01;
   double momentum = 0.9;
   int64_t batch = 64;
@@ -52,18 +74,55 @@ struct TrainConfig {
   int64_t max_steps = -1;         // cap; -1 = none, 0 = measure the initialization only
   int64_t measure_every = 0;      // epochs between trajectory measurements; 0 = only at the end
   uint64_t seed = 1;
-  // execution (not part of the config hash: they do not change the result's meaning)
+  // execution (not part of the run's identity: they do not change its result)
   int threads = 1;  // threads for this run: our kernels' and OpenBLAS's
-  // How much of the training set the stopping check evaluates after each epoch:
-  //  early: only until the decision is known (StopCheck), the likeliest failures first; the run
-  //         stops at the same epoch with the same weights, and the trajectory has the exact
-  //         train_loss/train_error only where the whole set was evaluated (epoch 0, measurement
-  //         epochs, the last), plus every epoch's running epoch_loss/epoch_error;
-  //  full:  all of it every epoch, with train_loss/train_error in the trajectory every epoch.
-  std::string train_eval = "early";
+  TrainEval train_eval = TrainEval::early;
 };
 
-/// Every field, defaults included.
+/// The version of what a config's identity means. Bump it when a default changes or an
+/// option's meaning does; Db rows hashed under an older schema are re-hashed on open
+/// (run/results.hpp).
+inline constexpr int k_config_schema = 2;
+
+/// How an option enters the run's identity and the report's grouping.
+enum class OptionRole {
+  result,     // changes the result: in config_hash, and the report's experiments differ by it
+  axis,       // changes the result but varies within one experiment (seed, sizes, caps)
+  execution,  // changes only how the run executes (threads): in neither
+};
+
+/// How an option is written on the command line and in TOML.
+enum class OptionKind {
+  integer,      // --depth 5
+  real,         // --lr 0.1
+  flag,         // --standardize (a boolean that is off by default)
+  on_off,       // --shuffle on|off (a boolean that is on by default)
+  text,         // --init-from FILE
+  choice,       // --loss ce (one of `choices`)
+  int_list,     // --classes 0,1 (TOML: an array of integers)
+  text_list,    // --stop X --stop Y (repeatable; TOML: a string or an array of strings)
+};
+
+/// One run option. The accessors convert between the typed field of TrainConfig and its JSON
+/// value; `set` checks the value (type and range) and throws Error naming the flag.
+struct OptionSpec {
+  std::string name;  // JSON/TOML key; the flag is "--" + name with '_' → '-'
+  OptionKind kind = OptionKind::integer;
+  OptionRole role = OptionRole::result;
+  std::string help;                  // one line, for --help
+  std::string doc;                   // the README's "meaning" cell (Markdown)
+  std::vector<std::string> choices;  // kind choice: the accepted names
+  std::function<nlohmann::json(const TrainConfig&)> get;
+  std::function<void(TrainConfig&, const nlohmann::json&)> set;
+  std::string flag() const;  // "--init-gain"
+};
+
+/// Every run option, in the order of the README table and of --help.
+const std::vector<OptionSpec>& run_options();
+/// The option named `name` (JSON key), or nullptr.
+const OptionSpec* find_option(const std::string& name);
+
+/// Every option, defaults included.
 nlohmann::json to_json(const TrainConfig& c);
 
 /// Reads the keys present in `j` over the defaults. Unknown keys, wrong types and out-of-range
@@ -71,10 +130,34 @@ nlohmann::json to_json(const TrainConfig& c);
 /// where messages name the flag).
 TrainConfig config_from_json(const nlohmann::json& j, const std::string& where = "");
 
-/// Range checks of every field; throws Error naming the flag.
+/// An option's value from command-line text (by its kind: "0,1" for a list of classes, a
+/// number, a name), as JSON for config_from_json. Throws Error naming the flag.
+nlohmann::json option_value_from_text(const OptionSpec& spec, const std::string& text);
+
+/// Range checks of every option and the checks between options; throws Error naming the flag.
 void validate(const TrainConfig& c);
 
-/// 16 hex digits identifying the config's result-relevant fields (threads excluded).
-std::string config_hash(const TrainConfig& c);
+/// The run's identity: the schema version and every result-changing option (roles result and
+/// axis) whose value differs from its default. Adding an option with a default leaves every
+/// existing identity unchanged.
+/// `options` is the table to take them from (tests pass a table with an option added).
+nlohmann::json identity_json(const TrainConfig& c,
+                             const std::vector<OptionSpec>& options = run_options());
+
+/// 16 hex digits: FNV-1a of identity_json's canonical text (keys sorted).
+std::string config_hash(const TrainConfig& c,
+                        const std::vector<OptionSpec>& options = run_options());
+
+/// The hash a stored config (a run's JSON, possibly written before some options existed) has
+/// under today's schema; "" if it no longer parses.
+std::string config_hash_of_stored(const nlohmann::json& stored);
+
+/// A stored config with every option present (missing keys take their defaults), so that runs
+/// stored before an option existed compare equal to runs stored after. A config that no longer
+/// parses is returned unchanged.
+nlohmann::json normalized_config(const nlohmann::json& stored);
+
+/// The README's option table (Markdown), generated from run_options().
+std::string options_markdown();
 
 }  // namespace initscope

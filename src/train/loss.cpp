@@ -26,4 +26,10 @@ std::string to_string(Loss l) {
   return "?";
 }
 
+const std::vector<std::string>& loss_names() {
+  static const std::vector<std::string> names{to_string(Loss::ce), to_string(Loss::mse),
+                                              to_string(Loss::logistic)};
+  return names;
+}
+
 }  // namespace initscope

@@ -11,12 +11,15 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace initscope {
 
 enum class Loss { ce, mse, logistic };
 Loss parse_loss(const std::string& name);  // throws Error naming --loss
 std::string to_string(Loss l);
+/// Every loss's name, in the enum's order (the option table's choices).
+const std::vector<std::string>& loss_names();
 
 /// Loss of one example with logits f (K) and label y.
 template <class T>

@@ -12,7 +12,6 @@
 
 #include "common/error.hpp"
 #include "common/rng.hpp"
-#include "train/checkpoint.hpp"
 
 namespace initscope {
 
@@ -29,20 +28,6 @@ constexpr int64_t k_eval_chunk = 1024;  // rows per forward pass when evaluating
 // fewest_to_decide), or for loss criteria 64 first and then twice the last, up to k_eval_chunk.
 constexpr int64_t k_check_min_chunk = 64;
 
-SubsetMode parse_subset(const std::string& s) {
-  if (s == "stratified") return SubsetMode::stratified;
-  if (s == "first") return SubsetMode::first;
-  return SubsetMode::random;
-}
-
-double quantile_sorted(const std::vector<double>& v, double q) {
-  if (v.empty()) return NAN;
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
-}
-
 }  // namespace
 
 PreparedData prepare_data(const TrainConfig& c, TrainTest raw) {
@@ -54,7 +39,7 @@ PreparedData prepare_data(const TrainConfig& c, TrainTest raw) {
   p.outputs = c.classes.size() == 2 ? 1 : raw.train.num_classes;
   if (c.m > 0 && c.m != raw.train.n) {  // choose_subset throws for m > n
     const auto rows =
-        choose_subset(raw.train, c.m, parse_subset(c.subset), derive_seed(c.seed, "subset"));
+        choose_subset(raw.train, c.m, c.subset, derive_seed(c.seed, "subset"));
     raw.train = take_rows(raw.train, rows);
   }
   if (c.noise > 0.0)
@@ -65,23 +50,40 @@ PreparedData prepare_data(const TrainConfig& c, TrainTest raw) {
   return p;
 }
 
-Trainer::Trainer(const TrainConfig& config, const PreparedData& data, Engine engine)
-    : config_(config), data_(data), engine_(engine), loss_(parse_loss(config.loss)) {
+MlpSpec model_spec(const TrainConfig& c, const PreparedData& data) {
   MlpSpec spec;
   spec.input_dim = data.train.dim;
-  spec.width = config.width;
-  spec.depth = config.depth;
+  spec.width = c.width;
+  spec.depth = c.depth;
   spec.outputs = data.outputs;
-  spec.activation = parse_activation(config.activation);
+  spec.activation = c.activation;
+  return spec;
+}
+
+std::string to_string(RunStatus s) {
+  switch (s) {
+    case RunStatus::completed:
+      return "completed";
+    case RunStatus::diverged:
+      return "diverged";
+  }
+  return "?";
+}
+
+Trainer::Trainer(const TrainConfig& config, const PreparedData& data, Engine engine,
+                 std::span<const float> start)
+    : config_(config), data_(data), engine_(engine), loss_(config.loss) {
+  const MlpSpec spec = model_spec(config, data);
   net_ = Mlp::make(spec);
   for (const auto& s : config.stop) criteria_.push_back(parse_stop(s));
 
   params_.assign(net_.num_params, 0.0f);
-  if (config.init_from.empty())
-    init_params(net_, params_, parse_init(config.init), config.init_gain,
-                derive_seed(config.seed, "init"));
-  else
-    load_params(config.init_from, net_, params_);
+  if (config.init_from.empty()) {
+    init_params(net_, params_, config.init, config.init_gain, derive_seed(config.seed, "init"));
+  } else {
+    IS_CHECK(start.size() == params_.size());  // run/ reads init_from and checks its shapes
+    std::copy(start.begin(), start.end(), params_.begin());
+  }
   init_ = params_;
   momentum_.assign(net_.num_params, 0.0f);
 
@@ -240,174 +242,213 @@ void Trainer::note_batch(std::span<const int64_t> rows, const float* logits) {
   }
 }
 
+// The run, step by step: measure the initialization, check it, then epochs of SGD each
+// followed by the stopping check (and measurements every N epochs), until a criterion, a cap or
+// divergence ends it; then the final measures.
 RunOutcome Trainer::run(const ProgressFn& progress) {
-  RunOutcome out;
-  const Dataset& train = data_.train;
-  const int64_t n = train.n, B_max = train_ws_.batch;
-  Rng order_rng(derive_seed(config_.seed, "order"));
-  const auto t_start = Clock::now();
-  double t_train = 0.0, t_eval = 0.0, t_measure = 0.0;
-  int64_t step = 0, epoch = 0, checks = 0;
-  double initial_loss = NAN;
-
-  const Metrics init_metrics = [&] {
-    const auto t = Clock::now();
-    Metrics m = measure_init(net_, init_);
-    t_measure += seconds_since(t);
-    return m;
-  }();
-
-  // The stopping check after each epoch (StopCheck): evaluates the training set until the
-  // decision is known, or all of it at epoch 0, at measurement epochs and with
-  // train_eval = "full"; records the trajectory, reports progress, and returns the criterion
-  // that is met (or nullptr).
-  const auto check = [&]() -> const StopCriterion* {
-    const auto t = Clock::now();
-    const bool full = epoch == 0 || config_.train_eval == "full" ||
-                      (config_.measure_every > 0 && epoch % config_.measure_every == 0);
-    const bool finite = run_check(full, initial_loss);
-    const bool complete = finite && check_.complete();
-    if (epoch == 0 && complete) {
-      initial_loss = check_.loss();
-      if (!criteria_.empty()) {
-        const auto& c = criteria_[0];
-        risk_is_loss_ =
-            c.kind == StopCriterion::Kind::loss || c.kind == StopCriterion::Kind::loss_relative;
-        risk_threshold_ = static_cast<float>(
-            c.kind == StopCriterion::Kind::margin        ? c.value
-            : c.kind == StopCriterion::Kind::train_error ? std::nextafter(0.0, 1.0)
-            : c.kind == StopCriterion::Kind::loss        ? -c.value
-                                                         : -c.value * initial_loss);
-      } else {
-        risk_threshold_ = -INFINITY;  // nothing to predict: the order does not matter
-      }
-    }
-    const double epoch_loss = epoch_loss_sum_ / static_cast<double>(std::max<int64_t>(n, 1));
-    const double epoch_error =
-        static_cast<double>(epoch_wrong_) / static_cast<double>(std::max<int64_t>(n, 1));
-    if (epoch > 0) {
-      out.trajectory.push_back({step, epoch, "epoch_loss", epoch_loss});
-      out.trajectory.push_back({step, epoch, "epoch_error", epoch_error});
-    }
-    const StopCriterion* met = nullptr;
-    for (size_t i = 0; i < criteria_.size() && complete; ++i) {
-      if (criteria_[i].kind == StopCriterion::Kind::margin)
-        out.trajectory.push_back({step, epoch, "margin_fraction", check_.value(i)});
-      if (check_.met(i) && !met) met = &criteria_[i];
-    }
-    if (complete) {
-      out.trajectory.push_back({step, epoch, "train_loss", check_.loss()});
-      out.trajectory.push_back({step, epoch, "train_error", check_.error()});
-    }
-    t_eval += seconds_since(t);
-    if (config_.measure_every > 0 && epoch % config_.measure_every == 0) {
-      const auto tm = Clock::now();
-      const Evaluation te = evaluate(data_.test, false);
-      out.trajectory.push_back({step, epoch, "test_loss", te.loss});
-      out.trajectory.push_back({step, epoch, "test_error", te.error});
-      for (const auto& [name, value] : measure_weights(net_, params_, init_, init_metrics, false))
-        if (name.rfind("dist_", 0) == 0 || name.rfind("fro_w", 0) == 0)
-          out.trajectory.push_back({step, epoch, name, value});
-      t_measure += seconds_since(tm);
-    }
-    // Divergence: an example's loss that is not finite, or, when the check stopped early and
-    // saw only part of the set, a running loss of the epoch that is not finite.
-    const bool diverged = !finite || (!complete && epoch > 0 && !std::isfinite(epoch_loss));
-    if (diverged && out.status.empty()) {
-      out.status = k_status_diverged;
-      out.stopped_by = "diverged";
-      out.error = fmt::format("training loss became {} at epoch {} (step {})",
-                              finite ? epoch_loss : NAN, epoch, step);
-    }
-    if (progress) {
-      Progress p;
-      p.epoch = epoch;
-      p.step = step;
-      p.loss = complete ? check_.loss() : epoch_loss;
-      p.error = complete ? check_.error() : epoch_error;
-      p.criterion = criteria_.empty() ? p.loss : check_.value(0);
-      if (!complete && !criteria_.empty())
-        p.bound = criteria_[0].kind == StopCriterion::Kind::margin ? '<' : '>';
-      p.criterion_name = criteria_.empty() ? "loss" : criteria_[0].text;
-      p.elapsed = seconds_since(t_start);
-      p.steps_per_second = t_train > 0 ? static_cast<double>(step) / t_train : 0.0;
-      progress(p);
-    }
-    epoch_loss_sum_ = 0.0;
-    epoch_wrong_ = 0;
-    ++checks;
-    return met;
-  };
-
-  const StopCriterion* met = check();
+  RunState s;
+  s.t_start = Clock::now();
+  order_rng_ = Rng(derive_seed(config_.seed, "order"));
+  measure_at_init(s);
+  const StopCriterion* met = end_of_epoch(s, progress);
   const bool capped_now = config_.max_steps == 0 || config_.max_epochs == 0;
-  while (!met && out.status.empty() && !capped_now) {
-    ++epoch;
-    if (config_.shuffle) order_rng.shuffle(std::span<int64_t>(order_));
-    const auto t = Clock::now();
-    bool step_cap = false;
-    for (int64_t start = 0; start < n; start += B_max) {
-      const int64_t B = std::min(B_max, n - start);
-      sgd_step(std::span<const int64_t>(order_).subspan(static_cast<size_t>(start),
-                                                        static_cast<size_t>(B)));
-      ++step;
-      if (config_.max_steps > 0 && step >= config_.max_steps) {
-        step_cap = true;
-        break;
-      }
-    }
-    t_train += seconds_since(t);
-    met = check();
-    if (met || !out.status.empty()) break;
+  while (!met && !s.diverged && !capped_now) {
+    ++s.epoch;
+    const bool step_cap = train_epoch(s);
+    met = end_of_epoch(s, progress);
+    if (met || s.diverged) break;
     if (step_cap) {
-      out.stopped_by = "max_steps";
+      s.out.stopped_by = "max_steps";
       break;
     }
-    if (epoch >= config_.max_epochs) {
-      out.stopped_by = "max_epochs";
+    if (s.epoch >= config_.max_epochs) {
+      s.out.stopped_by = "max_epochs";
       break;
     }
   }
-  if (capped_now && !met && out.status.empty())
-    out.stopped_by = config_.max_steps == 0 ? "max_steps" : "max_epochs";
-  if (out.status.empty()) {
-    out.status = k_status_completed;
-    out.converged = met != nullptr;
-    if (met) out.stopped_by = met->text;
+  if (capped_now && !met && !s.diverged)
+    s.out.stopped_by = config_.max_steps == 0 ? "max_steps" : "max_epochs";
+  if (!s.diverged) {
+    s.out.status = RunStatus::completed;
+    s.out.converged = met != nullptr;
+    if (met) s.out.stopped_by = met->text;
   }
+  measure_at_end(s);
+  return s.out;
+}
 
-  // Final measures.
-  const auto t_fin = Clock::now();
-  Metrics& m = out.metrics;
-  m = measure_weights(net_, params_, init_, init_metrics, true);
-  Evaluation tr = evaluate(train, true);
-  const Evaluation te = evaluate(data_.test, false);
-  std::sort(tr.margins.begin(), tr.margins.end());
-  m["train_loss"] = tr.loss;
-  m["train_error"] = tr.error;
-  m["test_loss"] = te.loss;
-  m["test_error"] = te.error;
-  m["gen_error"] = te.error - tr.error;
-  m["margin_min"] = tr.margins.empty() ? NAN : tr.margins.front();
-  m["margin_p10"] = quantile_sorted(tr.margins, 0.10);
-  m["margin_median"] = quantile_sorted(tr.margins, 0.50);
-  m["initial_loss"] = initial_loss;
-  m["steps"] = static_cast<double>(step);
-  m["epochs"] = static_cast<double>(epoch);
+MeasureInput Trainer::measure_input(MeasureTime when, const RunState& s) {
+  MeasureInput in;
+  in.when = when;
+  in.net = &net_;
+  in.params = when == k_at_init ? std::span<const float>(init_) : std::span<const float>(params_);
+  in.init = init_;
+  in.init_metrics = &s.init_metrics;
+  in.evaluate = [this](Split split, bool margins) {
+    return evaluate(split == Split::train ? data_.train : data_.test, margins);
+  };
+  return in;
+}
+
+void Trainer::measure_at_init(RunState& s) {
+  const auto t = Clock::now();
+  run_measures(measure_input(k_at_init, s), s.init_metrics);
+  s.t_measure += seconds_since(t);
+}
+
+bool Trainer::train_epoch(RunState& s) {
+  const int64_t n = data_.train.n, B_max = train_ws_.batch;
+  if (config_.shuffle) order_rng_.shuffle(std::span<int64_t>(order_));
+  const auto t = Clock::now();
+  bool step_cap = false;
+  for (int64_t start = 0; start < n; start += B_max) {
+    const int64_t B = std::min(B_max, n - start);
+    sgd_step(std::span<const int64_t>(order_).subspan(static_cast<size_t>(start),
+                                                      static_cast<size_t>(B)));
+    ++s.step;
+    if (config_.max_steps > 0 && s.step >= config_.max_steps) {
+      step_cap = true;
+      break;
+    }
+  }
+  s.t_train += seconds_since(t);
+  return step_cap;
+}
+
+// The stopping check after each epoch (StopCheck): evaluates the training set until the
+// decision is known, or all of it at epoch 0, at measurement epochs and with
+// train_eval = full; records the trajectory, measures every N epochs, notes divergence,
+// reports progress, and returns the criterion that is met (or nullptr).
+const StopCriterion* Trainer::end_of_epoch(RunState& s, const ProgressFn& progress) {
+  const int64_t n = data_.train.n;
+  const bool measuring = config_.measure_every > 0 && s.epoch % config_.measure_every == 0;
+  const auto t = Clock::now();
+  const bool full = s.epoch == 0 || config_.train_eval == TrainEval::full || measuring;
+  const bool finite = run_check(full, s.initial_loss);
+  const bool complete = finite && check_.complete();
+  if (s.epoch == 0 && complete) {
+    s.initial_loss = check_.loss();
+    learn_risk_order(s.initial_loss);
+  }
+  const double epoch_loss = epoch_loss_sum_ / static_cast<double>(std::max<int64_t>(n, 1));
+  const double epoch_error =
+      static_cast<double>(epoch_wrong_) / static_cast<double>(std::max<int64_t>(n, 1));
+  const StopCriterion* met = nullptr;
+  record_check(s, complete, epoch_loss, epoch_error, met);
+  s.t_eval += seconds_since(t);
+  if (measuring) measure_during(s);
+  // Divergence: an example's loss that is not finite, or, when the check stopped early and
+  // saw only part of the set, a running loss of the epoch that is not finite.
+  const bool diverged = !finite || (!complete && s.epoch > 0 && !std::isfinite(epoch_loss));
+  if (diverged && !s.diverged) {
+    s.diverged = true;
+    s.out.status = RunStatus::diverged;
+    s.out.stopped_by = "diverged";
+    s.out.error = fmt::format("training loss became {} at epoch {} (step {})",
+                              finite ? epoch_loss : NAN, s.epoch, s.step);
+  }
+  report_progress(s, complete, epoch_loss, epoch_error, progress);
+  epoch_loss_sum_ = 0.0;
+  epoch_wrong_ = 0;
+  ++s.checks;
+  return met;
+}
+
+// Which rows the check takes first from now on: those the training pass predicts to fail the
+// first criterion (risk below the threshold), known once the initial loss is.
+void Trainer::learn_risk_order(double initial_loss) {
+  if (criteria_.empty()) {
+    risk_threshold_ = -INFINITY;  // nothing to predict: the order does not matter
+    return;
+  }
+  const auto& c = criteria_[0];
+  switch (c.kind) {
+    case StopCriterion::Kind::margin:
+      risk_is_loss_ = false;
+      risk_threshold_ = static_cast<float>(c.value);
+      break;
+    case StopCriterion::Kind::train_error:
+      risk_is_loss_ = false;
+      risk_threshold_ = static_cast<float>(std::nextafter(0.0, 1.0));
+      break;
+    case StopCriterion::Kind::loss:
+      risk_is_loss_ = true;
+      risk_threshold_ = static_cast<float>(-c.value);
+      break;
+    case StopCriterion::Kind::loss_relative:
+      risk_is_loss_ = true;
+      risk_threshold_ = static_cast<float>(-c.value * initial_loss);
+      break;
+  }
+}
+
+// The check's results into the trajectory; `met` becomes the first criterion that holds.
+void Trainer::record_check(RunState& s, bool complete, double epoch_loss, double epoch_error,
+                           const StopCriterion*& met) {
+  auto& traj = s.out.trajectory;
+  if (s.epoch > 0) {
+    traj.push_back({s.step, s.epoch, "epoch_loss", epoch_loss});
+    traj.push_back({s.step, s.epoch, "epoch_error", epoch_error});
+  }
+  for (size_t i = 0; i < criteria_.size() && complete; ++i) {
+    if (criteria_[i].kind == StopCriterion::Kind::margin)
+      traj.push_back({s.step, s.epoch, "margin_fraction", check_.value(i)});
+    if (check_.met(i) && !met) met = &criteria_[i];
+  }
+  if (complete) {
+    traj.push_back({s.step, s.epoch, "train_loss", check_.loss()});
+    traj.push_back({s.step, s.epoch, "train_error", check_.error()});
+  }
+}
+
+// The k_during measures into the trajectory.
+void Trainer::measure_during(RunState& s) {
+  const auto t = Clock::now();
+  Metrics m;
+  run_measures(measure_input(k_during, s), m);
+  for (const auto& [name, value] : m) s.out.trajectory.push_back({s.step, s.epoch, name, value});
+  s.t_measure += seconds_since(t);
+}
+
+void Trainer::report_progress(const RunState& s, bool complete, double epoch_loss,
+                              double epoch_error, const ProgressFn& progress) const {
+  if (!progress) return;
+  Progress p;
+  p.epoch = s.epoch;
+  p.step = s.step;
+  p.loss = complete ? check_.loss() : epoch_loss;
+  p.error = complete ? check_.error() : epoch_error;
+  p.criterion = criteria_.empty() ? p.loss : check_.value(0);
+  if (!complete && !criteria_.empty())
+    p.bound = criteria_[0].kind == StopCriterion::Kind::margin ? '<' : '>';
+  p.criterion_name = criteria_.empty() ? "loss" : criteria_[0].text;
+  p.elapsed = seconds_since(s.t_start);
+  p.steps_per_second = s.t_train > 0 ? static_cast<double>(s.step) / s.t_train : 0.0;
+  progress(p);
+}
+
+// The k_at_end measures and the run's own counts and timings, into the run's metrics.
+void Trainer::measure_at_end(RunState& s) {
+  const int64_t n = data_.train.n;
+  const auto t = Clock::now();
+  Metrics& m = s.out.metrics;
+  run_measures(measure_input(k_at_end, s), m);
+  m["initial_loss"] = s.initial_loss;
+  m["steps"] = static_cast<double>(s.step);
+  m["epochs"] = static_cast<double>(s.epoch);
   m["m"] = static_cast<double>(n);
   m["noise_count"] = static_cast<double>(data_.corrupted.size());
   m["num_params"] = static_cast<double>(net_.num_params);
-  m["converged"] = out.converged ? 1.0 : 0.0;
-  t_measure += seconds_since(t_fin);
-  m["train_seconds"] = t_train;
-  m["eval_seconds"] = t_eval;
-  m["measure_seconds"] = t_measure;
-  m["wall_seconds"] = seconds_since(t_start);
-  m["steps_per_second"] = t_train > 0 ? static_cast<double>(step) / t_train : 0.0;
+  m["converged"] = s.out.converged ? 1.0 : 0.0;
+  s.t_measure += seconds_since(t);
+  m["train_seconds"] = s.t_train;
+  m["eval_seconds"] = s.t_eval;
+  m["measure_seconds"] = s.t_measure;
+  m["wall_seconds"] = seconds_since(s.t_start);
+  m["steps_per_second"] = s.t_train > 0 ? static_cast<double>(s.step) / s.t_train : 0.0;
   // The share of the training set the stopping checks evaluated (1 = every example each time).
-  m["check_rows_fraction"] =
-      static_cast<double>(check_rows_seen_) / static_cast<double>(std::max<int64_t>(n * checks, 1));
-  return out;
+  m["check_rows_fraction"] = static_cast<double>(check_rows_seen_) /
+                             static_cast<double>(std::max<int64_t>(n * s.checks, 1));
 }
 
 }  // namespace initscope

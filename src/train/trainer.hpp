@@ -1,21 +1,25 @@
 // One training run: data preparation, SGD with momentum until a stopping criterion or a cap,
-// and the measures at the end. The trainer owns the seed: init, data order, subset and label
+// and the registered measures (measure/registry.hpp) at initialization, every N epochs and at
+// the end. The trainer owns the seed: init, data order, subset and label
 // noise each get their own stream derived from the run seed.
 // Deliberately left out: storage and printing. The caller gets a RunOutcome and a progress
 // callback, and decides where they go (database, terminal, JSON).
 #pragma once
 
+#include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "common/metrics.hpp"
+#include "common/rng.hpp"
 #include "data/dataset.hpp"
-#include "measure/weights.hpp"
+#include "measure/registry.hpp"
 #include "model/mlp.hpp"
 #include "model/network.hpp"
-#include "store/db.hpp"
 #include "train/config.hpp"
 #include "train/loss.hpp"
 #include "train/stop_check.hpp"
@@ -34,12 +38,8 @@ struct PreparedData {
 /// the (class-selected) training set and the like.
 PreparedData prepare_data(const TrainConfig& c, TrainTest raw);
 
-/// Loss, error and margins of the whole dataset, evaluated in chunks.
-struct Evaluation {
-  double loss = 0.0;            // mean
-  double error = 0.0;           // fraction misclassified
-  std::vector<double> margins;  // one per example (only if asked for)
-};
+/// The network a run trains: the config's depth, width and activation on the data's shape.
+MlpSpec model_spec(const TrainConfig& c, const PreparedData& data);
 
 struct Progress {
   int64_t epoch = 0, step = 0;
@@ -53,8 +53,11 @@ struct Progress {
 };
 using ProgressFn = std::function<void(const Progress&)>;
 
+enum class RunStatus { completed, diverged };
+std::string to_string(RunStatus s);  // "completed", "diverged": the database's words
+
 struct RunOutcome {
-  std::string status;      // completed | diverged
+  RunStatus status = RunStatus::completed;
   std::string stopped_by;  // the criterion's text, or max_epochs / max_steps / diverged
   bool converged = false;  // a criterion, not a cap, ended the run
   std::string error;       // what went wrong for a diverged run
@@ -71,8 +74,10 @@ enum class Engine { fused, reference };
 
 class Trainer {
  public:
-  /// Builds the network and initializes it (randomly, or from config.init_from).
-  Trainer(const TrainConfig& config, const PreparedData& data, Engine engine = Engine::fused);
+  /// Builds the network and initializes it: randomly from the run seed, or, if config.init_from
+  /// is set, to `start` (num_params floats, which the caller read from that file: run/ does).
+  Trainer(const TrainConfig& config, const PreparedData& data, Engine engine = Engine::fused,
+          std::span<const float> start = {});
   /// Trains until a criterion or cap; then measures. Call once.
   RunOutcome run(const ProgressFn& progress = {});
 
@@ -89,6 +94,29 @@ class Trainer {
   Evaluation evaluate(const Dataset& d, bool margins);
 
  private:
+  // The state of run() between its steps.
+  struct RunState {
+    RunOutcome out;
+    bool diverged = false;
+    int64_t step = 0, epoch = 0, checks = 0;
+    double initial_loss = NAN;
+    double t_train = 0.0, t_eval = 0.0, t_measure = 0.0;
+    std::chrono::steady_clock::time_point t_start;
+    Metrics init_metrics;  // the k_at_init measures
+  };
+  // run(), step by step.
+  void measure_at_init(RunState& s);
+  bool train_epoch(RunState& s);  // one epoch of SGD steps; true if max_steps cut it short
+  const StopCriterion* end_of_epoch(RunState& s, const ProgressFn& progress);
+  void learn_risk_order(double initial_loss);  // after the first complete check
+  void record_check(RunState& s, bool complete, double epoch_loss, double epoch_error,
+                    const StopCriterion*& met);
+  void measure_during(RunState& s);
+  void report_progress(const RunState& s, bool complete, double epoch_loss, double epoch_error,
+                       const ProgressFn& progress) const;
+  void measure_at_end(RunState& s);
+  MeasureInput measure_input(MeasureTime when, const RunState& s);
+
   /// The stopping check after an epoch: evaluates the training set into check_ in the order of
   /// risk from this epoch's training pass, until the decision is known, or everything if `full`.
   /// Returns false if an example's loss is not finite.
@@ -111,6 +139,7 @@ class Trainer {
   std::vector<float> dlogits_;       // the logits' gradient (B, K)
   std::vector<int32_t> yb_;
   std::vector<int64_t> order_;
+  Rng order_rng_{0};  // the data order's stream, seeded by run()
   std::vector<float> ref_logits_;  // reference engine: forward_rows's logits (B, K)
   // What the training pass saw of each example this epoch, for the check's order and the
   // epoch's running loss and error; written by sgd_step, O(B·K) per step.

@@ -1,6 +1,11 @@
 // Parsing and validation of run options: every bad value names its flag.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
 #include "common/error.hpp"
 #include "train/config.hpp"
 
@@ -53,9 +58,8 @@ TEST(Config, ValidationNamesTheFlag) {
   check([](TrainConfig& c) { c.lr = 0; }, "--lr");
   check([](TrainConfig& c) { c.momentum = 1.0; }, "--momentum");
   check([](TrainConfig& c) { c.batch = 0; }, "--batch");
-  check([](TrainConfig& c) { c.loss = "hinge"; }, "--loss");
-  check([](TrainConfig& c) { c.init = "glorot"; }, "--init");
-  check([](TrainConfig& c) { c.subset = "best"; }, "--subset");
+  check([](TrainConfig& c) { c.init = static_cast<InitScheme>(99); }, "--init");
+  check([](TrainConfig& c) { c.subset = static_cast<SubsetMode>(99); }, "--subset");
   check([](TrainConfig& c) { c.classes = {0, 1}; }, "--loss");  // ce on a binary task
   check([](TrainConfig& c) { c.max_steps = -2; }, "--max-steps");
   TrainConfig ok;
@@ -87,6 +91,98 @@ TEST(Config, HashIgnoresThreadsButNotResults) {
   b.width = 512;
   EXPECT_NE(config_hash(a), config_hash(b));
   EXPECT_EQ(config_hash(a).size(), 16u);
+}
+
+// What an absent key means is part of every stored run's identity: changing a default needs a
+// k_config_schema bump (and then this pin), never a quiet edit.
+TEST(Config, DefaultsArePinnedToTheSchema) {
+  EXPECT_EQ(k_config_schema, 2);
+  EXPECT_EQ(to_json(TrainConfig{}).dump(),
+            R"({"activation":"relu","batch":64,"classes":[],"dataset":"mnist","depth":5,)"
+            R"("init":"xavier_normal","init_from":"","init_gain":1.0,"loss":"ce","lr":0.01,)"
+            R"("m":0,"max_epochs":1000,"max_steps":-1,"measure_every":0,"momentum":0.9,)"
+            R"("noise":0.0,"seed":1,"shuffle":true,"standardize":false,"stop":[],)"
+            R"("subset":"random","threads":1,"train_eval":"early","width":256})");
+  EXPECT_EQ(identity_json(TrainConfig{}).dump(), R"({"schema":2})");
+}
+
+TEST(Config, IdentityHasOnlyWhatDiffersFromTheDefaults) {
+  TrainConfig c;
+  c.width = 1024;
+  c.threads = 2;                    // execution: never in the identity
+  c.train_eval = TrainEval::full;   // likewise
+  c.lr = 0.01;                      // the default: left out
+  EXPECT_EQ(identity_json(c).dump(), R"({"schema":2,"width":1024})");
+  TrainConfig d;
+  d.width = 1024;
+  EXPECT_EQ(config_hash(c), config_hash(d));
+}
+
+TEST(Config, NumbersAreNeverNarrowed) {
+  const auto msg = [](const char* text) {
+    return error_of([&] { config_from_json(nlohmann::json::parse(text), "f.toml line 2"); });
+  };
+  EXPECT_NE(msg(R"({"depth": 4294967301})").find("--depth 4294967301"), std::string::npos);
+  EXPECT_NE(msg(R"({"seed": -1})").find("--seed -1"), std::string::npos);
+  EXPECT_NE(msg(R"({"width": 1.5})").find("--width 1.5: expected a whole number"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"lr": "fast"})").find("--lr \"fast\": expected a number"), std::string::npos);
+  EXPECT_NE(msg(R"({"classes": [0, -3]})").find("--classes"), std::string::npos);
+  EXPECT_NE(msg(R"({"shuffle": 1})").find("--shuffle 1: expected true or false"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"dataset": "imagenet"})").find("--dataset imagenet"), std::string::npos);
+  EXPECT_EQ(msg(R"({"seed": 18446744073709551615, "depth": 64, "m": 0})"), "");
+}
+
+TEST(Config, EveryOptionRoundTripsThroughItsText) {
+  // The CLI path: text → JSON by the option's kind → config_from_json, for one value each.
+  const std::map<std::string, std::string> texts = {
+      {"dataset", "fashion-mnist"}, {"m", "1024"}, {"subset", "stratified"},
+      {"classes", "3,8"}, {"noise", "0.25"}, {"standardize", ""}, {"depth", "3"},
+      {"width", "64"}, {"activation", "linear"}, {"init", "he_normal"}, {"init_gain", "0.5"},
+      {"init_from", "w.safetensors"}, {"loss", "mse"}, {"lr", "0.1"}, {"momentum", "0"},
+      {"batch", "32"}, {"shuffle", "off"}, {"stop", "loss<=0.01"}, {"max_epochs", "7"},
+      {"max_steps", "0"}, {"measure_every", "2"}, {"seed", "18446744073709551615"},
+      {"threads", "2"}, {"train_eval", "full"}};
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& spec : run_options()) {
+    ASSERT_TRUE(texts.count(spec.name)) << spec.name << " has no test value";
+    j[spec.name] = option_value_from_text(spec, texts.at(spec.name));
+  }
+  const TrainConfig c = config_from_json(j);
+  EXPECT_EQ(to_json(c), j);
+  EXPECT_EQ(c.classes, (std::vector<int>{3, 8}));
+  EXPECT_EQ(c.subset, SubsetMode::stratified);
+  EXPECT_FALSE(c.shuffle);
+  EXPECT_TRUE(c.standardize);
+  EXPECT_EQ(c.seed, 18446744073709551615ULL);
+  for (const auto& spec : run_options()) {
+    TrainConfig d;
+    EXPECT_NO_THROW(spec.set(d, spec.get(c))) << spec.name;
+    EXPECT_EQ(spec.get(d), spec.get(c)) << spec.name;
+  }
+  EXPECT_NE(error_of([] { option_value_from_text(*find_option("width"), "12x"); })
+                .find("--width 12x"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { option_value_from_text(*find_option("shuffle"), "yes"); })
+                .find("--shuffle yes: expected on or off"),
+            std::string::npos);
+}
+
+// The README's option table is generated from the option table; this keeps them one.
+TEST(Config, ReadmeOptionTableIsGenerated) {
+  std::ifstream in(std::filesystem::path(INITSCOPE_TEST_DIR) / ".." / ".." / "README.md");
+  ASSERT_TRUE(in) << "README.md not found";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string readme = ss.str();
+  const std::string begin = "<!-- options:begin (initscope options --markdown) -->\n";
+  const std::string end = "<!-- options:end -->";
+  const auto b = readme.find(begin), e = readme.find(end);
+  ASSERT_NE(b, std::string::npos);
+  ASSERT_NE(e, std::string::npos);
+  EXPECT_EQ(readme.substr(b + begin.size(), e - b - begin.size()), options_markdown())
+      << "regenerate the README's table with: build/initscope options --markdown";
 }
 
 }  // namespace

@@ -133,10 +133,10 @@ void expect_same_run(const std::string& stop) {
   c.max_epochs = 100;
   const auto d = big_toy();
   auto cf = c;
-  cf.train_eval = "full";
+  cf.train_eval = TrainEval::full;
   Trainer early(c, d), full(cf, d);
   const auto oe = early.run(), of = full.run();
-  ASSERT_EQ(of.status, "completed");
+  ASSERT_EQ(of.status, RunStatus::completed);
   EXPECT_TRUE(of.converged) << "the toy should reach " << stop;
   EXPECT_GT(of.metrics.at("epochs"), 2);
   EXPECT_EQ(oe.stopped_by, of.stopped_by);

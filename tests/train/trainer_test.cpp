@@ -26,7 +26,7 @@ TEST(Stop, LossBelowValue) {
   c.stop = {"loss<=0.05"};
   const auto d = toy_data();
   const auto out = train_with(c, d);
-  EXPECT_EQ(out.status, "completed");
+  EXPECT_EQ(out.status, RunStatus::completed);
   EXPECT_TRUE(out.converged);
   EXPECT_EQ(out.stopped_by, "loss<=0.05");
   EXPECT_LE(out.metrics.at("train_loss"), 0.05);
@@ -76,7 +76,7 @@ TEST(Stop, CapsAreRecordedAsNotConverged) {
   c.max_epochs = 3;
   const auto d = toy_data();
   auto out = train_with(c, d);
-  EXPECT_EQ(out.status, "completed");
+  EXPECT_EQ(out.status, RunStatus::completed);
   EXPECT_FALSE(out.converged);
   EXPECT_EQ(out.stopped_by, "max_epochs");
   EXPECT_EQ(out.metrics.at("epochs"), 3);
@@ -105,11 +105,11 @@ TEST(Stop, LastPartialBatchIsTrained) {
 
 TEST(Divergence, EndsAsDivergedNotACrash) {
   auto c = toy_config();
-  c.loss = "mse";
+  c.loss = Loss::mse;
   c.lr = 1e4;
   c.stop = {"loss<=0.0001"};
   const auto out = train_with(c, toy_data());
-  EXPECT_EQ(out.status, "diverged");
+  EXPECT_EQ(out.status, RunStatus::diverged);
   EXPECT_EQ(out.stopped_by, "diverged");
   EXPECT_FALSE(out.converged);
   EXPECT_NE(out.error.find("training loss became"), std::string::npos);
@@ -163,7 +163,7 @@ TEST(Golden, FirstLossesOfASeededRun) {
   auto c = toy_config();
   c.max_epochs = 5;
   c.seed = 7;
-  c.train_eval = "full";  // the exact training loss every epoch
+  c.train_eval = TrainEval::full;  // the exact training loss every epoch
   const auto out = train_with(c, toy_data());
   std::vector<double> losses;
   for (const auto& p : out.trajectory)
@@ -192,7 +192,7 @@ TEST(Data, LabelNoiseOnlyTouchesTheTrainingSet) {
 TEST(Data, BinaryTaskHasOneOutput) {
   TrainConfig c = toy_config();
   c.classes = {3, 7};
-  c.loss = "mse";
+  c.loss = Loss::mse;
   TrainTest raw{testing::blobs(1000, 4, 10, 1), testing::blobs(500, 4, 10, 2)};
   const PreparedData p = prepare_data(c, raw);
   EXPECT_EQ(p.outputs, 1);

@@ -1,5 +1,5 @@
 // See run.hpp.
-#include "train/run.hpp"
+#include "run/run.hpp"
 
 #include <cblas.h>
 
@@ -7,9 +7,14 @@
 
 #include "common/error.hpp"
 #include "model/cpu.hpp"
-#include "train/checkpoint.hpp"
+#include "run/checkpoint.hpp"
+#include "train/config.hpp"
 
 namespace initscope {
+
+int upgrade_run_identities(Db& db) {
+  return db.upgrade_config_hashes(k_config_schema, config_hash_of_stored);
+}
 
 const char* initscope_version() {
   return INITSCOPE_VERSION;
@@ -24,7 +29,15 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
   const PreparedData data =
       raw ? prepare_data(config, *raw)
           : prepare_data(config, load_dataset(config.dataset, options.data_dir));
-  Trainer trainer(config, data);  // reads --init-from, so a bad file fails before the row
+  // --init-from is read here, so a bad file fails before the row is inserted.
+  std::vector<float> start;
+  if (!config.init_from.empty()) {
+    const Mlp net = Mlp::make(model_spec(config, data));
+    start.resize(net.num_params);
+    load_params(config.init_from, net, start);
+  }
+  Trainer trainer(config, data, Engine::fused, start);
+  upgrade_run_identities(db);
   if (options.save_weights) std::filesystem::create_directories(*options.save_weights);
 
   int64_t id = 0;
@@ -58,7 +71,7 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
                          {"blas_core", blas_core_name()},
                          {"blas_core_selection", blas_core_selection()},
                          {"threads", config.threads}};
-  db.finish_run(id, out.status, out.stopped_by, out.converged, out.metrics.at("wall_seconds"),
+  db.finish_run(id, to_string(out.status), out.stopped_by, out.converged, out.metrics.at("wall_seconds"),
                 out.error, out.metrics, out.trajectory, artifacts);
   auto record = db.run(id);
   IS_CHECK(record.has_value());

@@ -5,7 +5,7 @@
 
 #include "common/error.hpp"
 #include "store/safetensors.hpp"
-#include "train/checkpoint.hpp"
+#include "run/checkpoint.hpp"
 
 namespace initscope {
 namespace {

@@ -1,5 +1,5 @@
 // Mapping between the flat parameter buffer and named safetensors tensors.
-#include "train/checkpoint.hpp"
+#include "run/checkpoint.hpp"
 
 #include <algorithm>
 #include <set>

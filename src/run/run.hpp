@@ -1,5 +1,6 @@
-// A run end to end: load and prepare the data, train, measure, save weights, and store the
-// result in the database. Shared by `initscope train` and the sweep runner.
+// A run end to end: load and prepare the data, read the starting weights, train, measure, save
+// weights, and store the result in the database. Shared by `initscope train` and the sweep
+// runner; the only place that knows both training and storage.
 // Bad input (flags, files, sizes) is found before the run's row is inserted, so it leaves no
 // row at all; a failure after that is recorded as `failed`, never as `completed`.
 #pragma once
@@ -25,6 +26,11 @@ struct RunOptions {
 std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions& options, Db& db,
                                      const ProgressFn& progress = {},
                                      const TrainTest* raw = nullptr);
+
+/// Brings the database's run identities to today's config schema (Db::upgrade_config_hashes
+/// with config_hash_of_stored), so that runs stored by an older initscope are found by their
+/// config_hash. Cheap when there is nothing to do; execute_run and sweeps call it.
+int upgrade_run_identities(Db& db);
 
 /// The program version recorded with each run.
 const char* initscope_version();

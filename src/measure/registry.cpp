@@ -1,0 +1,90 @@
+// The registered measures. Each entry says when it runs and what it needs; its function is in
+// its own file (weights.cpp) or, when it is a few lines over an evaluation, here.
+#include "measure/registry.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "measure/weights.hpp"
+
+namespace initscope {
+
+namespace {
+
+// Distance from initialization and norms (weights.hpp): the initialization's norms once, the
+// cheap ones (no spectral norms) during training, everything at the end.
+void weights_measure(const MeasureInput& in, Metrics& out) {
+  Metrics m;
+  switch (in.when) {
+    case k_at_init:
+      m = measure_init(*in.net, in.init);
+      break;
+    case k_during:
+      for (auto& [name, value] : measure_weights(*in.net, in.params, in.init, *in.init_metrics,
+                                                 /*spectral=*/false))
+        if (name.rfind("dist_", 0) == 0 || name.rfind("fro_w", 0) == 0) m[name] = value;
+      break;
+    case k_at_end:
+      m = measure_weights(*in.net, in.params, in.init, *in.init_metrics, /*spectral=*/true);
+      break;
+  }
+  out.insert(m.begin(), m.end());
+}
+
+// Test loss and error during training; at the end also the training set's, the generalization
+// error and the training margins' minimum, 10th percentile and median.
+void errors_measure(const MeasureInput& in, Metrics& out) {
+  if (in.when == k_during) {
+    const Evaluation te = in.evaluate(Split::test, false);
+    out["test_loss"] = te.loss;
+    out["test_error"] = te.error;
+    return;
+  }
+  Evaluation tr = in.evaluate(Split::train, true);
+  const Evaluation te = in.evaluate(Split::test, false);
+  std::sort(tr.margins.begin(), tr.margins.end());
+  out["train_loss"] = tr.loss;
+  out["train_error"] = tr.error;
+  out["test_loss"] = te.loss;
+  out["test_error"] = te.error;
+  out["gen_error"] = te.error - tr.error;
+  out["margin_min"] = tr.margins.empty() ? NAN : tr.margins.front();
+  out["margin_p10"] = quantile_sorted(tr.margins, 0.10);
+  out["margin_median"] = quantile_sorted(tr.margins, 0.50);
+}
+
+}  // namespace
+
+const std::vector<Measure>& measures() {
+  static const std::vector<Measure> all{
+      {"weights", k_at_init | k_during | k_at_end, k_needs_weights, weights_measure},
+      {"errors", k_during | k_at_end, k_needs_weights | k_needs_data, errors_measure},
+  };
+  return all;
+}
+
+void run_measures(const MeasureInput& in, Metrics& out) {
+  for (const Measure& m : measures()) {
+    if (!(m.when & in.when)) continue;
+    if ((m.needs & k_needs_data) && !in.evaluate)
+      throw Error(fmt::format("measure '{}' needs data, which this caller does not provide",
+                              m.name));
+    if (m.needs & k_needs_gradient)
+      throw Error(fmt::format("measure '{}' needs a gradient, which the trainer does not provide",
+                              m.name));
+    m.fn(in, out);
+  }
+}
+
+double quantile_sorted(const std::vector<double>& v, double q) {
+  if (v.empty()) return NAN;
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
+}
+
+}  // namespace initscope

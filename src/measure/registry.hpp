@@ -1,0 +1,69 @@
+// The measures a run takes, as a registry: each has a name, the moments it runs at (at
+// initialization, every N epochs, at the end), what it needs (the weights, data, a gradient),
+// and the function that computes it. The trainer runs every registered measure at its moments
+// and knows none of them by name; a new measure is a function plus one entry in measures().
+// Deliberately left out: storage (the caller writes the metrics) and choosing measures per run
+// (every registered measure runs; a measure that is costly and optional reads its own option).
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/metrics.hpp"
+#include "model/mlp.hpp"
+
+namespace initscope {
+
+/// When a measure runs; a measure's `when` is a bit set of these.
+enum MeasureTime : unsigned {
+  k_at_init = 1,  // once, on the initialization, before training
+  k_during = 2,   // every config.measure_every epochs, into the trajectory
+  k_at_end = 4,   // once, after training, into the run's metrics
+};
+
+/// What a measure reads besides the weights; a trainer that cannot provide it refuses.
+enum MeasureNeed : unsigned {
+  k_needs_weights = 1,
+  k_needs_data = 2,      // evaluations of the training or test set
+  k_needs_gradient = 4,  // a gradient of the training loss (not yet provided by the trainer)
+};
+
+/// Loss, error and margins of a whole dataset at the current parameters.
+struct Evaluation {
+  double loss = 0.0;            // mean
+  double error = 0.0;           // fraction misclassified
+  std::vector<double> margins;  // one per example (only if asked for)
+};
+enum class Split { train, test };
+
+/// Everything a measure may read at one moment.
+struct MeasureInput {
+  MeasureTime when = k_at_end;
+  const Mlp* net = nullptr;
+  std::span<const float> params;  // (num_params) the current weights (the init at k_at_init)
+  std::span<const float> init;    // (num_params) the initialization
+  const Metrics* init_metrics = nullptr;  // what k_at_init measures found, constant over a run
+  std::function<Evaluation(Split, bool margins)> evaluate;  // set if the trainer has data
+};
+
+struct Measure {
+  std::string name;
+  unsigned when = 0;   // MeasureTime bits
+  unsigned needs = 0;  // MeasureNeed bits
+  /// Adds its values to `out` (metric names: the README's measures table).
+  std::function<void(const MeasureInput&, Metrics& out)> fn;
+};
+
+/// Every registered measure, in the order they run.
+const std::vector<Measure>& measures();
+
+/// Runs every registered measure that runs `in.when` into `out`. Throws Error if a measure
+/// needs data or a gradient that `in` does not provide.
+void run_measures(const MeasureInput& in, Metrics& out);
+
+/// The p-quantile of sorted values by linear interpolation (NaN for none).
+double quantile_sorted(const std::vector<double>& sorted, double p);
+
+}  // namespace initscope
