@@ -9,7 +9,7 @@
 
 #include "common/error.hpp"
 #include "model/mlp.hpp"
-#include "train/loss.hpp"
+#include "objective/loss.hpp"
 
 namespace initscope {
 

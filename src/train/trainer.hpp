@@ -17,7 +17,7 @@
 #include "model/network.hpp"
 #include "store/db.hpp"
 #include "train/config.hpp"
-#include "train/loss.hpp"
+#include "objective/loss.hpp"
 #include "train/stop_check.hpp"
 
 namespace initscope {

@@ -7,7 +7,7 @@
 
 #include "common/rng.hpp"
 #include "model/network.hpp"
-#include "train/loss.hpp"
+#include "objective/loss.hpp"
 
 namespace initscope {
 namespace {
@@ -88,24 +88,6 @@ INSTANTIATE_TEST_SUITE_P(Losses, NetworkGrad,
                                            Case{Loss::mse, 1, Activation::relu},
                                            Case{Loss::logistic, 1, Activation::relu},
                                            Case{Loss::ce, 3, Activation::linear}));
-
-TEST(Loss, HandComputedValues) {
-  // Cross-entropy of logits (0, 0) is log 2; squared loss of one-hot on zeros is 1/K.
-  const double f2[2] = {0.0, 0.0};
-  EXPECT_NEAR(example_loss(Loss::ce, f2, 1, 2), std::log(2.0), 1e-12);
-  const double f4[4] = {0, 0, 0, 0};
-  EXPECT_NEAR(example_loss(Loss::mse, f4, 2, 4), 0.25, 1e-12);
-  const double f1[1] = {0.5};
-  EXPECT_NEAR(example_loss(Loss::mse, f1, 0, 1), 2.25, 1e-12);  // (0.5 − (−1))²
-  EXPECT_NEAR(example_loss(Loss::logistic, f1, 1, 1), std::log1p(std::exp(-0.5)), 1e-12);
-  const double big[1] = {-800.0};  // stable: log(1 + e^800) = 800
-  EXPECT_NEAR(example_loss(Loss::logistic, big, 1, 1), 800.0, 1e-9);
-  const double m3[3] = {1.0, 4.0, 2.5};
-  EXPECT_DOUBLE_EQ(example_margin(m3, 1, 3), 1.5);
-  EXPECT_DOUBLE_EQ(example_margin(m3, 0, 3), -3.0);
-  EXPECT_FALSE(example_error(m3, 1, 3));
-  EXPECT_TRUE(example_error(m3, 2, 3));
-}
 
 }  // namespace
 }  // namespace initscope
