@@ -266,7 +266,7 @@ void bench_profile(const TrainTest& raw, int64_t width, int64_t m, double second
       f.B = k_batch;
       f.C = l.in;
       f.OC = l.out;
-      f.relu = k < d - 1;
+      f.act = k < d - 1 ? Activation::relu : Activation::linear;
       forward_kernel(f);
       std::swap(in_panel, out_panel);
       lap(fmt::format("forward{}_{}x{}", k + 1, l.in, l.out), t);
@@ -286,7 +286,7 @@ void bench_profile(const TrainTest& raw, int64_t width, int64_t m, double second
                           params.data() + l.b_offset, momentum.data() + l.w_offset,
                           momentum.data() + l.b_offset, dout,
                           k == 0 ? xrows.data() : ws.layer_rows.data(), ws.pack.data(), k_batch,
-                          l.in, l.out, 0.1f, 0.9f, true);
+                          l.in, l.out, 0.1f, 0.9f, Activation::relu);
       dout = dinp;
       std::swap(dinp, spare);
       lap(fmt::format("backward_update{}_{}x{}", k + 1, l.in, l.out), t);
@@ -316,7 +316,7 @@ void bench_profile(const TrainTest& raw, int64_t width, int64_t m, double second
   f0.B = k_batch;
   f0.C = l0.in;
   f0.OC = l0.out;
-  f0.relu = true;
+  f0.act = Activation::relu;
   const auto first_layer = [&](bool from_rows) {
     f0.inp_rows = from_rows ? xrows.data() : nullptr;
     return best_seconds([&] { forward_kernel(f0); }, seconds / 4, 3, 10);

@@ -82,12 +82,20 @@ TEST_P(NetworkGrad, OptimizedMatchesReference) {
   for (size_t i = 0; i < gref.size(); ++i) EXPECT_NEAR(grads[i], gref[i], 1e-5f) << "param " << i;
 }
 
-INSTANTIATE_TEST_SUITE_P(Losses, NetworkGrad,
-                         ::testing::Values(Case{Loss::ce, 10, Activation::relu},
-                                           Case{Loss::mse, 10, Activation::relu},
-                                           Case{Loss::mse, 1, Activation::relu},
-                                           Case{Loss::logistic, 1, Activation::relu},
-                                           Case{Loss::ce, 3, Activation::linear}));
+// Every loss on ReLU networks, and every activation (k_activations) under ce, mse and logistic.
+std::vector<Case> network_cases() {
+  std::vector<Case> cases = {Case{Loss::ce, 10, Activation::relu}, Case{Loss::mse, 10, Activation::relu},
+                             Case{Loss::mse, 1, Activation::relu},
+                             Case{Loss::logistic, 1, Activation::relu},
+                             Case{Loss::ce, 3, Activation::linear}};
+  for (const Activation a : k_activations)
+    if (a != Activation::relu)
+      for (const Case c : {Case{Loss::ce, 10, a}, Case{Loss::mse, 10, a}, Case{Loss::logistic, 1, a}})
+        cases.push_back(c);
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Losses, NetworkGrad, ::testing::ValuesIn(network_cases()));
 
 }  // namespace
 }  // namespace initscope
