@@ -15,7 +15,8 @@
 // construction and process start-up are never timed.
 //
 //   step_bench [--mode steps|peak|profile|costs] [--widths 64,256,1024,4096] [--m 4096]
-//              [--threads 1,2] [--seconds 1] [--repeats 3] [--data-dir DIR]
+//              [--threads 1,2] [--seconds 1] [--repeats 3] [--activation relu|linear|tanh]
+//              [--data-dir DIR]
 #include <cblas.h>
 #include <immintrin.h>
 #include <sys/resource.h>
@@ -76,8 +77,12 @@ double best_seconds(const std::function<void()>& fn, double seconds, int repeats
   return best;
 }
 
+// --activation: the hidden layers' φ for steps and costs (profile times the ReLU kernels).
+std::string g_activation = "relu";
+
 TrainConfig bench_config(int64_t width, int64_t m) {
   TrainConfig c;
+  c.activation = g_activation;
   c.dataset = "mnist";
   c.m = m;
   c.subset = "first";
@@ -147,6 +152,7 @@ void bench_step(const TrainTest& raw, int64_t width, int64_t m, double seconds, 
   nlohmann::json j = {{"kind", "step"},
                       {"engine", "initscope"},
                       {"width", width},
+                      {"activation", c.activation},
                       {"seconds_per_step", sec},
                       {"flops_per_step", flops},
                       {"threads", threads},
@@ -404,6 +410,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads,
                  "steps: threads per run, each timed (1 per run is what sweeps use)")
       ->delimiter(',');
+  app.add_option("--activation", g_activation, "steps, costs: the hidden activation")
+      ->check(CLI::IsMember({"relu", "linear", "tanh"}));
   app.add_option("--data-dir", dir,
                  "data directory (default $INITSCOPE_DATA or ~/.cache/initscope)");
   CLI11_PARSE(app, argc, argv);
