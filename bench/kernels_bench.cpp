@@ -73,7 +73,7 @@ void BM_forward_ours(benchmark::State& s) {
   f.B = l.B;
   f.C = l.H;
   f.OC = l.H;
-  f.relu = true;
+  f.act = Activation::relu;
   for (auto _ : s) forward_kernel(f);
   set_rate(s, product_flops(l));
 }
@@ -101,7 +101,8 @@ void BM_weight_grad_update_ours(benchmark::State& s) {
   Layer l(k_batch, s.range(0));
   for (auto _ : s)
     linear_backward_sgd(nullptr, l.w.data(), l.b.data(), l.vw.data(), l.vb.data(), l.dz.data(),
-                        l.rows.data(), l.pack.data(), l.B, l.H, l.H, Layer::lr, Layer::mu, false);
+                        l.rows.data(), l.pack.data(), l.B, l.H, l.H, Layer::lr, Layer::mu,
+                        Activation::linear);
   set_rate(s, product_flops(l));
 }
 
@@ -122,7 +123,8 @@ void BM_backward_update_ours(benchmark::State& s) {
   Layer l(k_batch, s.range(0));
   for (auto _ : s)
     linear_backward_sgd(l.dx.data(), l.w.data(), l.b.data(), l.vw.data(), l.vb.data(), l.dz.data(),
-                        l.rows.data(), l.pack.data(), l.B, l.H, l.H, Layer::lr, Layer::mu, true);
+                        l.rows.data(), l.pack.data(), l.B, l.H, l.H, Layer::lr, Layer::mu,
+                        Activation::relu);
   set_rate(s, 2 * product_flops(l));
 }
 

@@ -15,7 +15,8 @@
 // construction and process start-up are never timed.
 //
 //   step_bench [--mode steps|peak|profile|costs] [--widths 64,256,1024,4096] [--m 4096]
-//              [--threads 1,2] [--seconds 1] [--repeats 3] [--data-dir DIR]
+//              [--threads 1,2] [--seconds 1] [--repeats 3] [--activation relu|linear|tanh]
+//              [--data-dir DIR]
 #include <cblas.h>
 #include <immintrin.h>
 #include <sys/resource.h>
@@ -76,8 +77,12 @@ double best_seconds(const std::function<void()>& fn, double seconds, int repeats
   return best;
 }
 
+// --activation: the hidden layers' φ for steps and costs (profile times the ReLU kernels).
+std::string g_activation = "relu";
+
 TrainConfig bench_config(int64_t width, int64_t m) {
   TrainConfig c;
+  c.activation = parse_activation(g_activation);
   c.dataset = "mnist";
   c.m = m;
   c.subset = SubsetMode::first;
@@ -147,6 +152,7 @@ void bench_step(const TrainTest& raw, int64_t width, int64_t m, double seconds, 
   nlohmann::json j = {{"kind", "step"},
                       {"engine", "initscope"},
                       {"width", width},
+                      {"activation", c.activation},
                       {"seconds_per_step", sec},
                       {"flops_per_step", flops},
                       {"threads", threads},
@@ -266,7 +272,7 @@ void bench_profile(const TrainTest& raw, int64_t width, int64_t m, double second
       f.B = k_batch;
       f.C = l.in;
       f.OC = l.out;
-      f.relu = k < d - 1;
+      f.act = k < d - 1 ? Activation::relu : Activation::linear;
       forward_kernel(f);
       std::swap(in_panel, out_panel);
       lap(fmt::format("forward{}_{}x{}", k + 1, l.in, l.out), t);
@@ -286,7 +292,7 @@ void bench_profile(const TrainTest& raw, int64_t width, int64_t m, double second
                           params.data() + l.b_offset, momentum.data() + l.w_offset,
                           momentum.data() + l.b_offset, dout,
                           k == 0 ? xrows.data() : ws.layer_rows.data(), ws.pack.data(), k_batch,
-                          l.in, l.out, 0.1f, 0.9f, true);
+                          l.in, l.out, 0.1f, 0.9f, Activation::relu);
       dout = dinp;
       std::swap(dinp, spare);
       lap(fmt::format("backward_update{}_{}x{}", k + 1, l.in, l.out), t);
@@ -316,7 +322,7 @@ void bench_profile(const TrainTest& raw, int64_t width, int64_t m, double second
   f0.B = k_batch;
   f0.C = l0.in;
   f0.OC = l0.out;
-  f0.relu = true;
+  f0.act = Activation::relu;
   const auto first_layer = [&](bool from_rows) {
     f0.inp_rows = from_rows ? xrows.data() : nullptr;
     return best_seconds([&] { forward_kernel(f0); }, seconds / 4, 3, 10);
@@ -404,6 +410,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads,
                  "steps: threads per run, each timed (1 per run is what sweeps use)")
       ->delimiter(',');
+  app.add_option("--activation", g_activation, "steps, costs: the hidden activation")
+      ->check(CLI::IsMember({"relu", "linear", "tanh"}));
   app.add_option("--data-dir", dir,
                  "data directory (default $INITSCOPE_DATA or ~/.cache/initscope)");
   CLI11_PARSE(app, argc, argv);

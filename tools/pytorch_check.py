@@ -49,13 +49,20 @@ class Mlp(torch.nn.Module):
     def __init__(self, sizes, activation):
         super().__init__()
         self.layers = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        if activation not in self.ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r} (expected one of {sorted(self.ACTIVATIONS)})")
         self.activation = activation
 
+    # Every activation initscope knows (model/activation.hpp); any other name is refused, never
+    # treated as linear.
+    ACTIVATIONS = {"relu": torch.relu, "linear": lambda x: x, "tanh": torch.tanh}
+
     def forward(self, x):
+        phi = self.ACTIVATIONS[self.activation]
         for i, layer in enumerate(self.layers):
             x = layer(x)
-            if i < len(self.layers) - 1 and self.activation == "relu":
-                x = torch.relu(x)
+            if i < len(self.layers) - 1:
+                x = phi(x)
         return x
 
 

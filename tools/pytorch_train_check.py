@@ -7,7 +7,8 @@ file order; PyTorch starts from initscope's init.safetensors. Exits 1 if they di
 float tolerance.
 
   tools/pytorch_train_check.py [--initscope build/initscope] [--width 128] [--m 1024]
-      [--epochs 3] [--loss ce|mse] [--lr 0.1] [--momentum 0.9] [--data-dir DIR]
+      [--epochs 3] [--loss ce|mse] [--activation relu|linear|tanh] [--lr 0.1] [--momentum 0.9]
+      [--data-dir DIR]
 """
 import argparse
 import json
@@ -30,6 +31,7 @@ def main():
     ap.add_argument("--m", type=int, default=1024)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--loss", default="ce", choices=["ce", "mse"])
+    ap.add_argument("--activation", default="relu", choices=sorted(Mlp.ACTIVATIONS))
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--momentum", type=float, default=0.9)
     ap.add_argument("--data-dir", default=os.environ.get("INITSCOPE_DATA", os.path.expanduser("~/.cache/initscope")))
@@ -38,7 +40,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="initscope_ptcheck_")
     cmd = [args.initscope, "train", "--dataset", "mnist", "--data-dir", args.data_dir, "--db", os.path.join(tmp, "r.db"),
            "--width", str(args.width), "--m", str(args.m), "--subset", "first", "--shuffle", "off",
-           "--loss", args.loss, "--lr", str(args.lr), "--momentum", str(args.momentum),
+           "--loss", args.loss, "--activation", args.activation, "--lr", str(args.lr), "--momentum", str(args.momentum),
            "--max-epochs", str(args.epochs), "--train-eval", "full", "--save-weights", tmp, "--json"]
     rec = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     show = subprocess.run([args.initscope, "show", str(rec["id"]), "--db", os.path.join(tmp, "r.db"), "--json", "--trajectory"],
@@ -50,7 +52,7 @@ def main():
     final, _ = read_safetensors(os.path.join(tmp, "final.safetensors"))
     depth = len([k for k in init if k.endswith(".weight")])
     sizes = [init["layers.0.weight"].shape[1]] + [init[f"layers.{i}.weight"].shape[0] for i in range(depth)]
-    model = Mlp(sizes, "relu")
+    model = Mlp(sizes, args.activation)
     model.load_state_dict(init, strict=True)
 
     d = os.path.join(args.data_dir, "mnist")
@@ -76,6 +78,7 @@ def main():
         theirs_losses.append(full_loss())
 
     ok = True
+    print(f"activation {args.activation}, loss {args.loss}")
     print("epoch  initscope_loss  pytorch_loss  rel_diff")
     for e, (a, b) in enumerate(zip(ours_losses, theirs_losses)):
         rel = abs(a - b) / max(abs(b), 1e-12)

@@ -10,6 +10,10 @@
 #include <algorithm>
 #include <utility>
 
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
 namespace initscope {
 
 namespace {
@@ -62,6 +66,13 @@ void transpose_input_one(const ForwardArgs& a, int64_t c_begin, int64_t c_end) {
   }
 }
 
+// Refuses, before any thread starts, an activation the selected kernels cannot apply.
+void require_support(Activation a) {
+  if (!kernels_support(a))
+    throw Error(fmt::format("--activation {}: the {} kernels of the fused engine do not implement it",
+                            activation_name(a), to_string(kernel_isa())));
+}
+
 // Part t of n of [0, total), cut at multiples of `align` (whole vectors or register tiles).
 void share(int64_t total, int t, int n, int64_t align, int64_t& begin, int64_t& end) {
   const int64_t units = (total + align - 1) / align;
@@ -78,6 +89,19 @@ constexpr int64_t k_column_align = 64;
 constexpr int64_t k_row_align = 12;
 
 }  // namespace
+
+bool kernels_support(Activation a) {
+  switch (kernel_isa()) {
+#if defined(INITSCOPE_X86_KERNELS)
+    case KernelIsa::avx512:
+      return avx512::supports(a);
+    case KernelIsa::avx2:
+      return avx2::supports(a);
+#endif
+    default:
+      return generic::supports(a);
+  }
+}
 
 int64_t backward_sgd_pack_floats(int64_t B, int64_t OC, int threads) {
   // dout twice regrouped (2 × OC × B), the input of one super-panel (B × 256) and the old
@@ -102,6 +126,7 @@ int64_t set_parallel_min_weights(int64_t weights) {
 }
 
 void backward_sgd_kernel(const BackwardSgdArgs& a) {
+  if (a.dinp) require_support(a.act_below);
   const int n = kernel_threads(a.C, a.OC, a.threads);
   if (n == 1) return backward_sgd_one(a);
   const int64_t pack = backward_sgd_pack_floats(a.B, a.OC);
@@ -117,6 +142,7 @@ void backward_sgd_kernel(const BackwardSgdArgs& a) {
 }
 
 void forward_kernel(const ForwardArgs& a) {
+  require_support(a.act);
   const int n = kernel_threads(a.C, a.OC, a.threads);
   if (n == 1) return forward_one(a);
 #pragma omp parallel num_threads(n)

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "model/activation.hpp"
 #include "model/cpu.hpp"
 
 namespace initscope {
@@ -24,8 +25,11 @@ struct BackwardSgdArgs {
   float* pack = nullptr;  // scratch ≥ backward_sgd_pack_floats(B, OC): dout regrouped
   int64_t B = 0, C = 0, OC = 0;
   float lr = 0.0f, mu = 0.0f;
-  bool relu_mask = false;  // dinp ← dinp ⊙ (inp > 0): the previous layer's ReLU backward
-  int threads = 1;         // > 1: columns of W split between threads, each its own pack
+  // φ of the layer below, whose output is inp: dinp ← dinp ⊙ φ′, computed from inp
+  // (relu: inp > 0, linear: 1, tanh: 1 − inp²). An activation whose φ′ is not a function of its
+  // output (derivative_from, activation.hpp) would add here the rows of its stored φ′.
+  Activation act_below = Activation::linear;
+  int threads = 1;  // > 1: columns of W split between threads, each its own pack
   int64_t c_begin = 0, c_end = -1;  // the columns of W (and dinp) this call covers; -1 = C
 };
 
@@ -56,11 +60,16 @@ struct ForwardArgs {
   float* out_panel = nullptr;  // panel_floats(B, OC): φ(Z)ᵀ, the next layer's in_panel
   float* out = nullptr;        // (B, OC) row-major φ(Z), or null (evaluation needs only panels)
   int64_t B = 0, C = 0, OC = 0;
-  bool relu = false;
-  int threads = 1;                  // > 1: rows of W split between threads
+  Activation act = Activation::linear;  // φ, applied in registers; linear for the logits
+  int threads = 1;                      // > 1: rows of W split between threads
   int64_t o_begin = 0, o_end = -1;  // the rows of W (outputs) this call covers; -1 = OC
 };
 void forward_kernel(const ForwardArgs& a);
+
+/// True if the kernels of the selected instruction set can apply φ = `a` in the forward and its
+/// φ′ in the backward. forward_kernel and backward_sgd_kernel throw initscope::Error for one
+/// they cannot: they never fall back to another activation.
+bool kernels_support(Activation a);
 
 /// Threads worth using for one layer of C inputs and OC outputs when `threads` are allowed: 1
 /// for layers too small to repay a fork and join (measured by bench/step_bench --threads).
@@ -70,16 +79,19 @@ int64_t set_parallel_min_weights(int64_t weights);
 
 // The per-instruction-set entry points (one translation unit each).
 namespace avx512 {
+bool supports(Activation a);
 void backward_sgd(const BackwardSgdArgs& a);
 void forward(const ForwardArgs& a);
 void transpose_input(const ForwardArgs& a, int64_t c_begin, int64_t c_end);
 }  // namespace avx512
 namespace avx2 {
+bool supports(Activation a);
 void backward_sgd(const BackwardSgdArgs& a);
 void forward(const ForwardArgs& a);
 void transpose_input(const ForwardArgs& a, int64_t c_begin, int64_t c_end);
 }  // namespace avx2
 namespace generic {
+bool supports(Activation a);
 void backward_sgd(const BackwardSgdArgs& a);
 void forward(const ForwardArgs& a);
 void transpose_input(const ForwardArgs& a, int64_t c_begin, int64_t c_end);

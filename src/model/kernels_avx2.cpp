@@ -28,6 +28,26 @@ struct Isa {
   static V mask_positive(V d, V x) {
     return _mm256_and_ps(d, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ));
   }
+  // For tanh (kernels_impl.hpp, tanh_v): mul, min (the second operand if either is NaN, as
+  // minps), abs, copysign, and double vectors: DH of them hold one V, widened and narrowed.
+  static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V min(V a, V b) { return _mm256_min_ps(a, b); }
+  static V abs(V x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
+  static V copysign(V mag, V sgn) {  // mag ≥ 0
+    return _mm256_or_ps(mag, _mm256_and_ps(sgn, _mm256_set1_ps(-0.0f)));
+  }
+  using DV = __m256d;
+  static constexpr int DH = 2;
+  static void widen(V x, DV* d) {
+    d[0] = _mm256_cvtps_pd(_mm256_castps256_ps128(x));
+    d[1] = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
+  }
+  static V narrow(const DV* d) { return _mm256_set_m128(_mm256_cvtpd_ps(d[1]), _mm256_cvtpd_ps(d[0])); }
+  static DV dset1(double x) { return _mm256_set1_pd(x); }
+  static DV dadd(DV a, DV b) { return _mm256_add_pd(a, b); }
+  static DV dmul(DV a, DV b) { return _mm256_mul_pd(a, b); }
+  static DV dfma(DV a, DV b, DV c) { return _mm256_fmadd_pd(a, b, c); }
+  static DV ddiv(DV a, DV b) { return _mm256_div_pd(a, b); }
   static Mask full_mask() { return _mm256_set1_epi32(-1); }
   static Mask tail_mask(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

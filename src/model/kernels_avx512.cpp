@@ -28,6 +28,36 @@ struct Isa {
   static V mask_positive(V d, V x) {
     return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), d);
   }
+  // For tanh (kernels_impl.hpp, tanh_v): mul, min (the second operand if either is NaN, as
+  // minps), abs, copysign, and double vectors: DH of them hold one V, widened and narrowed.
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V min(V a, V b) { return _mm512_min_ps(a, b); }
+  // Bit operations on the integer view: _mm512_and_ps and friends need AVX512DQ.
+  static V abs(V x) {
+    return _mm512_castsi512_ps(
+        _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
+  }
+  static V copysign(V mag, V sgn) {  // mag ≥ 0
+    return _mm512_castsi512_ps(_mm512_or_si512(
+        _mm512_castps_si512(mag),
+        _mm512_and_si512(_mm512_castps_si512(sgn), _mm512_set1_epi32(INT32_MIN))));
+  }
+  using DV = __m512d;
+  static constexpr int DH = 2;
+  static void widen(V x, DV* d) {
+    d[0] = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
+    d[1] = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
+  }
+  static V narrow(const DV* d) {
+    const __m256 lo = _mm512_cvtpd_ps(d[0]), hi = _mm512_cvtpd_ps(d[1]);
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)),
+                                               _mm256_castps_pd(hi), 1));
+  }
+  static DV dset1(double x) { return _mm512_set1_pd(x); }
+  static DV dadd(DV a, DV b) { return _mm512_add_pd(a, b); }
+  static DV dmul(DV a, DV b) { return _mm512_mul_pd(a, b); }
+  static DV dfma(DV a, DV b, DV c) { return _mm512_fmadd_pd(a, b, c); }
+  static DV ddiv(DV a, DV b) { return _mm512_div_pd(a, b); }
   static Mask full_mask() { return static_cast<Mask>(0xFFFF); }
   static Mask tail_mask(int n) { return static_cast<Mask>((1u << n) - 1u); }
 

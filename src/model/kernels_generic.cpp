@@ -23,6 +23,21 @@ struct Isa {
   static V add(V a, V b) { return a + b; }
   static V relu(V x) { return x > 0.0f ? x : 0.0f; }
   static V mask_positive(V d, V x) { return x > 0.0f ? d : 0.0f; }
+  // For tanh (kernels_impl.hpp, tanh_v): mul, min (the second operand if either is NaN, as
+  // minps), abs, copysign, and double vectors: DH of them hold one V, widened and narrowed.
+  static V mul(V a, V b) { return a * b; }
+  static V min(V a, V b) { return a < b ? a : b; }
+  static V abs(V x) { return __builtin_fabsf(x); }
+  static V copysign(V mag, V sgn) { return __builtin_copysignf(mag, sgn); }
+  using DV = double;
+  static constexpr int DH = 1;
+  static void widen(V x, DV* d) { d[0] = static_cast<double>(x); }
+  static V narrow(const DV* d) { return static_cast<float>(d[0]); }
+  static DV dset1(double x) { return x; }
+  static DV dadd(DV a, DV b) { return a + b; }
+  static DV dmul(DV a, DV b) { return a * b; }
+  static DV dfma(DV a, DV b, DV c) { return a * b + c; }
+  static DV ddiv(DV a, DV b) { return a / b; }
   static Mask full_mask() { return 1; }
   static Mask tail_mask(int n) { return n; }
   static void transpose_block(const float* const* src, int64_t col, float* dst, int64_t) {

@@ -12,7 +12,7 @@
 // forward: Zᵀ = W·Xᵀ on a transposed, batch-contiguous input panel P (C, 64): each W element is
 //   broadcast and multiplied by 64 batch values, so the 64-row batch is the vector dimension and
 //   W streams through once, row by row, without being packed. Bias and activation are applied
-//   to the register tile before it is stored. (OpenBLAS, which must pack W on every call, is
+//   to the register tile before it is stored (tanh too: see tanh_v). (OpenBLAS, which must pack W on every call, is
 //   20–40% slower on these shapes: bench/kernels_bench.)
 // backward_sgd: for a tile of W, g = doutᵀ·inp with K = B (the batch) accumulated in registers;
 //   then vw ← μ·vw + g and w ← w − lr·vw straight from the registers, the old w set aside in
@@ -75,15 +75,92 @@ inline void transpose(const float* src, int64_t ld_src, float* dst, int64_t ld_d
   transpose([&](int64_t i) { return src + i * ld_src; }, rows, cols, dst, ld_dst);
 }
 
+// ---- activations in registers -------------------------------------------------------------
+// The SIMD forms of activation.hpp's act_forward and act_backward_from_output. They switch on a
+// template argument, so each kernel is compiled once per activation with the choice folded
+// away: the ReLU and linear paths are the same instructions as before tanh existed.
+
+// tanh(a) for a in [0, 10] in double, accurate to about 1e-11 relative: expm1(2a) is built as
+// m = expm1(a/16) by its Taylor series to u¹² (u ≤ 0.625: truncation ≤ 1e-12 relative), then
+// doubled five times by expm1(2u) = m·(m + 2), which at most doubles the relative error per step
+// and cannot cancel (m ≥ 0); tanh(a) = m/(m + 2). Nothing but +, ×, fma and ÷, so every
+// instruction set computes it with the same few operations, and no table or integer trick.
+struct InvFactorials {
+  double v[12] = {};
+  constexpr InvFactorials() {
+    for (int i = 0; i < 12; ++i) {
+      double f = 1.0;  // (12 − i)!, exact in double
+      for (int k = 2; k <= 12 - i; ++k) f *= k;
+      v[i] = 1.0 / f;
+    }
+  }
+};
+
+inline Isa::DV tanh_nonnegative_d(Isa::DV a) {
+  using D = Isa::DV;
+  constexpr InvFactorials k_inv_fact{};  // 1/n! for n = 12 down to 1, at compile time
+  const D u = Isa::dmul(a, Isa::dset1(1.0 / 16.0));
+  D p = Isa::dset1(k_inv_fact.v[0]);
+  IS_UNROLL for (int n = 1; n < 12; ++n) p = Isa::dfma(p, u, Isa::dset1(k_inv_fact.v[n]));
+  D m = Isa::dmul(p, u);  // expm1(u)
+  const D two = Isa::dset1(2.0);
+  IS_UNROLL for (int k = 0; k < 4; ++k) m = Isa::dmul(m, Isa::dadd(m, two));  // expm1(a)
+  // One more doubling gives e = expm1(2a) = m·(m + 2); tanh(a) = e/(e + 2) = m(m+2)/(m² + 2m + 2).
+  const D e = Isa::dmul(m, Isa::dadd(m, two));
+  return Isa::ddiv(e, Isa::dadd(e, two));
+}
+
+// tanh in float: computed in double on |x| (clamped to 10, where tanh rounds to 1.0f), rounded
+// once to float, its sign restored (tanh is odd; −0 stays −0). The double result is within
+// ~1e-11 of tanh, so the float is the correctly rounded one except where tanh lies within that
+// of a midpoint between two floats: measured against std::tanh in tests/model/activation_test.
+// A NaN passes through min (its second operand) and stays NaN.
+inline V tanh_v(V x) {
+  const V a = Isa::min(Isa::set1(10.0f), Isa::abs(x));
+  Isa::DV part[Isa::DH];
+  Isa::widen(a, part);
+  IS_UNROLL for (int h = 0; h < Isa::DH; ++h) part[h] = tanh_nonnegative_d(part[h]);
+  return Isa::copysign(Isa::narrow(part), x);
+}
+
+/// φ(z) in registers.
+template <Activation A>
+inline V act_forward_v(V z) {
+  switch (A) {
+    case Activation::relu:
+      return Isa::relu(z);
+    case Activation::linear:
+      return z;
+    case Activation::tanh:
+      return tanh_v(z);
+  }
+  return z;  // not reached
+}
+
+/// d·φ′ from the output y = φ(z) in registers (relu: d where y > 0, else 0; tanh: d·(1 − y²),
+/// 1 − y² in one fused step).
+template <Activation A>
+inline V act_backward_v(V d, V y) {
+  switch (A) {
+    case Activation::relu:
+      return Isa::mask_positive(d, y);
+    case Activation::linear:
+      return d;
+    case Activation::tanh:
+      return Isa::mul(d, Isa::fnma(y, y, Isa::set1(1.0f)));
+  }
+  return d;  // not reached
+}
+
 // ---- forward -------------------------------------------------------------------------------
 
 // One register tile of the forward: acc (R rows of W, N vectors of batch) = Σ_c W[o0+r][c]·P[c][·]
 // over c in [c0, c1), added to the partial sums already in `zt` unless `first`; on `last`, bias
-// and ReLU are applied. p is the input panel (C, 64), zt the output panel (OC, 64), both at the
+// and φ = A are applied. p is the input panel (C, 64), zt the output panel (OC, 64), both at the
 // tile's first batch column.
-template <int R, int N>
+template <Activation A, int R, int N>
 inline void forward_tile(const float* w, int64_t C, const float* p, const float* b, float* zt,
-                         int64_t c0, int64_t c1, bool first, bool last, bool relu) {
+                         int64_t c0, int64_t c1, bool first, bool last) {
   V acc[R][N];
   IS_UNROLL for (int r = 0; r < R; ++r) IS_UNROLL for (int v = 0; v < N; ++v) acc[r][v] =
       first ? Isa::zero() : Isa::load(zt + r * k_panel + v * L);
@@ -101,8 +178,7 @@ inline void forward_tile(const float* w, int64_t C, const float* p, const float*
     IS_UNROLL for (int r = 0; r < R; ++r) {
       const V bias = Isa::bcast(b + r);
       IS_UNROLL for (int v = 0; v < N; ++v) {
-        acc[r][v] = Isa::add(acc[r][v], bias);
-        if (relu) acc[r][v] = Isa::relu(acc[r][v]);
+        acc[r][v] = act_forward_v<A>(Isa::add(acc[r][v], bias));
       }
     }
   }
@@ -110,27 +186,27 @@ inline void forward_tile(const float* w, int64_t C, const float* p, const float*
       Isa::store(zt + r * k_panel + v * L, acc[r][v]);
 }
 
-template <int N>
+template <Activation A, int N>
 inline void forward_rows(const float* w, int64_t C, const float* p, const float* b, float* zt,
-                         int64_t rows, int64_t c0, int64_t c1, bool first, bool last, bool relu) {
+                         int64_t rows, int64_t c0, int64_t c1, bool first, bool last) {
   switch (rows) {
     case 1:
-      forward_tile<1, N>(w, C, p, b, zt, c0, c1, first, last, relu);
+      forward_tile<A, 1, N>(w, C, p, b, zt, c0, c1, first, last);
       break;
     case 2:
-      if constexpr (MR >= 2) forward_tile<2, N>(w, C, p, b, zt, c0, c1, first, last, relu);
+      if constexpr (MR >= 2) forward_tile<A, 2, N>(w, C, p, b, zt, c0, c1, first, last);
       break;
     case 3:
-      if constexpr (MR >= 3) forward_tile<3, N>(w, C, p, b, zt, c0, c1, first, last, relu);
+      if constexpr (MR >= 3) forward_tile<A, 3, N>(w, C, p, b, zt, c0, c1, first, last);
       break;
     case 4:
-      if constexpr (MR >= 4) forward_tile<4, N>(w, C, p, b, zt, c0, c1, first, last, relu);
+      if constexpr (MR >= 4) forward_tile<A, 4, N>(w, C, p, b, zt, c0, c1, first, last);
       break;
     case 5:
-      if constexpr (MR >= 5) forward_tile<5, N>(w, C, p, b, zt, c0, c1, first, last, relu);
+      if constexpr (MR >= 5) forward_tile<A, 5, N>(w, C, p, b, zt, c0, c1, first, last);
       break;
     case 6:
-      if constexpr (MR >= 6) forward_tile<6, N>(w, C, p, b, zt, c0, c1, first, last, relu);
+      if constexpr (MR >= 6) forward_tile<A, 6, N>(w, C, p, b, zt, c0, c1, first, last);
       break;
     default:
       break;
@@ -155,6 +231,7 @@ inline void transpose_input_impl(const ForwardArgs& a, int64_t c_begin, int64_t 
 }
 
 // Rows [a.o_begin, a.o_end) of the output: a thread's share (o_begin a multiple of MR).
+template <Activation A>
 inline void forward_impl(const ForwardArgs& a) {
   const int64_t o_begin = a.o_begin, o_end = a.o_end < 0 ? a.OC : a.o_end;
   const int64_t blocks = (a.B + k_panel - 1) / k_panel;
@@ -185,15 +262,15 @@ inline void forward_impl(const ForwardArgs& a) {
         for (int64_t j = 0; j < nb; j += NV * L) {
           const int64_t nv = min64(NV, (nb - j + L - 1) / L);
           if (nv == NV)
-            forward_rows<NV>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last, a.relu);
+            forward_rows<A, NV>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last);
           else if constexpr (NV > 1) {
             if (nv == 1)
-              forward_rows<1>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last, a.relu);
+              forward_rows<A, 1>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last);
             else if constexpr (NV > 2) {
               if (nv == 2)
-                forward_rows<2>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last, a.relu);
+                forward_rows<A, 2>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last);
               else if constexpr (NV > 3)
-                forward_rows<3>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last, a.relu);
+                forward_rows<A, 3>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last);
             }
           }
         }
@@ -307,10 +384,11 @@ inline void grad_update_rows(const BackwardSgdArgs& a, int64_t rows, int64_t o0,
 
 // Data gradient of one register tile: rows [i0, i0+R) of dinp, columns [c, c + N·L):
 //   dinp = (first ? 0 : dinp) + Σ_{k<K} dout[i0 + r][k] · wold[k][·]
-// over a chunk of K rows of the old weights; `mask` applies the layer below's ReLU (inp > 0).
+// over a chunk of K rows of the old weights; `mask` applies φ′ of the layer below (A), computed
+// from its output inp.
 // dz: dout at [i0][chunk start] (row stride ldz); wold: the chunk's old weights (K, ldo) at
 // column c.
-template <int R, int N, bool Masked>
+template <Activation A, int R, int N, bool Masked>
 inline void data_grad_tile(const float* dz, int64_t ldz, const float* wold, int64_t ldo, int64_t K,
                            float* dinp, const float* const* inp, int64_t c, int64_t C, Mask m,
                            bool first, bool mask) {
@@ -327,38 +405,38 @@ inline void data_grad_tile(const float* dz, int64_t ldz, const float* wold, int6
   }
   IS_UNROLL for (int r = 0; r < R; ++r) IS_UNROLL for (int v = 0; v < N; ++v) {
     V x = acc[r][v];
-    if (mask) x = Isa::mask_positive(x, load_part<Masked>(inp[r] + c + v * L, v, N, m));
+    if (mask) x = act_backward_v<A>(x, load_part<Masked>(inp[r] + c + v * L, v, N, m));
     store_part<Masked>(dinp + r * C + v * L, x, v, N, m);
   }
 }
 
-template <int N, bool Masked>
+template <Activation A, int N, bool Masked>
 inline void data_grad_rows(int64_t rows, const float* dz, int64_t ldz, const float* wold,
                            int64_t ldo, int64_t K, float* dinp, const float* const* inp, int64_t c,
                            int64_t C, Mask m, bool first, bool mask) {
   switch (rows) {
     case 1:
-      data_grad_tile<1, N, Masked>(dz, ldz, wold, ldo, K, dinp, inp, c, C, m, first, mask);
+      data_grad_tile<A, 1, N, Masked>(dz, ldz, wold, ldo, K, dinp, inp, c, C, m, first, mask);
       break;
     case 2:
       if constexpr (MR >= 2)
-        data_grad_tile<2, N, Masked>(dz, ldz, wold, ldo, K, dinp, inp, c, C, m, first, mask);
+        data_grad_tile<A, 2, N, Masked>(dz, ldz, wold, ldo, K, dinp, inp, c, C, m, first, mask);
       break;
     case 3:
       if constexpr (MR >= 3)
-        data_grad_tile<3, N, Masked>(dz, ldz, wold, ldo, K, dinp, inp, c, C, m, first, mask);
+        data_grad_tile<A, 3, N, Masked>(dz, ldz, wold, ldo, K, dinp, inp, c, C, m, first, mask);
       break;
     case 4:
       if constexpr (MR >= 4)
-        data_grad_tile<4, N, Masked>(dz, ldz, wold, ldo, K, dinp, inp, c, C, m, first, mask);
+        data_grad_tile<A, 4, N, Masked>(dz, ldz, wold, ldo, K, dinp, inp, c, C, m, first, mask);
       break;
     case 5:
       if constexpr (MR >= 5)
-        data_grad_tile<5, N, Masked>(dz, ldz, wold, ldo, K, dinp, inp, c, C, m, first, mask);
+        data_grad_tile<A, 5, N, Masked>(dz, ldz, wold, ldo, K, dinp, inp, c, C, m, first, mask);
       break;
     case 6:
       if constexpr (MR >= 6)
-        data_grad_tile<6, N, Masked>(dz, ldz, wold, ldo, K, dinp, inp, c, C, m, first, mask);
+        data_grad_tile<A, 6, N, Masked>(dz, ldz, wold, ldo, K, dinp, inp, c, C, m, first, mask);
       break;
     default:
       break;
@@ -404,6 +482,8 @@ inline float* align64(float* p) {
 }
 
 // Columns [a.c_begin, a.c_end) of W and dinp: a thread's share (c_begin a multiple of L).
+// A: φ of the layer below (a.act_below), whose φ′ is applied to dinp.
+template <Activation A>
 inline void backward_sgd_impl(const BackwardSgdArgs& a) {
   const int64_t B = a.B, C = a.C, OC = a.OC;
   const int64_t c_begin = a.c_begin, c_end = a.c_end < 0 ? C : a.c_end;
@@ -454,8 +534,8 @@ inline void backward_sgd_impl(const BackwardSgdArgs& a) {
       }
       if (!a.dinp) continue;
       // 2. dinp[:, c0:c1) += dout[:, oc0:oc1) · w_old[oc0:oc1, c0:c1); the first chunk
-      //    initializes, the last applies the ReLU mask of the layer below.
-      const bool first = oc0 == 0, mask = a.relu_mask && oc1 == OC;
+      //    initializes, the last applies φ′ of the layer below.
+      const bool first = oc0 == 0, mask = A != Activation::linear && oc1 == OC;
       const int64_t K = oc1 - oc0;
       for_each_column_tile(c0, c1, [&](int64_t c, int n, bool masked, Mask m) {
         const float* wt = wold + (c - c0) * ko;
@@ -465,17 +545,17 @@ inline void backward_sgd_impl(const BackwardSgdArgs& a) {
           float* out = a.dinp + i0 * C + c;
           const float* const* in = a.inp_rows + i0;
           if (!masked)
-            data_grad_rows<NV, false>(rows, d, K, wt, tw, K, out, in, c, C, m, first, mask);
+            data_grad_rows<A, NV, false>(rows, d, K, wt, tw, K, out, in, c, C, m, first, mask);
           else if (n == 1)
-            data_grad_rows<1, true>(rows, d, K, wt, tw, K, out, in, c, C, m, first, mask);
+            data_grad_rows<A, 1, true>(rows, d, K, wt, tw, K, out, in, c, C, m, first, mask);
           else if constexpr (NV >= 2) {
             if (n == 2)
-              data_grad_rows<2, true>(rows, d, K, wt, tw, K, out, in, c, C, m, first, mask);
+              data_grad_rows<A, 2, true>(rows, d, K, wt, tw, K, out, in, c, C, m, first, mask);
             else if constexpr (NV >= 3) {
               if (n == 3)
-                data_grad_rows<3, true>(rows, d, K, wt, tw, K, out, in, c, C, m, first, mask);
+                data_grad_rows<A, 3, true>(rows, d, K, wt, tw, K, out, in, c, C, m, first, mask);
               else if constexpr (NV >= 4)
-                data_grad_rows<4, true>(rows, d, K, wt, tw, K, out, in, c, C, m, first, mask);
+                data_grad_rows<A, 4, true>(rows, d, K, wt, tw, K, out, in, c, C, m, first, mask);
             }
           }
         }
@@ -484,12 +564,36 @@ inline void backward_sgd_impl(const BackwardSgdArgs& a) {
   }
 }
 
-// The entry points of this instance, declared in kernels.hpp.
+// The entry points of this instance, declared in kernels.hpp: one instance of each kernel per
+// activation, chosen here once per call.
+bool supports(Activation a) {
+  switch (a) {
+    case Activation::relu:
+    case Activation::linear:
+    case Activation::tanh:
+      return true;
+  }
+  return false;
+}
 void backward_sgd(const BackwardSgdArgs& a) {
-  backward_sgd_impl(a);
+  switch (a.act_below) {
+    case Activation::relu:
+      return backward_sgd_impl<Activation::relu>(a);
+    case Activation::linear:
+      return backward_sgd_impl<Activation::linear>(a);
+    case Activation::tanh:
+      return backward_sgd_impl<Activation::tanh>(a);
+  }
 }
 void forward(const ForwardArgs& a) {
-  forward_impl(a);
+  switch (a.act) {
+    case Activation::relu:
+      return forward_impl<Activation::relu>(a);
+    case Activation::linear:
+      return forward_impl<Activation::linear>(a);
+    case Activation::tanh:
+      return forward_impl<Activation::tanh>(a);
+  }
 }
 void transpose_input(const ForwardArgs& a, int64_t c_begin, int64_t c_end) {
   transpose_input_impl(a, c_begin, c_end);

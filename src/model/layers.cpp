@@ -4,6 +4,12 @@
 
 #include <cblas.h>
 
+#include <type_traits>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
 #include "model/kernels.hpp"
 
 namespace initscope {
@@ -28,19 +34,19 @@ void linear_act_forward(float* pre, float* out, const float* inp, const float* w
                         int64_t B, int64_t C, int64_t OC, Activation a) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(B), blas_int(OC), blas_int(C), 1.0f,
               inp, blas_int(C), w, blas_int(C), 0.0f, pre, blas_int(OC));
-  for (int64_t i = 0; i < B; ++i) {
-    float* p = pre + i * OC;
-    float* o = out + i * OC;
-    if (a == Activation::relu) {
+  // Bias and φ in one pass while the row is in cache. pre may be out: v is read before either
+  // is written.
+  with_activation(a, [&](auto act) {
+    for (int64_t i = 0; i < B; ++i) {
+      float* p = pre + i * OC;
+      float* o = out + i * OC;
       for (int64_t j = 0; j < OC; ++j) {
         const float v = p[j] + b[j];
         p[j] = v;
-        o[j] = v > 0.0f ? v : 0.0f;
+        o[j] = act_forward(act.value, v);
       }
-    } else {
-      for (int64_t j = 0; j < OC; ++j) o[j] = p[j] = p[j] + b[j];
     }
-  }
+  });
 }
 
 void linear_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
@@ -57,19 +63,28 @@ void linear_backward(float* dinp, float* dw, float* db, const float* dout, const
                 1.0f, dout, blas_int(OC), w, blas_int(C), 0.0f, dinp, blas_int(C));
 }
 
-void linear_act_backward(float* dinp, float* dw, float* db, float* dout, const float* pre,
+void linear_act_backward(float* dinp, float* dw, float* db, float* dout, const float* out,
                          const float* inp, const float* w, int64_t B, int64_t C, int64_t OC,
                          Activation a) {
-  if (a == Activation::relu) {
-    const int64_t n = B * OC;
-    for (int64_t i = 0; i < n; ++i) dout[i] = pre[i] > 0.0f ? dout[i] : 0.0f;
+  switch (derivative_from(a)) {
+    case DerivativeFrom::output:
+      break;
+    case DerivativeFrom::stored:
+      throw Error(fmt::format(
+          "--activation {}: its derivative is not a function of its output, and the OpenBLAS "
+          "backward does not read a stored derivative yet",
+          activation_name(a)));
   }
+  with_activation(a, [&](auto act) {
+    const int64_t n = B * OC;
+    for (int64_t i = 0; i < n; ++i) dout[i] = act_backward_from_output(act.value, dout[i], out[i]);
+  });
   linear_backward(dinp, dw, db, dout, inp, w, B, C, OC);
 }
 
 void linear_backward_sgd(float* dinp, float* w, float* b, float* vw, float* vb, const float* dout,
                          const float* const* inp_rows, float* pack, int64_t B, int64_t C,
-                         int64_t OC, float lr, float mu, bool relu_mask, int threads) {
+                         int64_t OC, float lr, float mu, Activation act_below, int threads) {
   // Bias: db (OC) = Σ_rows dout, row by row so the loads are contiguous, in `pack` before the
   // kernel needs it; then its update. O(B·OC), next to the O(B·OC·C) of the weights.
   float* db = pack;
@@ -92,7 +107,7 @@ void linear_backward_sgd(float* dinp, float* w, float* b, float* vw, float* vb, 
   a.OC = OC;
   a.lr = lr;
   a.mu = mu;
-  a.relu_mask = relu_mask;
+  a.act_below = act_below;
   a.threads = threads;
   backward_sgd_kernel(a);
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/activation.hpp"
 #include "model/mlp.hpp"
 
 namespace initscope {
@@ -53,18 +54,17 @@ void linear_backward_ref(T* dinp, T* dw, T* db, const T* dout, const T* inp, con
       }
 }
 
-/// out (n) = φ(pre (n))
+/// out (n) = φ(pre (n)), by act_forward (activation.hpp).
 template <class T>
 void activation_forward_ref(Activation a, T* out, const T* pre, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = a == Activation::relu ? (pre[i] > T(0) ? pre[i] : T(0)) : pre[i];
+  for (int64_t i = 0; i < n; ++i) out[i] = act_forward(a, pre[i]);
 }
 
-/// dpre (n) = dout (n) · φ'(pre (n)); ReLU's derivative at 0 is taken as 0, as in PyTorch.
+/// dpre (n) = dout (n) · φ'(pre (n)), by act_backward (activation.hpp): from the
+/// pre-activation, not the output, so that it checks the optimized paths' use of the output.
 template <class T>
 void activation_backward_ref(Activation a, T* dpre, const T* dout, const T* pre, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    dpre[i] = a == Activation::relu ? (pre[i] > T(0) ? dout[i] : T(0)) : dout[i];
+  for (int64_t i = 0; i < n; ++i) dpre[i] = act_backward(a, dout[i], pre[i]);
 }
 
 /// The SGD-with-momentum update of PyTorch (dampening 0, no Nesterov, no weight decay):
@@ -78,14 +78,17 @@ void sgd_update_ref(T* p, T* v, const T* g, int64_t n, T lr, T mu) {
 }
 
 /// Reference of linear_backward_sgd: the gradients of linear_backward_ref (dinp computed with
-/// the weights before the update), then the ReLU mask of the layer below (dinp ← 0 where
-/// inp ≤ 0) if relu_mask, then sgd_update_ref of w and b. Allocates the gradients.
+/// the weights before the update), then φ′ of the layer below, whose output is inp
+/// (dinp ← dinp·φ′, computed from inp by act_backward_from_output; relu: 0 where inp ≤ 0,
+/// linear: unchanged), then sgd_update_ref of w and b. Allocates the gradients.
 template <class T>
 void linear_backward_sgd_ref(T* dinp, T* w, T* b, T* vw, T* vb, const T* dout, const T* inp,
-                             int64_t B, int64_t C, int64_t OC, T lr, T mu, bool relu_mask) {
+                             int64_t B, int64_t C, int64_t OC, T lr, T mu, Activation act_below) {
   std::vector<T> dw(static_cast<size_t>(OC * C)), db(static_cast<size_t>(OC));
   linear_backward_ref(dinp, dw.data(), db.data(), dout, inp, w, B, C, OC);
-  if (dinp && relu_mask) activation_backward_ref(Activation::relu, dinp, dinp, inp, B * C);
+  if (dinp)
+    for (int64_t i = 0; i < B * C; ++i)
+      dinp[i] = act_backward_from_output(act_below, dinp[i], inp[i]);
   sgd_update_ref(w, vw, dw.data(), OC * C, lr, mu);
   sgd_update_ref(b, vb, db.data(), OC, lr, mu);
 }
@@ -97,9 +100,11 @@ void linear_backward_sgd_ref(T* dinp, T* w, T* b, T* vw, T* vb, const T* dout, c
 void linear_act_forward(float* pre, float* out, const float* inp, const float* w, const float* b,
                         int64_t B, int64_t C, int64_t OC, Activation a);
 
-/// Backward through φ then the linear map. dout (B,OC) is overwritten with dpre = dout·φ'(pre).
-/// Writes dw (OC,C), db (OC) and, unless null, dinp (B,C).
-void linear_act_backward(float* dinp, float* dw, float* db, float* dout, const float* pre,
+/// Backward through φ then the linear map. dout (B,OC) is overwritten with dpre = dout·φ'(pre),
+/// φ′ computed from the layer's output out (B,OC) = φ(pre) (act_backward_from_output), which
+/// is what the workspace keeps. Writes dw (OC,C), db (OC) and, unless null, dinp (B,C).
+/// Refuses (initscope::Error) an activation whose φ′ is not a function of its output.
+void linear_act_backward(float* dinp, float* dw, float* db, float* dout, const float* out,
                          const float* inp, const float* w, int64_t B, int64_t C, int64_t OC,
                          Activation a);
 
@@ -116,11 +121,12 @@ void linear_backward(float* dinp, float* dw, float* db, const float* dout, const
 /// input rows (C floats each), so a batch can be used where it lies; w (OC,C) and vw (OC,C)
 /// updated in place, b (OC) and vb (OC) likewise; dinp (B,C) or null. One pass over w and vw
 /// computes the weight gradient tile by tile in registers, updates, and accumulates dinp from
-/// the old weights; relu_mask applies the layer below's ReLU (inp > 0) to dinp on the way out.
+/// the old weights; act_below is φ of the layer below (whose output is inp): dinp is multiplied
+/// by its φ′, computed from inp, on the way out (relu: inp > 0; linear: nothing; tanh: 1 − inp²).
 /// pack: scratch of backward_sgd_pack_floats(B, OC, threads) floats (kernels.hpp); threads:
 /// how many may share the work (kernel_threads decides per layer).
 void linear_backward_sgd(float* dinp, float* w, float* b, float* vw, float* vb, const float* dout,
                          const float* const* inp_rows, float* pack, int64_t B, int64_t C,
-                         int64_t OC, float lr, float mu, bool relu_mask, int threads = 1);
+                         int64_t OC, float lr, float mu, Activation act_below, int threads = 1);
 
 }  // namespace initscope

@@ -11,18 +11,24 @@
 namespace initscope {
 
 Activation parse_activation(const std::string& name) {
-  if (name == "relu") return Activation::relu;
-  if (name == "linear") return Activation::linear;
-  throw Error(fmt::format("--activation: unknown activation '{}' (expected relu or linear)", name));
+  std::string names;
+  for (const Activation a : k_activations) {
+    if (name == activation_name(a)) return a;
+    names += fmt::format("{}{}", names.empty() ? "" : ", ", activation_name(a));
+  }
+  throw Error(fmt::format("--activation: unknown activation '{}' (expected one of {})", name, names));
 }
 
 std::string to_string(Activation a) {
-  return a == Activation::relu ? "relu" : "linear";
+  return activation_name(a);
 }
 
 const std::vector<std::string>& activation_names() {
-  static const std::vector<std::string> names{to_string(Activation::relu),
-                                              to_string(Activation::linear)};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const Activation a : k_activations) out.push_back(activation_name(a));
+    return out;
+  }();
   return names;
 }
 

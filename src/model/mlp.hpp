@@ -10,10 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "model/activation.hpp"
+
 namespace initscope {
 
-/// Hidden-layer nonlinearity. Linear networks are needed for Theorem 5.1.
-enum class Activation { relu, linear };
+// Activation (relu, linear, tanh) and its math: model/activation.hpp.
 Activation parse_activation(const std::string& name);  // throws Error naming --activation
 std::string to_string(Activation a);
 /// Every activation's name, in the enum's order (the option table's choices).

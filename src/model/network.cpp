@@ -3,12 +3,17 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "common/error.hpp"
 #include "model/kernels.hpp"
 
 namespace initscope {
 
 Workspace make_workspace(const Mlp& net, int64_t batch, bool backward, int threads) {
+  if (!kernels_support(net.spec.activation))
+    throw Error(fmt::format("--activation {}: the fused kernels ({}) do not implement it",
+                            activation_name(net.spec.activation), to_string(kernel_isa())));
   Workspace ws;
   ws.batch = batch;
   ws.threads = threads;
@@ -24,6 +29,13 @@ Workspace make_workspace(const Mlp& net, int64_t batch, bool backward, int threa
   ws.panel_b.assign(static_cast<size_t>(panel_floats(batch, widest)), 0.0f);
   if (backward) {
     ws.post.assign(total * static_cast<size_t>(batch), 0.0f);
+    switch (derivative_from(net.spec.activation)) {
+      case DerivativeFrom::output:
+        break;
+      case DerivativeFrom::stored:  // the seam for sine, gaussian: no pass fills it yet
+        ws.deriv.assign(total * static_cast<size_t>(batch), 0.0f);
+        break;
+    }
     ws.grad_a.assign(static_cast<size_t>(batch * widest), 0.0f);
     ws.grad_b.assign(static_cast<size_t>(batch * widest), 0.0f);
     ws.pack.assign(static_cast<size_t>(backward_sgd_pack_floats(batch, widest, threads)), 0.0f);
@@ -96,7 +108,7 @@ const float* mlp_forward(const Mlp& net, const float* params, const float* const
     f.B = B;
     f.C = l.in;
     f.OC = l.out;
-    f.relu = !last && net.spec.activation == Activation::relu;
+    f.act = last ? Activation::linear : net.spec.activation;
     f.threads = ws.threads;
     forward_kernel(f);
     std::swap(in_panel, out_panel);
@@ -118,7 +130,7 @@ void mlp_backward(const Mlp& net, const float* params, float* grads, const float
     float* db = grads + l.b_offset;
     if (k == d - 1) {
       linear_backward(dinp, dw, db, dlogits, inp, params + l.w_offset, B, l.in, l.out);
-    } else {  // post > 0 exactly where pre > 0, so post serves as the ReLU mask
+    } else {  // φ′ from post = φ(pre): post > 0 exactly where pre > 0; tanh′ = 1 − post²
       linear_act_backward(dinp, dw, db, dcur, ws.post_of(k), inp, params + l.w_offset, B, l.in,
                           l.out, net.spec.activation);
     }
@@ -130,13 +142,13 @@ void mlp_backward_sgd(const Mlp& net, float* params, float* momentum, const floa
                       const float* dlogits, int64_t B, Workspace& ws, float lr, float mu) {
   IS_CHECK(B <= ws.batch && ws.backward);
   const int d = net.depth();
-  const bool relu = net.spec.activation == Activation::relu;
   const float* dout = dlogits;     // (B, out_k): gradient w.r.t. layer k's pre-activation
   float* dinp = ws.grad_a.data();  // (B, in_k): written by layer k, read by layer k − 1
   float* spare = ws.grad_b.data();
   for (int k = d - 1; k >= 0; --k) {
     const auto& l = net.layers[static_cast<size_t>(k)];
-    // inp (B, l.in): what layer k saw in the forward pass; its ReLU mask is also inp > 0.
+    // inp (B, l.in): what layer k saw in the forward pass, also what φ′ of layer k − 1 is
+    // computed from.
     const float* const* inp = rows;
     if (k > 0) {
       for (int64_t i = 0; i < B; ++i)
@@ -145,7 +157,7 @@ void mlp_backward_sgd(const Mlp& net, float* params, float* momentum, const floa
     }
     linear_backward_sgd(k == 0 ? nullptr : dinp, params + l.w_offset, params + l.b_offset,
                         momentum + l.w_offset, momentum + l.b_offset, dout, inp, ws.pack.data(), B,
-                        l.in, l.out, lr, mu, relu, ws.threads);
+                        l.in, l.out, lr, mu, net.spec.activation, ws.threads);
     dout = dinp;
     std::swap(dinp, spare);
   }

@@ -16,13 +16,18 @@
 
 namespace initscope {
 
-/// Activations for up to `batch` rows. Hidden layer k keeps post_k = φ(pre_k) (B, out_k):
-/// its ReLU mask is post_k > 0, so the pre-activation is never stored.
+/// Activations for up to `batch` rows. Hidden layer k keeps post_k = φ(pre_k) (B, out_k): the
+/// backward gets φ′ from it (relu: post > 0, tanh: 1 − post²), so the pre-activation is never
+/// stored. An activation whose φ′ is not a function of its output (derivative_from in
+/// activation.hpp: sine, gaussian) needs `deriv`, φ′(pre_k) in post's layout, written by the
+/// forward: make_workspace allocates it only for such an activation, and the passes below refuse
+/// one until they write and read it.
 struct Workspace {
   int64_t batch = 0;
   int threads = 1;                       // threads the kernels may use (kernel_threads)
   bool backward = true;                  // post and the backward buffers exist
   std::vector<float> post;               // hidden layers, concatenated; layer k at offset[k]·batch
+  std::vector<float> deriv;              // φ′ in post's layout, or empty (see above)
   std::vector<size_t> offset;            // Σ_{j<k} out_j
   std::vector<float> logits;             // (batch, outputs)
   std::vector<float> panel_a, panel_b;   // forward panels (kernels.hpp), ping-pong between layers
@@ -37,6 +42,7 @@ struct Workspace {
 
 /// `backward = false` for evaluation: only the forward panels and the logits.
 /// `threads` > 1 lets the kernels split large layers between that many threads.
+/// Throws initscope::Error if the kernels cannot run the network's activation.
 Workspace make_workspace(const Mlp& net, int64_t batch, bool backward = true, int threads = 1);
 
 /// Forward pass for B ≤ ws.batch rows of x (B, input_dim). Returns the logits (B, outputs),

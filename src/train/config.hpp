@@ -16,7 +16,7 @@
 
 #include "data/dataset.hpp"
 #include "model/mlp.hpp"
-#include "train/loss.hpp"
+#include "objective/loss.hpp"
 
 namespace initscope {
 

@@ -21,7 +21,7 @@
 #include "model/mlp.hpp"
 #include "model/network.hpp"
 #include "train/config.hpp"
-#include "train/loss.hpp"
+#include "objective/loss.hpp"
 #include "train/stop_check.hpp"
 
 namespace initscope {

@@ -9,3 +9,4 @@ data=${INITSCOPE_DATA:-$HOME/.cache/initscope}
 [[ -f $data/mnist/train-images-idx3-ubyte ]] || { echo "skip: MNIST is not in $data (initscope data fetch mnist)"; exit 77; }
 /usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --epochs 2 --loss ce --lr 0.1
 /usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --epochs 2 --loss mse --lr 0.01 --width 64
+/usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --epochs 2 --loss ce --lr 0.1 --activation tanh

@@ -52,7 +52,7 @@ TEST_P(Kernels, ForwardMatchesReference) {
   for (const int64_t B : {1, 7, 64, 70, 131})
     for (const int64_t C : {1, 19, 300})
       for (const int64_t OC : {1, 7, 13})
-        for (const bool relu : {true, false}) {
+        for (const Activation act : k_activations) {
           const auto inp = randn(static_cast<size_t>(B * C), 1);
           const auto w = randn(static_cast<size_t>(OC * C), 2, 0.2f);
           const auto b = randn(static_cast<size_t>(OC), 3);
@@ -70,15 +70,14 @@ TEST_P(Kernels, ForwardMatchesReference) {
           f.B = B;
           f.C = C;
           f.OC = OC;
-          f.relu = relu;
+          f.act = act;
           forward_kernel(f);
           std::vector<float> pre(out.size()), ref(out.size());
           linear_forward_ref(pre.data(), inp.data(), w.data(), b.data(), B, C, OC);
-          activation_forward_ref(relu ? Activation::relu : Activation::linear, ref.data(),
-                                 pre.data(), B * OC);
+          activation_forward_ref(act, ref.data(), pre.data(), B * OC);
           expect_close(out, ref, 1e-5f,
-                       "out B=" + std::to_string(B) + " C=" + std::to_string(C) +
-                           " OC=" + std::to_string(OC));
+                       "out " + to_string(act) + " B=" + std::to_string(B) +
+                           " C=" + std::to_string(C) + " OC=" + std::to_string(OC));
 
           // The output panel is the next layer's input panel: chain one more layer through it.
           const int64_t OC2 = 5;
@@ -98,7 +97,7 @@ TEST_P(Kernels, ForwardMatchesReference) {
           forward_kernel(g);
           std::vector<float> ref2(out2.size());
           linear_forward_ref(ref2.data(), ref.data(), w2.data(), b2.data(), B, OC, OC2);
-          if (relu) activation_forward_ref(Activation::relu, ref2.data(), ref2.data(), B * OC2);
+          activation_forward_ref(act, ref2.data(), ref2.data(), B * OC2);
           expect_close(out2, ref2, 1e-5f, "chained out2");
         }
 }
@@ -110,11 +109,14 @@ TEST_P(Kernels, BackwardSgdMatchesReference) {
     for (const int64_t C : {1, 17, 33, 70, 300})
       for (const int64_t OC : {1, 5, 7, 13})
         for (const bool with_dinp : {true, false}) {
-          const bool relu_mask = with_dinp && (C % 2 == 1);
+          // φ of the layer below, varied with C: 1, 70 relu; 17 tanh; 33, 300 linear.
+          const Activation act_below = !with_dinp ? Activation::linear
+                                       : C % 3 == 1 ? Activation::relu
+                                       : C % 3 == 2 ? Activation::tanh
+                                                    : Activation::linear;
           const auto dout = randn(static_cast<size_t>(B * OC), 11);
           auto inp = randn(static_cast<size_t>(B * C), 12);
-          if (relu_mask)  // a post-activation: zeros where the ReLU cut
-            for (auto& x : inp) x = x > 0 ? x : 0.0f;
+          for (auto& x : inp) x = act_forward(act_below, x);  // a post-activation
           auto w = randn(static_cast<size_t>(OC * C), 13, 0.3f),
                b = randn(static_cast<size_t>(OC), 14);
           auto vw = randn(w.size(), 15, 0.1f), vb = randn(b.size(), 16, 0.1f);
@@ -127,12 +129,15 @@ TEST_P(Kernels, BackwardSgdMatchesReference) {
           for (int64_t i = 0; i < B; ++i) rows[static_cast<size_t>(i)] = inp.data() + i * C;
           linear_backward_sgd(with_dinp ? dinp.data() : nullptr, w.data(), b.data(), vw.data(),
                               vb.data(), dout.data(), rows.data(), pack.data(), B, C, OC, lr, mu,
-                              relu_mask);
+                              act_below);
           linear_backward_sgd_ref(with_dinp ? dinp_ref.data() : static_cast<float*>(nullptr),
                                   w_ref.data(), b_ref.data(), vw_ref.data(), vb_ref.data(),
-                                  dout.data(), inp.data(), B, C, OC, lr, mu, relu_mask);
-          const std::string at =
-              " B=" + std::to_string(B) + " C=" + std::to_string(C) + " OC=" + std::to_string(OC);
+                                  dout.data(), inp.data(), B, C, OC, lr, mu, act_below);
+          // fmt-free and without a one-character literal first: GCC 12 warns (-Wrestrict,
+          // bug 105329) on " " + std::string.
+          const std::string at = std::string(" phi_below=") + to_string(act_below) +
+                                 " B=" + std::to_string(B) + " C=" + std::to_string(C) +
+                                 " OC=" + std::to_string(OC);
           expect_close(w, w_ref, 1e-5f, "w" + at);
           expect_close(vw, vw_ref, 1e-5f, "vw" + at);
           expect_close(b, b_ref, 1e-5f, "b" + at);
@@ -144,7 +149,7 @@ TEST_P(Kernels, BackwardSgdMatchesReference) {
 // The whole network: forward, then the fused backward-and-update, against the naive forward,
 // backward and update; three steps so that the momentum and the updated weights are used.
 TEST_P(Kernels, NetworkStepMatchesReference) {
-  for (const Activation act : {Activation::relu, Activation::linear}) {
+  for (const Activation act : k_activations) {
     const Mlp net =
         Mlp::make({.input_dim = 37, .width = 29, .depth = 5, .outputs = 10, .activation = act});
     const int64_t B = 21;
@@ -159,13 +164,14 @@ TEST_P(Kernels, NetworkStepMatchesReference) {
       const auto dl = randn(static_cast<size_t>(B * 10), 50 + static_cast<uint64_t>(step), 0.1f);
       const float* logits = mlp_forward(net, p.data(), x.data(), B, ws);
       const auto ref = mlp_forward_ref(net, p_ref.data(), x.data(), B);
-      expect_close(std::vector<float>(logits, logits + ref.size()), ref, 1e-4f, "logits");
+      const std::string at = to_string(act) + " step " + std::to_string(step);
+      expect_close(std::vector<float>(logits, logits + ref.size()), ref, 1e-4f, "logits " + at);
       mlp_backward_sgd(net, p.data(), v.data(), x.data(), dl.data(), B, ws, lr, mu);
       const auto g = mlp_backward_ref(net, p_ref.data(), x.data(), dl.data(), B);
       sgd_update_ref(p_ref.data(), v_ref.data(), g.data(), static_cast<int64_t>(p_ref.size()), lr,
                      mu);
-      expect_close(p, p_ref, 1e-4f, "params after step " + std::to_string(step));
-      expect_close(v, v_ref, 1e-4f, "momentum after step " + std::to_string(step));
+      expect_close(p, p_ref, 1e-4f, "params after " + at);
+      expect_close(v, v_ref, 1e-4f, "momentum after " + at);
     }
   }
 }
@@ -174,10 +180,12 @@ TEST_P(Kernels, NetworkStepMatchesReference) {
 // the same order as on one thread, so the results are identical bit for bit, not just close.
 TEST_P(Kernels, ThreadsGiveTheOneThreadResultsExactly) {
   const int64_t old = set_parallel_min_weights(0);  // split even these small layers
+  for (const Activation act : {Activation::relu, Activation::tanh})
   for (const int threads : {2, 3})
     for (const int64_t B : {13, 64, 131})
       for (const auto& [C, OC] : {std::pair<int64_t, int64_t>{300, 29}, {37, 70}, {784, 13}}) {
-        const std::string at = " threads=" + std::to_string(threads) + " B=" + std::to_string(B) +
+        const std::string at = std::string(" phi=") + to_string(act) +
+                               " threads=" + std::to_string(threads) + " B=" + std::to_string(B) +
                                " C=" + std::to_string(C) + " OC=" + std::to_string(OC);
         const auto inp = randn(static_cast<size_t>(B * C), 21);
         std::vector<const float*> rows(static_cast<size_t>(B));
@@ -201,7 +209,7 @@ TEST_P(Kernels, ThreadsGiveTheOneThreadResultsExactly) {
           f.B = B;
           f.C = C;
           f.OC = OC;
-          f.relu = true;
+          f.act = act;
           f.threads = run == 0 ? 1 : threads;
           forward_kernel(f);
         }
@@ -219,7 +227,7 @@ TEST_P(Kernels, ThreadsGiveTheOneThreadResultsExactly) {
           std::vector<float> pack(static_cast<size_t>(backward_sgd_pack_floats(B, OC, t)));
           linear_backward_sgd(dinp[r].data(), w[r].data(), b[r].data(), vw[r].data(), vb[r].data(),
                               dout.data(), rows.data(), pack.data(), B, C, OC, 0.05f, 0.9f,
-                              /*relu_mask=*/true, t);
+                              act, t);
         }
         EXPECT_EQ(w[0], w[1]) << "w" << at;
         EXPECT_EQ(vw[0], vw[1]) << "vw" << at;

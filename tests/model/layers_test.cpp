@@ -72,7 +72,7 @@ TEST_P(ActivationGrad, GradientMatchesFiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, ActivationGrad,
-                         ::testing::Values(Activation::relu, Activation::linear));
+                         ::testing::ValuesIn(k_activations));
 
 TEST(Linear, OptimizedMatchesReference) {
   const int64_t B = 7, C = 33, OC = 17;
@@ -80,7 +80,7 @@ TEST(Linear, OptimizedMatchesReference) {
   Rng r(9);
   for (auto* v : {&inp, &w, &b, &dout})
     for (auto& x : *v) x = static_cast<float>(r.normal());
-  for (const Activation a : {Activation::relu, Activation::linear}) {
+  for (const Activation a : k_activations) {
     std::vector<float> pre(B * OC), out(B * OC), pre_ref(B * OC), out_ref(B * OC);
     linear_act_forward(pre.data(), out.data(), inp.data(), w.data(), b.data(), B, C, OC, a);
     linear_forward_ref(pre_ref.data(), inp.data(), w.data(), b.data(), B, C, OC);
@@ -90,7 +90,7 @@ TEST(Linear, OptimizedMatchesReference) {
       EXPECT_NEAR(out[i], out_ref[i], 1e-4f);
     }
     std::vector<float> d = dout, dinp(B * C), dw(OC * C), db(OC);
-    linear_act_backward(dinp.data(), dw.data(), db.data(), d.data(), pre.data(), inp.data(),
+    linear_act_backward(dinp.data(), dw.data(), db.data(), d.data(), out.data(), inp.data(),
                         w.data(), B, C, OC, a);
     std::vector<float> dpre(B * OC), dinp_ref(B * C), dw_ref(OC * C), db_ref(OC);
     activation_backward_ref(a, dpre.data(), dout.data(), pre_ref.data(), B * OC);

@@ -7,7 +7,7 @@
 
 #include "common/rng.hpp"
 #include "model/network.hpp"
-#include "train/loss.hpp"
+#include "objective/loss.hpp"
 
 namespace initscope {
 namespace {
@@ -82,30 +82,20 @@ TEST_P(NetworkGrad, OptimizedMatchesReference) {
   for (size_t i = 0; i < gref.size(); ++i) EXPECT_NEAR(grads[i], gref[i], 1e-5f) << "param " << i;
 }
 
-INSTANTIATE_TEST_SUITE_P(Losses, NetworkGrad,
-                         ::testing::Values(Case{Loss::ce, 10, Activation::relu},
-                                           Case{Loss::mse, 10, Activation::relu},
-                                           Case{Loss::mse, 1, Activation::relu},
-                                           Case{Loss::logistic, 1, Activation::relu},
-                                           Case{Loss::ce, 3, Activation::linear}));
-
-TEST(Loss, HandComputedValues) {
-  // Cross-entropy of logits (0, 0) is log 2; squared loss of one-hot on zeros is 1/K.
-  const double f2[2] = {0.0, 0.0};
-  EXPECT_NEAR(example_loss(Loss::ce, f2, 1, 2), std::log(2.0), 1e-12);
-  const double f4[4] = {0, 0, 0, 0};
-  EXPECT_NEAR(example_loss(Loss::mse, f4, 2, 4), 0.25, 1e-12);
-  const double f1[1] = {0.5};
-  EXPECT_NEAR(example_loss(Loss::mse, f1, 0, 1), 2.25, 1e-12);  // (0.5 − (−1))²
-  EXPECT_NEAR(example_loss(Loss::logistic, f1, 1, 1), std::log1p(std::exp(-0.5)), 1e-12);
-  const double big[1] = {-800.0};  // stable: log(1 + e^800) = 800
-  EXPECT_NEAR(example_loss(Loss::logistic, big, 1, 1), 800.0, 1e-9);
-  const double m3[3] = {1.0, 4.0, 2.5};
-  EXPECT_DOUBLE_EQ(example_margin(m3, 1, 3), 1.5);
-  EXPECT_DOUBLE_EQ(example_margin(m3, 0, 3), -3.0);
-  EXPECT_FALSE(example_error(m3, 1, 3));
-  EXPECT_TRUE(example_error(m3, 2, 3));
+// Every loss on ReLU networks, and every activation (k_activations) under ce, mse and logistic.
+std::vector<Case> network_cases() {
+  std::vector<Case> cases = {Case{Loss::ce, 10, Activation::relu}, Case{Loss::mse, 10, Activation::relu},
+                             Case{Loss::mse, 1, Activation::relu},
+                             Case{Loss::logistic, 1, Activation::relu},
+                             Case{Loss::ce, 3, Activation::linear}};
+  for (const Activation a : k_activations)
+    if (a != Activation::relu)
+      for (const Case c : {Case{Loss::ce, 10, a}, Case{Loss::mse, 10, a}, Case{Loss::logistic, 1, a}})
+        cases.push_back(c);
+  return cases;
 }
+
+INSTANTIATE_TEST_SUITE_P(Losses, NetworkGrad, ::testing::ValuesIn(network_cases()));
 
 }  // namespace
 }  // namespace initscope

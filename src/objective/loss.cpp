@@ -1,5 +1,5 @@
 // Name parsing for the losses; the math is in the header.
-#include "train/loss.hpp"
+#include "objective/loss.hpp"
 
 #include <fmt/format.h>
 
