@@ -262,64 +262,79 @@ WidthFit fit_in_width(const TheoryGroup& g, const std::string& metric) {
 
 }  // namespace
 
-std::vector<TheoryCheck> theory_checks(const std::vector<TheoryGroup>& groups,
-                                       const std::vector<const RunRecord*>& trained) {
-  using Kind = TheoryCheck::Kind;
-  std::vector<TheoryCheck> out;
-  auto add_fit = [&](const TheoryGroup& g, Kind kind, const std::string& metric,
-                     const std::string& what, const std::string& expected,
-                     const std::function<bool(double)>& rule) {
-    const WidthFit f = fit_in_width(g, metric);
-    TheoryCheck c{kind, g.runs.label, what, std::nullopt, expected, std::nullopt, f.note};
-    if (f.fit) {
-      c.measured = f.fit->k;
-      if (rule) c.verdict = rule(f.fit->k) ? Verdict::pass : Verdict::fail;
-    } else if (rule) {
-      c.verdict = Verdict::skip;
-    }
-    out.push_back(c);
-  };
-  for (const auto& g : groups) {
-    const int d = g.runs.depth;
-    if (d < 3) {
-      out.push_back(TheoryCheck{Kind::spec, g.runs.label, "hidden layers", std::nullopt, "",
-                                Verdict::skip,
-                                fmt::format("depth {} has no hidden-to-hidden layer", d)});
-    }
-    for (int k = 2; k <= d - 1; ++k) {
-      add_fit(g, Kind::spec, fmt::format("spec_z{}", k), fmt::format("‖Z_{}‖₂: exponent in H", k),
-              fmt::format("|k| ≤ {}", k_spec_exponent_tol),
-              [](double e) { return std::fabs(e) <= k_spec_exponent_tol; });
-    }
-    for (int k = 2; k <= d - 1; ++k) {
-      add_fit(g, Kind::fro, fmt::format("fro_z{}", k), fmt::format("‖Z_{}‖_F: exponent in H", k),
-              fmt::format("k ∈ [{}, {}]", k_fro_exponent_lo, k_fro_exponent_hi),
-              [](double e) { return e >= k_fro_exponent_lo && e <= k_fro_exponent_hi; });
-    }
-    if (d >= 2) {
-      const double target = d - 2;
-      add_fit(g, Kind::prod_fro, "prod_fro2_z", "Π‖Z_k‖_F²: exponent in H",
-              fmt::format("k ≥ {} − {} (Proposition 6.1: Ω̃(H^(d−2)), d − 2 = {})", d - 2,
-                          k_prod_fro_tol, d - 2),
-              [target](double e) { return e >= target - k_prod_fro_tol; });
-      // The input and output layers' Frobenius norms explain where the product's exponent departs
-      // from d − 2: Xavier's std √(2/(fan_in + fan_out)) makes ‖Z_1‖_F² = 2·n·H/(n + H), which
-      // still grows with H while H is not ≫ n. Shown, not checked.
-      const size_t prod_row = out.size() - 1;
-      add_fit(g, Kind::info, "fro_z1", "‖Z_1‖_F (input layer): exponent in H", "information", {});
-      add_fit(g, Kind::info, fmt::format("fro_z{}", d),
-              fmt::format("‖Z_{}‖_F (output layer): exponent in H", d), "information", {});
-      const auto& in = out[out.size() - 2];
-      const auto& last = out.back();
-      if (in.measured && last.measured && out[prod_row].measured)
-        out[prod_row].note += fmt::format(
-            "; hidden layers give {}, input and output layers add 2 × ({:.3f} + {:.3f}) = {:.3f}: "
-            "together {:.3f}",
-            d - 2, *in.measured, *last.measured, 2 * (*in.measured + *last.measured),
-            d - 2 + 2 * (*in.measured + *last.measured));
-    }
+namespace {
+
+using Kind = TheoryCheck::Kind;
+
+// The exponent in H of `metric` over a group's widths, checked by `rule` (none: information).
+TheoryCheck exponent_check(const TheoryGroup& g, Kind kind, const std::string& metric,
+                           const std::string& what, const std::string& expected,
+                           const std::function<bool(double)>& rule) {
+  const WidthFit f = fit_in_width(g, metric);
+  TheoryCheck c{kind, g.runs.label, what, std::nullopt, expected, std::nullopt, f.note};
+  if (f.fit) {
+    c.measured = f.fit->k;
+    if (rule) c.verdict = rule(f.fit->k) ? Verdict::pass : Verdict::fail;
+  } else if (rule) {
+    c.verdict = Verdict::skip;
   }
-  // Proposition 6.2 on every trained, converged run.
+  return c;
+}
+
+// Corollary A.2.1 on the hidden layers k = 2..d−1: ‖Z_k‖₂ = Θ(1), ‖Z_k‖_F ∝ √H.
+void add_hidden_layer_checks(const TheoryGroup& g, std::vector<TheoryCheck>& out) {
+  const int d = g.runs.depth;
+  if (d < 3) {
+    out.push_back(TheoryCheck{Kind::spec, g.runs.label, "hidden layers", std::nullopt, "",
+                              Verdict::skip,
+                              fmt::format("depth {} has no hidden-to-hidden layer", d)});
+  }
+  for (int k = 2; k <= d - 1; ++k) {
+    out.push_back(exponent_check(g, Kind::spec, fmt::format("spec_z{}", k),
+                                 fmt::format("‖Z_{}‖₂: exponent in H", k),
+                                 fmt::format("|k| ≤ {}", k_spec_exponent_tol),
+                                 [](double e) { return std::fabs(e) <= k_spec_exponent_tol; }));
+  }
+  for (int k = 2; k <= d - 1; ++k) {
+    out.push_back(exponent_check(
+        g, Kind::fro, fmt::format("fro_z{}", k), fmt::format("‖Z_{}‖_F: exponent in H", k),
+        fmt::format("k ∈ [{}, {}]", k_fro_exponent_lo, k_fro_exponent_hi),
+        [](double e) { return e >= k_fro_exponent_lo && e <= k_fro_exponent_hi; }));
+  }
+}
+
+// Proposition 6.1: Π‖Z_k‖_F² = Ω̃(H^(d−2)), with the input and output layers' exponents as
+// information rows.
+void add_product_checks(const TheoryGroup& g, std::vector<TheoryCheck>& out) {
+  const int d = g.runs.depth;
+  if (d < 2) return;
+  const double target = d - 2;
+  TheoryCheck prod =
+      exponent_check(g, Kind::prod_fro, "prod_fro2_z", "Π‖Z_k‖_F²: exponent in H",
+                     fmt::format("k ≥ {} − {} (Proposition 6.1: Ω̃(H^(d−2)), d − 2 = {})", d - 2,
+                                 k_prod_fro_tol, d - 2),
+                     [target](double e) { return e >= target - k_prod_fro_tol; });
+  // The input and output layers' Frobenius norms explain where the product's exponent departs
+  // from d − 2: Xavier's std √(2/(fan_in + fan_out)) makes ‖Z_1‖_F² = 2·n·H/(n + H), which
+  // still grows with H while H is not ≫ n. Shown, not checked.
+  const TheoryCheck in = exponent_check(g, Kind::info, "fro_z1",
+                                        "‖Z_1‖_F (input layer): exponent in H", "information", {});
+  const TheoryCheck last =
+      exponent_check(g, Kind::info, fmt::format("fro_z{}", d),
+                     fmt::format("‖Z_{}‖_F (output layer): exponent in H", d), "information", {});
+  if (in.measured && last.measured && prod.measured)
+    prod.note += fmt::format(
+        "; hidden layers give {}, input and output layers add 2 × ({:.3f} + {:.3f}) = {:.3f}: "
+        "together {:.3f}",
+        d - 2, *in.measured, *last.measured, 2 * (*in.measured + *last.measured),
+        d - 2 + 2 * (*in.measured + *last.measured));
+  out.push_back(prod);
+  out.push_back(in);
+  out.push_back(last);
+}
+
+// Proposition 6.2 (prop62_holds) on every trained, converged run.
+TheoryCheck prop62_check(const std::vector<const RunRecord*>& trained) {
   int holds = 0, total = 0, missing = 0;
   std::vector<std::string> broken;
   for (const RunRecord* r : trained) {
@@ -345,60 +360,76 @@ std::vector<TheoryCheck> theory_checks(const std::vector<TheoryGroup>& groups,
     p.verdict = Verdict::skip;
     p.note = missing ? fmt::format("{} trained runs lack prop62_holds", missing)
                      : "no trained, converged runs";
-  } else {
-    p.measured = static_cast<double>(holds) / total;
-    p.verdict = holds == total ? Verdict::pass : Verdict::fail;
-    p.note = fmt::format("{}/{} runs hold", holds, total);
-    if (!broken.empty()) p.note += "; fails in " + first_items(broken);
-    if (missing) p.note += fmt::format("; {} runs lack the metric", missing);
+    return p;
   }
-  out.push_back(p);
+  p.measured = static_cast<double>(holds) / total;
+  p.verdict = holds == total ? Verdict::pass : Verdict::fail;
+  p.note = fmt::format("{}/{} runs hold", holds, total);
+  if (!broken.empty()) p.note += "; fails in " + first_items(broken);
+  if (missing) p.note += fmt::format("; {} runs lack the metric", missing);
+  return p;
+}
+
+}  // namespace
+
+std::vector<TheoryCheck> theory_checks(const std::vector<TheoryGroup>& groups,
+                                       const std::vector<const RunRecord*>& trained) {
+  std::vector<TheoryCheck> out;
+  for (const auto& g : groups) {
+    add_hidden_layer_checks(g, out);
+    add_product_checks(g, out);
+  }
+  out.push_back(prop62_check(trained));
   return out;
 }
 
-Claim check_theory(const std::vector<TheoryCheck>& checks) {
-  using Kind = TheoryCheck::Kind;
+namespace {
+
+// What check_theory reads off the checks that carry a verdict.
+struct Tally {
   int ran = 0, failed = 0;
   std::vector<std::string> fails, skips;
   std::map<Kind, std::pair<double, double>> ranges;  // min, max measured exponent per kind
-  std::string prop;
+  std::string prop;                                  // Proposition 6.2's note
+};
+
+std::string failure_text(const TheoryCheck& c) {
+  if (c.kind == Kind::prop62) return fmt::format("Prop. 6.2 {}", c.note);
+  if (c.kind == Kind::prod_fro)  // its note says where the exponent comes from
+    return fmt::format("{} = {:.3f}, rule {} ({})", c.what, *c.measured, c.expected, c.note);
+  return fmt::format("{} = {:.3f}, rule {}", c.what, *c.measured, c.expected);
+}
+
+Tally tally(const std::vector<TheoryCheck>& checks) {
+  Tally t;
   for (const auto& c : checks) {
     if (!c.verdict) continue;
     if (*c.verdict == Verdict::skip) {
-      skips.push_back(fmt::format("{}: {}", c.what, c.note));
+      t.skips.push_back(fmt::format("{}: {}", c.what, c.note));
       continue;
     }
-    ++ran;
+    ++t.ran;
     if (*c.verdict == Verdict::fail) {
-      ++failed;
-      if (c.kind == Kind::prop62)
-        fails.push_back(fmt::format("Prop. 6.2 {}", c.note));
-      else if (c.kind == Kind::prod_fro)  // its note says where the exponent comes from
-        fails.push_back(
-            fmt::format("{} = {:.3f}, rule {} ({})", c.what, *c.measured, c.expected, c.note));
-      else
-        fails.push_back(fmt::format("{} = {:.3f}, rule {}", c.what, *c.measured, c.expected));
+      ++t.failed;
+      t.fails.push_back(failure_text(c));
     }
     if (c.kind == Kind::prop62) {
-      prop = c.note;
+      t.prop = c.note;
     } else if (c.measured) {
-      auto [it, fresh] = ranges.try_emplace(c.kind, *c.measured, *c.measured);
+      auto [it, fresh] = t.ranges.try_emplace(c.kind, *c.measured, *c.measured);
       if (!fresh)
         it->second = {std::min(it->second.first, *c.measured),
                       std::max(it->second.second, *c.measured)};
     }
   }
-  if (ran == 0) {
-    // One reason per distinct note is enough.
-    std::set<std::string> seen;
-    std::vector<std::string> why;
-    for (const auto& s : skips)
-      if (seen.insert(s).second) why.push_back(s);
-    return make(k_claim_theory, Verdict::skip, "no theory check could run: " + first_items(why, 3));
-  }
+  return t;
+}
+
+// "‖Z_k‖₂ exponents 0.000; ...; Prop. 6.2 56/56 runs hold": the ranges of exponents per kind.
+std::vector<std::string> measured_parts(const Tally& t) {
   auto range = [&](Kind k, const char* name) -> std::string {
-    const auto it = ranges.find(k);
-    if (it == ranges.end()) return "";
+    const auto it = t.ranges.find(k);
+    if (it == t.ranges.end()) return "";
     const auto [lo, hi] = it->second;
     return lo == hi ? fmt::format("{} {:.3f}", name, lo)
                     : fmt::format("{} {:.3f}..{:.3f}", name, lo, hi);
@@ -408,12 +439,28 @@ Claim check_theory(const std::vector<TheoryCheck>& checks) {
        {range(Kind::spec, "‖Z_k‖₂ exponents"), range(Kind::fro, "‖Z_k‖_F exponents"),
         range(Kind::prod_fro, "Π‖Z_k‖_F² exponent")})
     if (!s.empty()) parts.push_back(s);
-  if (!prop.empty()) parts.push_back("Prop. 6.2 " + prop);
-  std::string fig = fmt::format("{}/{} checks pass", ran - failed, ran);
+  if (!t.prop.empty()) parts.push_back("Prop. 6.2 " + t.prop);
+  return parts;
+}
+
+}  // namespace
+
+Claim check_theory(const std::vector<TheoryCheck>& checks) {
+  const Tally t = tally(checks);
+  if (t.ran == 0) {
+    // One reason per distinct note is enough.
+    std::set<std::string> seen;
+    std::vector<std::string> why;
+    for (const auto& s : t.skips)
+      if (seen.insert(s).second) why.push_back(s);
+    return make(k_claim_theory, Verdict::skip, "no theory check could run: " + first_items(why, 3));
+  }
+  const auto parts = measured_parts(t);
+  std::string fig = fmt::format("{}/{} checks pass", t.ran - t.failed, t.ran);
   if (!parts.empty()) fig += " (" + first_items(parts, 8) + ")";
-  if (!fails.empty()) fig += "; failing: " + first_items(fails);
-  if (!skips.empty()) fig += fmt::format("; skipped: {}", first_items(skips, 2));
-  return make(k_claim_theory, failed ? Verdict::fail : Verdict::pass, fig);
+  if (!t.fails.empty()) fig += "; failing: " + first_items(t.fails);
+  if (!t.skips.empty()) fig += fmt::format("; skipped: {}", first_items(t.skips, 2));
+  return make(k_claim_theory, t.failed ? Verdict::fail : Verdict::pass, fig);
 }
 
 }  // namespace initscope::report::nk17
