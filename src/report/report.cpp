@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "common/error.hpp"
+#include "report/aggregate.hpp"
 #include "report/page.hpp"
 
 namespace initscope::report {
@@ -55,8 +56,11 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOption
   const StudyContext context{options.resamples, options.seed};
   for (const StudyFactory make : studies) {
     const auto study = make();
-    const auto selected = study->select(runs);
-    if (!selected.empty()) page.add_claims(study->build(selected, context, page));
+    auto selected = study->select(runs);
+    if (selected.empty()) continue;
+    // Excluded runs are listed by the page and never reach a study's figures or claims.
+    std::erase_if(selected, [](const RunRecord* r) { return classify(*r) == RunUse::excluded; });
+    page.add_claims(study->build(selected, context, page));
   }
   ReportResult result;
   result.index = page.write();

@@ -33,12 +33,13 @@ class Study {
   /// Short name ("nk17").
   virtual std::string name() const = 0;
 
-  /// The runs this study reads, out of every run in the database (oldest first). Excluded runs
-  /// may be among them: the page lists those, a study must not use them (see classify()).
+  /// The runs this study is about, out of every run in the database (oldest first). If none,
+  /// the study is left off the page.
   virtual std::vector<const RunRecord*> select(const std::vector<RunRecord>& all) const = 0;
 
-  /// Adds the study's sections to `page` for its (non-empty) selection and returns its claims,
-  /// in the order they are listed.
+  /// Adds the study's sections to `page` and returns its claims, in the order they are listed.
+  /// `runs` is the selection without the runs the report excludes (classify(): capped,
+  /// diverged, failed, unfinished), which the page lists instead; it may be empty.
   virtual std::vector<Claim> build(const std::vector<const RunRecord*>& runs,
                                    const StudyContext& context, Page& page) const = 0;
 };

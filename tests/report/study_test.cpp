@@ -61,6 +61,28 @@ std::unique_ptr<Study> make_fake() {
   return std::make_unique<FakeStudy<Width>>();
 }
 
+// Selects every run and remembers the ids build() is given.
+std::vector<int64_t> g_given;
+class GreedyStudy final : public Study {
+ public:
+  std::string name() const override { return "greedy"; }
+  std::vector<const RunRecord*> select(const std::vector<RunRecord>& all) const override {
+    std::vector<const RunRecord*> out;
+    for (const auto& r : all) out.push_back(&r);
+    return out;
+  }
+  std::vector<Claim> build(const std::vector<const RunRecord*>& runs, const StudyContext&,
+                           Page&) const override {
+    g_given.clear();
+    for (const RunRecord* r : runs) g_given.push_back(r->id);
+    return {};
+  }
+};
+
+std::unique_ptr<Study> make_greedy() {
+  return std::make_unique<GreedyStudy>();
+}
+
 class StudyTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -117,6 +139,23 @@ TEST_F(StudyTest, StudiesFollowTheirOrderAndOneWithoutRunsAddsNothing) {
   // Figures are numbered across studies: the second study's figure is Figure 2.
   const auto second = html.find("<h2>Fake study at H = 64</h2>");
   EXPECT_NE(html.find("<b>Figure 2.</b> Fake figure.", second), std::string::npos);
+}
+
+TEST_F(StudyTest, ExcludedRunsNeverReachAStudy) {
+  auto capped = trained_run(64, 500, 0, 2, 999, 0.5);
+  capped.converged = false;
+  capped.stopped_by = "max_epochs";
+  runs_.push_back(record(capped));  // id 5
+  auto failed = trained_run(64, 500, 0, 3, 888, 0.5);
+  failed.status = k_status_failed;
+  failed.converged = false;
+  runs_.push_back(record(failed));           // id 6
+  runs_.push_back(record(init_run(64, 1)));  // id 7
+  g_given = {-1};
+  const auto result = write_report(runs_, options_, {&make_greedy});
+  EXPECT_EQ(g_given, (std::vector<int64_t>{1, 2, 3, 4, 7}));
+  const std::string html = read_file(result.index);
+  EXPECT_NE(html.find("2 runs not used in any plot or claim."), std::string::npos);
 }
 
 TEST_F(StudyTest, RegisteredStudiesStartWithNk17) {

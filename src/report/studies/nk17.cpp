@@ -486,8 +486,8 @@ class Nk17Study final : public Study {
  public:
   std::string name() const override { return "nk17"; }
 
-  // Every run: the paper's setup is the toolkit's, and build() reads only the runs classify()
-  // uses, so the claims and sections appear (as SKIP and notices) even without usable runs.
+  // Every run: the paper's setup is the toolkit's default. Its claims and sections appear (as
+  // SKIP lines and notices) even when no run is usable.
   std::vector<const RunRecord*> select(const std::vector<RunRecord>& all) const override {
     std::vector<const RunRecord*> out;
     for (const auto& r : all) out.push_back(&r);
