@@ -36,7 +36,8 @@ std::string config_summary(const RunRecord& run);
 
 class Page {
  public:
-  /// `db` is shown in the header and footer; figures are drawn into `dir`.
+  /// `db` is shown in the header and footer; figures are drawn into `dir`. `runs` (every run in
+  /// the database, counted and its excluded runs listed) must outlive the page.
   Page(std::filesystem::path db, std::filesystem::path dir, const std::vector<RunRecord>& runs);
 
   /// Adds " · HTML" to the header line (a study says which paper it reproduces).
