@@ -185,8 +185,8 @@ std::string Page::claims_section() const {
     rows.push_back({h::escape(c.id), h::badge(c.verdict), h::escape(c.figure), h::escape(c.rule)});
   return "<h2>Claims</h2>\n" + h::table({"claim", "result", "measured", "rule"}, rows, "claims") +
          "<p class=\"muted\">SKIP means the database lacks the runs the rule needs, not that the "
-         "claim failed. Thresholds are fixed in src/report/claims.hpp from the paper's "
-         "statements.</p>\n";
+         "claim failed. Each study's thresholds are fixed in its source under "
+         "src/report/studies/ from its paper's statements.</p>\n";
 }
 
 std::string Page::runs_section() const {
