@@ -74,6 +74,7 @@ std::vector<std::vector<std::string>> status_rows(const std::vector<RunRecord>& 
       ++row.capped;
   }
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(by_status.size());
   for (const auto& [status, n] : by_status)
     rows.push_back({h::escape(status), std::to_string(n.runs), std::to_string(n.converged),
                     std::to_string(n.capped), std::to_string(n.init)});
@@ -204,6 +205,7 @@ std::string Page::excluded_section() const {
            "<p>None: every run completed and either converged or measured the initialization "
            "only.</p>\n";
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(excluded.size());
   for (const RunRecord* r : excluded)
     rows.push_back({std::to_string(r->id), h::escape(r->created), h::escape(config_summary(*r)),
                     h::escape(r->status), h::escape(r->stopped_by.empty() ? "–" : r->stopped_by),
@@ -229,7 +231,7 @@ std::string Page::html() const {
 }
 
 fs::path Page::write() const {
-  const fs::path index = dir_ / "index.html";
+  fs::path index = dir_ / "index.html";
   std::ofstream f(index, std::ios::binary | std::ios::trunc);
   if (f) f << html();
   if (!f) throw Error(fmt::format("--out {}: cannot write index.html", dir_.string()));

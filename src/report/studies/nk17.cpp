@@ -6,7 +6,6 @@
 #include <cmath>
 #include <map>
 #include <set>
-#include <tuple>
 
 #include <fmt/core.h>
 
@@ -271,6 +270,7 @@ void fits_table(Page& page, const std::vector<RFit>& fits) {
     return;
   }
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(fits.size());
   for (const auto& f : fits) rows.push_back(fit_row(f));
   page.table({"H", "m values", "seeds per m", "k", "95% CI (bootstrap)", "prefactor c", "R² (log)",
               fmt::format("k in [{}, {}]", k_exponent_lo, k_exponent_hi)},
@@ -459,6 +459,7 @@ std::vector<std::string> check_row(const TheoryCheck& c) {
 
 void checks_table(Page& page, const std::vector<TheoryCheck>& checks) {
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(checks.size());
   for (const auto& c : checks) rows.push_back(check_row(c));
   page.heading(3, "Checks");
   page.table({"runs", "quantity", "measured", "rule", "result", "note"}, rows, "num");
@@ -490,6 +491,7 @@ class Nk17Study final : public Study {
   // SKIP lines and notices) even when no run is usable.
   std::vector<const RunRecord*> select(const std::vector<RunRecord>& all) const override {
     std::vector<const RunRecord*> out;
+    out.reserve(all.size());
     for (const auto& r : all) out.push_back(&r);
     return out;
   }
