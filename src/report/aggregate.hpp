@@ -108,8 +108,15 @@ struct Experiment {
   std::vector<const RunRecord*> runs;  // oldest first
 };
 
-/// The experiment key of a config: drops seed, threads, width, m, noise, max_epochs,
-/// max_steps and measure_every.
+// experiment_key and init_key are the only places the report derives a grouping key from a
+// stored config: every study groups with group_runs(runs, experiment_key) or
+// group_runs(runs, init_key), and a sweep cell is an experiment at one coord_of(). Changing how
+// runs group (e.g. a key from the option table) is a change to these two functions alone. Note
+// that NK17 seeds each experiment's bootstrap with derive_seed(seed, key.dump()), so a key that
+// is spelled differently moves the bootstrap intervals, not the fits.
+
+/// The experiment key of a config: drops seed, threads, train_eval, width, m, noise,
+/// max_epochs, max_steps and measure_every.
 nlohmann::json experiment_key(const nlohmann::json& config);
 /// The key that fixes the distribution of the initialization Z at a given width: dataset,
 /// classes, depth, init, init_gain, init_from.

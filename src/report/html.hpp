@@ -1,7 +1,7 @@
 // HTML building blocks for the report page: escaping, tables, figures and the page shell with
 // its inline style sheet. The page needs nothing but its own folder: no scripts, fonts or
 // style sheets from elsewhere, images referenced by relative file name.
-// Deliberately left out: what the page says (report.cpp) and any templating engine.
+// Deliberately left out: what the page says (page.cpp, studies/) and any templating engine.
 #pragma once
 
 #include <string>

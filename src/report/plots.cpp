@@ -101,6 +101,43 @@ double curve_at(const PlotCurve& c, double x) {
 
 }  // namespace
 
+std::vector<PlotLine> lines_from(const std::vector<Series>& series, const std::string& prefix,
+                                 double scale) {
+  std::vector<PlotLine> out;
+  for (const auto& s : series) {
+    PlotLine l{prefix + num(s.key), s.points};
+    for (auto& p : l.points) {
+      p.y.mean *= scale;
+      p.y.sd *= scale;
+      for (auto& v : p.values) v *= scale;
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+PlotLine width_line(const std::vector<const RunRecord*>& runs, const std::string& metric,
+                    const std::string& title) {
+  PlotLine l{title, {}};
+  for (const auto& [w, v] : width_values_unique_seed(runs, metric))
+    if (!v.empty()) l.points.push_back(SeriesPoint{static_cast<double>(w), stats(v), v});
+  return l;
+}
+
+std::optional<PowerFit> fit_line(const PlotLine& line) {
+  std::vector<double> x, y;
+  for (const auto& p : line.points) {
+    x.push_back(p.x);
+    y.push_back(p.y.mean);
+  }
+  return fit_power_law(x, y);
+}
+
+PlotCurve curve_for(const PlotLine& line, const PowerFit& fit, int index,
+                    const std::string& title) {
+  return PlotCurve{title, fit, line.points.front().x, line.points.back().x, index};
+}
+
 bool drawable(const PlotSpec& spec) {
   for (const auto& l : spec.lines)
     if (usable_points(spec, l).size() >= 2) return true;

@@ -4,10 +4,11 @@
 // with `cd DIR && gnuplot NAME.gp`.
 // Axis ranges and log-axis ticks are computed here rather than left to gnuplot, whose log
 // autoscaling widens a narrow range to whole decades and then shows a single tick.
-// Deliberately left out: choosing what to plot (report.cpp) and any other plotting backend.
+// Deliberately left out: choosing what to plot (the studies) and any other plotting backend.
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,18 @@ struct PlotSpec {
   std::vector<PlotLine> lines = {};
   std::vector<PlotCurve> curves = {};
 };
+
+/// One PlotLine per series, titled `prefix` + its key ("m = 4096"), every y times `scale`.
+std::vector<PlotLine> lines_from(const std::vector<Series>& series, const std::string& prefix,
+                                 double scale = 1.0);
+/// A line of one metric against width, one value per seed (width_values_unique_seed): the
+/// initialization's norms, which runs of one seed and width share.
+PlotLine width_line(const std::vector<const RunRecord*>& runs, const std::string& metric,
+                    const std::string& title);
+/// The power law fitted to a line's means (fit_power_law).
+std::optional<PowerFit> fit_line(const PlotLine& line);
+/// The fit drawn over the line's x range in the colour of line number `index`.
+PlotCurve curve_for(const PlotLine& line, const PowerFit& fit, int index, const std::string& title);
 
 /// True if some line has ≥ 2 points that can be drawn on the plot's axes (positive on log
 /// axes); a plot with only single points says nothing about a trend and is not drawn.

@@ -1,5 +1,6 @@
-// `initscope report`: read every run of a results database, check the paper's claims, draw the
-// figures with gnuplot, and write one self-contained page DIR/index.html (plus its PNGs and the
+// `initscope report`: read every run of a results database, hand each registered study
+// (study.hpp) the runs it selects, let it check its paper's claims and draw its figures with
+// gnuplot, and write one self-contained page DIR/index.html (page.hpp; plus its PNGs and the
 // .gp/.dat files that re-draw them).
 // Deliberately left out: printing (the CLI prints the claim lines) and any network access.
 #pragma once
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "report/claims.hpp"
+#include "report/study.hpp"
 #include "store/db.hpp"
 
 namespace initscope::report {
@@ -22,7 +24,7 @@ struct ReportOptions {
 };
 
 struct ReportResult {
-  std::vector<Claim> claims;    // in the order of the claim ids in claims.hpp
+  std::vector<Claim> claims;    // each study's claims, studies in registered order
   std::filesystem::path index;  // DIR/index.html
   int plots = 0;                // PNGs drawn
 };
@@ -34,5 +36,9 @@ ReportResult write_report(const ReportOptions& options);
 /// Writes the report for these runs (options.db is only shown on the page). Throws Error
 /// naming --db if `runs` is empty and --out if the folder cannot be written.
 ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOptions& options);
+
+/// The same with these studies in place of registered_studies() (tests pass their own).
+ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOptions& options,
+                          const std::vector<StudyFactory>& studies);
 
 }  // namespace initscope::report
