@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/rng.hpp"
+#include "train/config.hpp"
 
 namespace initscope::report {
 
@@ -150,18 +151,12 @@ double axis_value(const Coord& c, Axis axis) {
 }
 
 nlohmann::json experiment_key(const nlohmann::json& config) {
-  nlohmann::json key = config;
-  for (const char* k : {"seed", "threads", "train_eval", "width", "m", "noise", "max_epochs",
-                        "max_steps", "measure_every"})
-    key.erase(k);
-  return key;
+  return key_of_options(config,
+                        [](const OptionSpec& s) { return s.role == OptionRole::result; });
 }
 
 nlohmann::json init_key(const nlohmann::json& config) {
-  nlohmann::json key = nlohmann::json::object();
-  for (const char* k : {"dataset", "classes", "depth", "init", "init_gain", "init_from"})
-    if (config.contains(k)) key[k] = config[k];
-  return key;
+  return key_of_options(config, [](const OptionSpec& s) { return s.init_distribution; });
 }
 
 namespace {

@@ -115,11 +115,14 @@ struct Experiment {
 // that NK17 seeds each experiment's bootstrap with derive_seed(seed, key.dump()), so a key that
 // is spelled differently moves the bootstrap intervals, not the fits.
 
-/// The experiment key of a config: drops seed, threads, train_eval, width, m, noise,
-/// max_epochs, max_steps and measure_every.
+/// The experiment key of a config: its result options (the option table's role `result`: not
+/// the seed, sizes and caps, which vary within an experiment, nor threads and train_eval), read
+/// through normalized_config, so a run stored before an option existed groups with the runs
+/// stored after at that option's default.
 nlohmann::json experiment_key(const nlohmann::json& config);
-/// The key that fixes the distribution of the initialization Z at a given width: dataset,
-/// classes, depth, init, init_gain, init_from.
+/// The key that fixes the distribution of the initialization Z at a given width: the options
+/// marked init_distribution in the option table (dataset, classes, depth, init, init_gain,
+/// init_from, ...).
 nlohmann::json init_key(const nlohmann::json& config);
 
 /// Groups runs by key_of(config), in order of first appearance, and labels each group by its

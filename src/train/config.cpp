@@ -346,6 +346,12 @@ const std::vector<OptionSpec>& make_options() {
         "examples that failed in this epoch's training pass; the run stops at the same epoch "
         "with the same weights as with `full`, which evaluates everything and records the exact "
         "training loss and error every epoch"));
+    // The options of config schema 2, which report keys list even at their default (see
+    // OptionSpec::keyed_at_default). Frozen: an option added later is never listed here.
+    for (auto& spec : o) spec.keyed_at_default = true;
+    for (const char* name : {"dataset", "classes", "depth", "init", "init_gain", "init_from"})
+      for (auto& spec : o)
+        if (spec.name == name) spec.init_distribution = true;
     return o;
   }();
   return options;
@@ -585,6 +591,19 @@ nlohmann::json normalized_config(const nlohmann::json& stored) {
   } catch (const Error&) {
     return stored;
   }
+}
+
+nlohmann::json key_of_options(const nlohmann::json& stored,
+                              const std::function<bool(const OptionSpec&)>& pick) {
+  static const TrainConfig defaults;
+  const nlohmann::json j = normalized_config(stored);
+  nlohmann::json key = nlohmann::json::object();
+  for (const auto& spec : run_options()) {
+    if (!pick(spec) || !j.contains(spec.name)) continue;
+    const nlohmann::json& v = j[spec.name];
+    if (spec.keyed_at_default || v != spec.get(defaults)) key[spec.name] = v;
+  }
+  return key;
 }
 
 std::string options_markdown() {

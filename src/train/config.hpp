@@ -112,6 +112,13 @@ struct OptionSpec {
   std::string help;                  // one line, for --help
   std::string doc;                   // the README's "meaning" cell (Markdown)
   std::vector<std::string> choices;  // kind choice: the accepted names
+  // The report's keys (report/aggregate.hpp): whether the option fixes the distribution of the
+  // initialization at a given width (init_key), and whether a key lists it even at its default.
+  // Only the options of config schema 2 are listed at their default, so that the keys of runs
+  // stored then keep their spelling; an option added later appears in a key only when set away
+  // from its default, so adding one never moves a key (nor the bootstrap seeds drawn from it).
+  bool init_distribution = false;
+  bool keyed_at_default = false;
   std::function<nlohmann::json(const TrainConfig&)> get;
   std::function<void(TrainConfig&, const nlohmann::json&)> set;
   std::string flag() const;  // "--init-gain"
@@ -156,6 +163,11 @@ std::string config_hash_of_stored(const nlohmann::json& stored);
 /// stored before an option existed compare equal to runs stored after. A config that no longer
 /// parses is returned unchanged.
 nlohmann::json normalized_config(const nlohmann::json& stored);
+
+/// The options of `stored` (normalized) a report key holds: those `pick` accepts, each if it is
+/// keyed at its default or differs from it.
+nlohmann::json key_of_options(const nlohmann::json& stored,
+                              const std::function<bool(const OptionSpec&)>& pick);
 
 /// The README's option table (Markdown), generated from run_options().
 std::string options_markdown();

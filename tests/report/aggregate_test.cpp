@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "synthetic_db.hpp"
+#include "train/config.hpp"
 
 namespace initscope::report {
 namespace {
@@ -138,6 +139,29 @@ TEST(Grouping, SeedsAreReplicatesAndOtherKeysSplitExperiments) {
   all.config = base_config(64, 0, 0, 1);
   all.metrics["m"] = 60000;
   EXPECT_EQ(coord_of(all).m, 60000);
+}
+
+// Runs stored before an option existed lack its key; read through the option table they group
+// with runs stored after it at its default, and the key of today's runs is spelled as before.
+TEST(Grouping, RunsStoredBeforeAnOptionExistedShareTheCell) {
+  nlohmann::json today = to_json(TrainConfig{});
+  nlohmann::json older = today;
+  older.erase("train_eval");  // added after the first databases were written
+  older.erase("standardize");
+  EXPECT_EQ(experiment_key(older), experiment_key(today));
+  EXPECT_EQ(init_key(older), init_key(today));
+  // Today's spelling: every result option of schema 2, axes and execution options dropped.
+  nlohmann::json expected = today;
+  for (const char* k : {"seed", "threads", "train_eval", "width", "m", "noise", "max_epochs",
+                        "max_steps", "measure_every"})
+    expected.erase(k);
+  EXPECT_EQ(experiment_key(today), expected);
+  EXPECT_EQ(init_key(today).dump(),
+            R"({"classes":[],"dataset":"mnist","depth":5,"init":"xavier_normal",)"
+            R"("init_from":"","init_gain":1.0})");
+  // A value away from the default is a different experiment.
+  older["lr"] = 0.1;
+  EXPECT_NE(experiment_key(older), experiment_key(today));
 }
 
 TEST(Grouping, UniqueSeedPerWidthForInitializationNorms) {
