@@ -3,6 +3,7 @@
 // the array. We accept only type 0x08 (unsigned bytes), which is all MNIST-like data uses, and
 // insist the data length matches the header exactly: a short or over-long file is almost always
 // a broken download, and catching it here beats training on garbage.
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -34,49 +35,68 @@ void require_regular_file(const std::filesystem::path& file) {
     throw Error(fmt::format("{}: file not found", file.string()));
   if (std::filesystem::is_directory(status))
     throw Error(fmt::format("{}: is a directory, expected a data file", file.string()));
+  // A device or a pipe (/dev/zero) would be read until memory runs out.
+  if (!std::filesystem::is_regular_file(status))
+    throw Error(fmt::format("{}: is not a regular file, expected a data file", file.string()));
 }
 
-/// The file's contents, decompressed if it is gzip. zlib's gzread passes non-gzip files through
-/// unchanged (it checks the 0x1f 0x8b magic itself), so one code path reads both kinds.
-std::vector<uint8_t> read_maybe_gzip(const std::filesystem::path& file) {
-  require_regular_file(file);
-  gzFile gz = gzopen(file.c_str(), "rb");
-  if (gz == nullptr)
-    throw Error(fmt::format("{}: cannot open the file: {}", file.string(), std::strerror(errno)));
-  gzbuffer(gz, 1 << 17);
-  std::vector<uint8_t> out;
-  constexpr unsigned k_chunk = 1u << 20;
-  for (;;) {
-    const size_t old_size = out.size();
-    out.resize(old_size + k_chunk);
-    const int got = gzread(gz, out.data() + old_size, k_chunk);
-    if (got < 0) {
-      int code = 0;
-      const std::string message = gzerror(gz, &code);
-      const bool compressed = gzdirect(gz) == 0;
-      gzclose(gz);
-      if (compressed)
-        throw Error(
-            fmt::format("{}: the gzip data is damaged ({}); delete the file and fetch it "
-                        "again",
-                        file.string(), message));
-      throw Error(fmt::format("{}: read error: {}", file.string(), message));
-    }
-    out.resize(old_size + static_cast<size_t>(got));
-    if (got == 0) break;
+/// Reads a file, gzip-compressed or not, piece by piece: the IDX reader takes the header first
+/// and then exactly the bytes it promises, so a file never costs more memory than its header
+/// says (a gzip bomb or an endless stream is refused after at most that many bytes).
+class GzReader {
+ public:
+  explicit GzReader(const std::filesystem::path& file) : file_(file) {
+    require_regular_file(file);
+    gz_ = gzopen(file.c_str(), "rb");
+    if (gz_ == nullptr)
+      throw Error(
+          fmt::format("{}: cannot open the file: {}", file.string(), std::strerror(errno)));
+    gzbuffer(gz_, 1 << 17);
   }
-  // A gzip stream cut short is not a read error to gzread (it supports growing files); it
-  // reports it as Z_BUF_ERROR afterwards, and we treat it as the damaged download it is.
-  int code = Z_OK;
-  const std::string message = gzerror(gz, &code);
-  gzclose(gz);
-  if (code != Z_OK)
-    throw Error(
-        fmt::format("{}: the gzip data is damaged or cut short ({}); delete the file and "
-                    "fetch it again",
-                    file.string(), code == Z_BUF_ERROR ? "unexpected end of file" : message));
-  return out;
-}
+  ~GzReader() { gzclose(gz_); }
+  GzReader(const GzReader&) = delete;
+  GzReader& operator=(const GzReader&) = delete;
+
+  /// Up to n bytes into out; returns how many (fewer only at the end of the data).
+  size_t read(uint8_t* out, size_t n) {
+    size_t done = 0;
+    while (done < n) {
+      const unsigned want = static_cast<unsigned>(std::min<size_t>(n - done, 1u << 30));
+      const int got = gzread(gz_, out + done, want);
+      if (got < 0) fail_damaged();
+      if (got == 0) break;
+      done += static_cast<size_t>(got);
+    }
+    return done;
+  }
+  /// After the last byte: a gzip stream cut short is not a read error to gzread (it supports
+  /// growing files); it reports it as Z_BUF_ERROR afterwards: the damaged download it is.
+  void check_complete() {
+    int code = Z_OK;
+    const std::string message = gzerror(gz_, &code);
+    if (code != Z_OK)
+      throw Error(fmt::format(
+          "{}: the gzip data is damaged or cut short ({}); delete the file and fetch it again",
+          file_.string(), code == Z_BUF_ERROR ? "unexpected end of file" : message));
+  }
+
+ private:
+  [[noreturn]] void fail_damaged() {
+    int code = 0;
+    const std::string message = gzerror(gz_, &code);
+    if (gzdirect(gz_) == 0)
+      throw Error(fmt::format(
+          "{}: the gzip data is damaged ({}); delete the file and fetch it again",
+          file_.string(), message));
+    throw Error(fmt::format("{}: read error: {}", file_.string(), message));
+  }
+  std::filesystem::path file_;
+  gzFile gz_ = nullptr;
+};
+
+// The most data an IDX file may promise: 4 GiB, 80 times MNIST's training images. A header
+// asking for more is refused before anything is allocated.
+constexpr uint64_t k_idx_max_bytes = uint64_t{1} << 32;
 
 uint32_t read_be32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
@@ -125,51 +145,77 @@ std::string idx_describe(const IdxArray& a) {
 }  // namespace data_detail
 
 IdxArray idx_read(const std::filesystem::path& file) {
-  std::vector<uint8_t> bytes = read_maybe_gzip(file);
-  if (bytes.size() < 4)
+  GzReader in(file);
+  uint8_t head[4] = {0, 0, 0, 0};
+  const size_t got_head = in.read(head, 4);
+  if (got_head < 4) {
+    in.check_complete();
     idx_fail(file, fmt::format("file is too short for an IDX header: {} bytes, need at least 4",
-                               bytes.size()));
-  if (bytes[0] != 0 || bytes[1] != 0)
+                               got_head));
+  }
+  if (head[0] != 0 || head[1] != 0)
     idx_fail(file, fmt::format("wrong magic number 0x{:02x}{:02x}{:02x}{:02x}: an IDX file starts "
                                "with two zero bytes, a type code and the number of dimensions",
-                               bytes[0], bytes[1], bytes[2], bytes[3]));
-  if (bytes[2] != 0x08)
+                               head[0], head[1], head[2], head[3]));
+  if (head[2] != 0x08)
     idx_fail(file,
              fmt::format("type code 0x{:02x} is not supported, expected 0x08 (unsigned bytes)",
-                         bytes[2]));
-  const int ndims = bytes[3];
+                         head[2]));
+  const int ndims = head[3];
   if (ndims < 1 || ndims > 4)
     idx_fail(file, fmt::format("header says {} dimensions, expected 1 to 4", ndims));
   const size_t header_size = 4 + 4 * static_cast<size_t>(ndims);
-  if (bytes.size() < header_size)
+  uint8_t sizes[16];
+  const size_t got_sizes = in.read(sizes, 4 * static_cast<size_t>(ndims));
+  if (got_sizes < 4 * static_cast<size_t>(ndims)) {
+    in.check_complete();
     idx_fail(file, fmt::format("file is truncated inside the header: {} dimensions need {} header "
                                "bytes, found {}",
-                               ndims, header_size, bytes.size()));
+                               ndims, header_size, 4 + got_sizes));
+  }
 
   IdxArray a;
   // Each size is below 2^32 and there are at most 4, so the product fits in 128 bits.
   unsigned __int128 expected = 1;
   for (int k = 0; k < ndims; ++k) {
-    const uint32_t d = read_be32(bytes.data() + 4 + 4 * k);
+    const uint32_t d = read_be32(sizes + 4 * k);
     if (d == 0)
       idx_fail(file, fmt::format("dimension {} of the header is 0, expected positive sizes", k));
     a.dims.push_back(d);
     expected *= d;
   }
-  const size_t found = bytes.size() - header_size;
   const std::string expected_text = expected > UINT64_MAX
                                         ? std::string("more than 2^64")
                                         : std::to_string(static_cast<uint64_t>(expected));
-  if (expected > found)
+  if (expected > k_idx_max_bytes)
+    idx_fail(file, fmt::format("header says {} = {} bytes of data, more than the {} bytes an IDX "
+                               "file may hold here",
+                               join_dims(a.dims), expected_text, k_idx_max_bytes));
+  // Exactly the promised bytes, then a probe for more: memory never exceeds the promise.
+  const size_t want = static_cast<size_t>(expected);
+  a.data.resize(want);
+  const size_t found = in.read(a.data.data(), want);
+  if (found < want) {
+    in.check_complete();
     idx_fail(file, fmt::format("file is truncated: header says {} = {} bytes of data, found {}",
                                join_dims(a.dims), expected_text, found));
-  if (expected < found)
-    idx_fail(file, fmt::format("file has {} trailing bytes: header says {} = {} bytes of data, "
-                               "found {}",
-                               found - static_cast<size_t>(expected), join_dims(a.dims),
-                               expected_text, found));
-  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(header_size));
-  a.data = std::move(bytes);
+  }
+  uint8_t probe[1 << 12];
+  size_t trailing = 0;
+  for (size_t got = in.read(probe, sizeof probe); got > 0; got = in.read(probe, sizeof probe)) {
+    trailing += got;
+    if (trailing > (size_t{1} << 20)) break;  // enough to know; a bomb is not read to its end
+  }
+  if (trailing > 0)
+    idx_fail(file, trailing > (size_t{1} << 20)
+                       ? fmt::format("file has more than {} trailing bytes: header says {} = {} "
+                                     "bytes of data, found more than {}",
+                                     size_t{1} << 20, join_dims(a.dims), expected_text,
+                                     want + (size_t{1} << 20))
+                       : fmt::format("file has {} trailing bytes: header says {} = {} bytes of "
+                                     "data, found {}",
+                                     trailing, join_dims(a.dims), expected_text, want + trailing));
+  in.check_complete();
   return a;
 }
 

@@ -35,6 +35,10 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
     const Mlp net = Mlp::make(model_spec(config, data));
     start.resize(net.num_params);
     load_params(config.init_from, net, start);
+    const int64_t bad = first_nonfinite(start);
+    if (bad >= 0)
+      throw Error(fmt::format("--init-from {}: parameter {} is {}; expected finite weights",
+                              config.init_from, bad, start[static_cast<size_t>(bad)]));
   }
   Trainer trainer(config, data, Engine::fused, start);
   upgrade_run_identities(db);

@@ -30,6 +30,18 @@ constexpr int64_t k_check_min_chunk = 64;
 
 }  // namespace
 
+int64_t first_nonfinite(std::span<const float> v) {
+  // Summing is one pass at memory speed and a NaN or inf anywhere makes the sum non-finite;
+  // only then is the culprit looked for. (Finite values can overflow the float sum, so the sum
+  // is in double: |Σ| ≤ n·FLT_MAX stays finite.)
+  double sum = 0.0;
+  for (const float x : v) sum += static_cast<double>(x);
+  if (std::isfinite(sum)) return -1;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (!std::isfinite(v[i])) return static_cast<int64_t>(i);
+  return -1;
+}
+
 PreparedData prepare_data(const TrainConfig& c, TrainTest raw) {
   PreparedData p;
   if (!c.classes.empty()) {
@@ -338,14 +350,20 @@ const StopCriterion* Trainer::end_of_epoch(RunState& s, const ProgressFn& progre
   s.t_eval += seconds_since(t);
   if (measuring) measure_during(s);
   // Divergence: an example's loss that is not finite, or, when the check stopped early and
-  // saw only part of the set, a running loss of the epoch that is not finite.
-  const bool diverged = !finite || (!complete && s.epoch > 0 && !std::isfinite(epoch_loss));
-  if (diverged && !s.diverged) {
+  // saw only part of the set, a running loss of the epoch that is not finite; or a parameter
+  // that is not finite while the loss still is (a ReLU maps NaN to 0, so a NaN hidden weight can
+  // leave the loss near ln K for good).
+  const bool loss_diverged = !finite || (!complete && s.epoch > 0 && !std::isfinite(epoch_loss));
+  const int64_t bad_param = loss_diverged ? -1 : first_nonfinite(params_);
+  if ((loss_diverged || bad_param >= 0) && !s.diverged) {
     s.diverged = true;
     s.out.status = RunStatus::diverged;
     s.out.stopped_by = "diverged";
-    s.out.error = fmt::format("training loss became {} at epoch {} (step {})",
-                              finite ? epoch_loss : NAN, s.epoch, s.step);
+    s.out.error = loss_diverged
+                      ? fmt::format("training loss became {} at epoch {} (step {})",
+                                    finite ? epoch_loss : NAN, s.epoch, s.step)
+                      : fmt::format("parameter {} became {} at epoch {} (step {})", bad_param,
+                                    params_[static_cast<size_t>(bad_param)], s.epoch, s.step);
   }
   report_progress(s, complete, epoch_loss, epoch_error, progress);
   epoch_loss_sum_ = 0.0;

@@ -38,6 +38,9 @@ struct PreparedData {
 /// the (class-selected) training set and the like.
 PreparedData prepare_data(const TrainConfig& c, TrainTest raw);
 
+/// The index of the first value that is NaN or infinite, or −1 if all are finite.
+int64_t first_nonfinite(std::span<const float> v);
+
 /// The network a run trains: the config's depth, width and activation on the data's shape.
 MlpSpec model_spec(const TrainConfig& c, const PreparedData& data);
 

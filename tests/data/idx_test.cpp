@@ -171,5 +171,30 @@ TEST(IdxLoad, WrongRanks) {
                     {"expected a label file with 1 dimension", "found 3"});
 }
 
+// Reliability B6: a gzip bomb (a small header followed by a long run of zeros) is refused after
+// at most the header's promise plus a probe, not decompressed to its end; a header promising
+// more than an IDX file may hold is refused before anything is allocated; a device is refused.
+TEST(IdxRead, GzipBombIsRefusedWithinTheHeadersPromise) {
+  TempDir tmp;
+  std::vector<uint8_t> bomb = idx_bytes({4}, counting(4));
+  bomb.resize(bomb.size() + (size_t{64} << 20), 0);  // 64 MiB of zeros: about 64 KB as gzip
+  test::write_gzip(tmp / "bomb.gz", bomb);
+  EXPECT_LT(std::filesystem::file_size(tmp / "bomb.gz"), size_t{1} << 20);
+  expect_error_with([&] { idx_read(tmp / "bomb.gz"); },
+                    {(tmp / "bomb.gz").string(), "more than 1048576 trailing bytes"});
+}
+
+TEST(IdxRead, HugePromiseIsRefusedBeforeAllocating) {
+  TempDir tmp;
+  std::vector<uint8_t> bytes = {0, 0, 0x08, 3, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0};  // 2^48 bytes
+  test::write_bytes(tmp / "huge.idx", bytes);
+  expect_error_with([&] { idx_read(tmp / "huge.idx"); },
+                    {(tmp / "huge.idx").string(), "65536x65536x65536", "more than the"});
+}
+
+TEST(IdxRead, DeviceIsNotARegularFile) {
+  expect_error_with([] { idx_read("/dev/zero"); }, {"/dev/zero", "not a regular file"});
+}
+
 }  // namespace
 }  // namespace initscope

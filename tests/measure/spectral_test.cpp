@@ -79,6 +79,26 @@ TEST(Spectral, VectorsAndScaledIdentity) {
   EXPECT_EQ(spectral_norm(zero.data(), 3, 4).sigma, 0.0);
 }
 
+// An lr scan that blows up leaves weights near 1e20 before they overflow: σ² is then beyond
+// float, and the estimate must still be right (issue B1: it aborted in dstev). Tiny matrices
+// likewise, where σ² underflows.
+TEST(Spectral, ExtremeScalesAreMeasuredNotAborted) {
+  for (const double magnitude : {1e20, 1e30, 1e-25}) {
+    const int64_t rows = 7, cols = 5;
+    std::vector<float> a(static_cast<size_t>(rows * cols));
+    std::vector<double> ad(a.size());
+    Rng rng(3);
+    for (size_t i = 0; i < a.size(); ++i) {
+      a[i] = static_cast<float>(rng.normal() * magnitude);
+      ad[i] = static_cast<double>(a[i]);
+    }
+    const SpectralResult r = spectral_norm(a.data(), rows, cols);
+    const double ref = spectral_norm_ref(ad.data(), rows, cols);
+    ASSERT_TRUE(std::isfinite(r.sigma)) << magnitude;
+    EXPECT_NEAR(r.sigma / ref, 1.0, 1e-4) << magnitude;
+  }
+}
+
 TEST(Spectral, RandomGaussianMatchesDenseSvd) {
   const int64_t rows = 300, cols = 256;
   Rng r(5);

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "common/error.hpp"
 #include "toy.hpp"
 
@@ -113,6 +115,27 @@ TEST(Divergence, EndsAsDivergedNotACrash) {
   EXPECT_EQ(out.stopped_by, "diverged");
   EXPECT_FALSE(out.converged);
   EXPECT_NE(out.error.find("training loss became"), std::string::npos);
+}
+
+// Reliability B2: a NaN in a hidden ReLU layer's weights leaves the loss finite (ReLU maps NaN
+// to 0); the run must still end as diverged, naming the parameter, never as completed.
+TEST(Divergence, NonFiniteParametersWithAFiniteLossAreDivergence) {
+  auto c = toy_config();
+  c.max_epochs = 3;
+  const PreparedData d = toy_data();
+  Trainer fresh(c, d);
+  std::vector<float> start(fresh.params().begin(), fresh.params().end());
+  const size_t bad = fresh.net().layers[1].w_offset + 3;  // a hidden layer's weight
+  start[bad] = NAN;
+  c.init_from = "weights.safetensors";  // read by the caller (run/), here given directly
+  Trainer t(c, d, Engine::fused, start);
+  const RunOutcome out = t.run();
+  EXPECT_EQ(out.status, RunStatus::diverged);
+  EXPECT_EQ(out.stopped_by, "diverged");
+  EXPECT_NE(out.error.find(fmt::format("parameter {} became nan", bad)), std::string::npos)
+      << out.error;
+  EXPECT_EQ(first_nonfinite(std::vector<float>{1.0f, 2.0f}), -1);
+  EXPECT_EQ(first_nonfinite(std::vector<float>{1.0f, INFINITY, NAN}), 1);
 }
 
 TEST(Reproducible, SameSeedSameBitsOnOneThread) {
