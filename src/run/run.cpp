@@ -3,6 +3,10 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+#include <fstream>
+#include <string>
+
 #include <fmt/format.h>
 
 #include "common/error.hpp"
@@ -11,6 +15,38 @@
 #include "train/config.hpp"
 
 namespace initscope {
+
+int64_t estimate_run_bytes(const TrainConfig& config, const PreparedData& data) {
+  const Mlp net = Mlp::make(model_spec(config, data));
+  const int64_t widest = std::max(net.max_width(), net.spec.input_dim);
+  const int64_t hidden = net.spec.width * (net.spec.depth - 1);
+  const int64_t batch = std::min<int64_t>(config.batch, std::max<int64_t>(data.train.n, 1));
+  const int64_t eval_rows = 1024;  // the trainer's evaluation chunk
+  int64_t floats = 3 * static_cast<int64_t>(net.num_params);  // parameters, init, momentum
+  floats += batch * (hidden + 4 * widest) + 2 * eval_rows * widest;  // workspaces and panels
+  floats += (data.train.n + data.test.n) * data.train.dim;           // the prepared data
+  return 4 * floats;
+}
+
+void check_memory(const TrainConfig& config, const PreparedData& data) {
+  int64_t available_kb = -1;
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  int64_t value = 0;
+  std::string unit;
+  while (meminfo >> key >> value >> unit)
+    if (key == "MemAvailable:") available_kb = value;
+  if (available_kb < 0) return;  // not Linux-like: nothing to compare with
+  const int64_t need = estimate_run_bytes(config, data);
+  const int64_t available = available_kb * 1024;
+  if (need > available)
+    throw Error(fmt::format(
+        "--width {} --depth {} --m {}: this run needs about {:.1f} GB (parameters, their "
+        "initialization and momentum, workspaces and data), but {:.1f} GB of memory is "
+        "available; use a smaller width, depth or m",
+        config.width, config.depth, data.train.n, static_cast<double>(need) / 1e9,
+        static_cast<double>(available) / 1e9));
+}
 
 int upgrade_run_identities(Db& db) {
   return db.upgrade_config_hashes(k_config_schema, config_hash_of_stored);
@@ -29,6 +65,7 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
   const PreparedData data =
       raw ? prepare_data(config, *raw)
           : prepare_data(config, load_dataset(config.dataset, options.data_dir));
+  check_memory(config, data);
   // --init-from is read here, so a bad file fails before the row is inserted.
   std::vector<float> start;
   if (!config.init_from.empty()) {

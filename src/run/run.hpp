@@ -27,6 +27,13 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
                                      const ProgressFn& progress = {},
                                      const TrainTest* raw = nullptr);
 
+/// The memory a run of `config` on `data` needs, in bytes: parameters, initialization and
+/// momentum, the training and evaluation workspaces, and the prepared data.
+int64_t estimate_run_bytes(const TrainConfig& config, const PreparedData& data);
+/// Throws Error naming --width, --depth and --m, the estimate and the memory available, if the
+/// run cannot fit in the memory the system reports available (/proc/meminfo MemAvailable).
+void check_memory(const TrainConfig& config, const PreparedData& data);
+
 /// Brings the database's run identities to today's config schema (Db::upgrade_config_hashes
 /// with config_hash_of_stored), so that runs stored by an older initscope are found by their
 /// config_hash. Cheap when there is nothing to do; execute_run and sweeps call it.

@@ -119,6 +119,12 @@ TEST_F(Cli, BadInputGetsOneClearErrorAndNoCompletedRow) {
       {"--dataset imagenet", "imagenet"},
       {"--init-from " + (dir_ / "junk.safetensors").string(), "junk.safetensors"},
       {"--init-from " + (dir_ / "absent.safetensors").string(), "absent.safetensors"},
+      // Reliability B11: a width that cannot fit is refused before anything is allocated,
+      // naming the flags and the estimate, not with std::bad_alloc.
+      {"--width 65536", "--width 65536 --depth 5 --m 200: this run needs about"},
+      // The option table never narrows: a seed of -1 is not 2^64 − 1.
+      {"--seed -1", "--seed -1: expected a whole number from 0 to 2^64"},
+      {"--depth 4294967301", "--depth 4294967301: expected 1 to 64 weight layers"},
   };
   for (const auto& c : cases) {
     const Result r = run(base_ + c.args);
@@ -136,6 +142,35 @@ TEST_F(Cli, BadInputGetsOneClearErrorAndNoCompletedRow) {
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("train-images-idx3-ubyte"), std::string::npos) << r.out;
   EXPECT_EQ(completed_rows(), 0);
+}
+
+// The option table's CLI: every flag parses by its kind, and the run's stored config is what
+// the flags said.
+TEST_F(Cli, FlagsFromTheOptionTable) {
+  const Result r = run(base_ +
+                       "--classes 0,1 --loss logistic --shuffle off --standardize --stop "
+                       "'loss<=0.5' --stop 'train_error<=0' --max-epochs 1 --init he_normal --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["config"]["classes"], nlohmann::json::array({0, 1}));
+  EXPECT_EQ(j["config"]["shuffle"], false);
+  EXPECT_EQ(j["config"]["standardize"], true);
+  EXPECT_EQ(j["config"]["stop"], nlohmann::json::array({"loss<=0.5", "train_error<=0"}));
+  EXPECT_EQ(j["config"]["init"], "he_normal");
+  const Result opts = run("options");
+  EXPECT_EQ(opts.code, 0);
+  EXPECT_NE(opts.out.find("--train-eval"), std::string::npos) << opts.out;
+}
+
+// A database written before the option table is resumed by `sweep` without re-running anything.
+TEST_F(Cli, SweepResumesADatabaseOfSchemaOne) {
+  const fs::path fixtures = fs::path(INITSCOPE_TEST_DIR) / ".." / "run" / "fixtures";
+  fs::copy_file(fixtures / "schema1.db", db_);
+  const Result r = run("sweep " + (fixtures / "schema1.toml").string() + " --db " + db_ +
+                       " --data-dir " + dir_.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("4 runs: 4 already done"), std::string::npos) << r.out;
+  EXPECT_EQ(completed_rows(), 4);
 }
 
 TEST_F(Cli, DivergedRunIsRecordedNotCrashed) {
