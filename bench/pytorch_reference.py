@@ -11,6 +11,9 @@ interference from the other core or other processes can only be filtered out, ne
 Process start-up, data loading and model construction are never timed.
 
   bench/pytorch_reference.py --widths 64,256,1024,4096 --threads 1,2 [--data-dir DIR] [--m 4096]
+  bench/pytorch_reference.py --optimizer adam --batch 4096 --widths 256 (torch.optim.Adam, lr 1e-3)
+  bench/pytorch_reference.py --optimizer gd --m 16384 --widths 256 (one step on all m rows: the
+      mean loss's gradient, then SGD momentum 0.9; the step initscope's --optimizer gd takes)
   bench/pytorch_reference.py --sweep experiments/nk17-fig1-quick.toml [--jobs N]
 
 --sweep trains every run of an initscope sweep file the way `initscope sweep` does (each run
@@ -71,17 +74,29 @@ def flops_per_step(width, batch, depth=5, inputs=784, outputs=10):
     return 6.0 * batch * macs - 2.0 * batch * inputs * width
 
 
-def time_width(x, y, width, threads, batch, seconds, repeats, warmup, seed):
+def time_width(x, y, width, threads, batch, seconds, repeats, warmup, seed, optimizer="sgd"):
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     model = make_model(width)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    if optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(seed)
     n = x.shape[0]
     state = {"order": torch.randperm(n, generator=gen), "pos": 0}
 
+    def full_step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
     def step():
+        if optimizer == "gd":
+            return full_step()
         if state["pos"] + batch > n:
             state["order"] = torch.randperm(n, generator=gen)
             state["pos"] = 0
@@ -235,26 +250,31 @@ def main():
     ap.add_argument("--data-dir", default=os.environ.get("INITSCOPE_DATA", os.path.expanduser("~/.cache/initscope")))
     ap.add_argument("--sweep", help="time a whole sweep file instead of single steps")
     ap.add_argument("--jobs", type=int, default=os.cpu_count(), help="sweep runs at once")
+    ap.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "gd"],
+                    help="sgd and adam: minibatches of --batch; gd: one step on all m rows")
     args = ap.parse_args()
     if args.sweep:
         run_sweep(args.sweep, args.jobs, args.data_dir)
         return 0
 
-    x, y = load_mnist(args.data_dir, args.m)
+    x, y = load_mnist(args.data_dir, max(args.m, args.batch))
+    batch = x.shape[0] if args.optimizer == "gd" else args.batch
     for width in [int(w) for w in args.widths.split(",")]:
         per_thread = {}
         for threads in [int(t) for t in args.threads.split(",")]:
-            sec, steps = time_width(x, y, width, threads, args.batch, args.seconds, args.repeats, args.warmup, args.seed)
+            sec, steps = time_width(x, y, width, threads, batch, args.seconds, args.repeats,
+                                    1 if args.optimizer == "gd" else args.warmup, args.seed, args.optimizer)
             per_thread[threads] = sec
         best_threads = min(per_thread, key=per_thread.get)
         print(json.dumps({
-            "kind": "step",
+            "kind": {"sgd": "step", "adam": "adam", "gd": "gd"}[args.optimizer],
+            "batch": batch,
             "engine": "pytorch",
             "width": width,
             "seconds_per_step": per_thread[best_threads],
             "threads": best_threads,
             "per_thread": {str(k): v for k, v in per_thread.items()},
-            "flops_per_step": flops_per_step(width, args.batch),
+            "flops_per_step": flops_per_step(width, batch),
             "torch": torch.__version__,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         }), flush=True)

@@ -4,6 +4,12 @@
 //   {"kind":"peak", ...}       the machine's sgemm peak: OpenBLAS on 64 × 4096 × 4096;
 //   {"kind":"profile", ...}    one step at one width split into gather, each layer's forward,
 //                              the loss and each layer's backward+update;
+//   {"kind":"adam", ...}       steady-state seconds per Adam step (forward, loss, plain backward
+//                              into the gradient buffer, adam_update) per width and batch, with
+//                              the update alone and the fused SGD step at the same batch: what
+//                              fusing the update into the backward could save at most;
+//   {"kind":"gd", ...}         seconds per full-batch gd step (loss_gradient over m rows in
+//                              chunks, then the update) per width;
 //   {"kind":"costs", ...}      the costs around the steps, per epoch at m rows: gathering and
 //                              shuffling, a stopping check over the whole training set (its
 //                              cost with --train-eval full, and the most the default check
@@ -14,9 +20,9 @@
 // from other processes on a shared machine without ever adding any. Data loading, network
 // construction and process start-up are never timed.
 //
-//   step_bench [--mode steps|peak|profile|costs] [--widths 64,256,1024,4096] [--m 4096]
-//              [--threads 1,2] [--seconds 1] [--repeats 3] [--activation relu|linear|tanh]
-//              [--data-dir DIR]
+//   step_bench [--mode steps|peak|profile|costs|adam|gd] [--widths 64,256,1024,4096] [--m 4096]
+//              [--threads 1,2] [--batches 64,4096] [--seconds 1] [--repeats 3]
+//              [--activation relu|linear|tanh] [--data-dir DIR]
 #include <cblas.h>
 #include <immintrin.h>
 #include <sys/resource.h>
@@ -100,22 +106,24 @@ TrainConfig bench_config(int64_t width, int64_t m) {
 /// Epoch-shuffled batches, as Trainer::run draws them.
 class Batches {
  public:
-  Batches(int64_t n, uint64_t seed) : order_(static_cast<size_t>(n)), rng_(seed) {
+  Batches(int64_t n, uint64_t seed, int64_t batch = k_batch)
+      : order_(static_cast<size_t>(n)), rng_(seed), batch_(static_cast<size_t>(batch)) {
     std::iota(order_.begin(), order_.end(), int64_t{0});
     pos_ = order_.size();
   }
   std::span<const int64_t> next() {
-    if (pos_ + k_batch > order_.size()) {
+    if (pos_ + batch_ > order_.size()) {
       rng_.shuffle(std::span<int64_t>(order_));
       pos_ = 0;
     }
-    pos_ += k_batch;
-    return std::span<const int64_t>(order_).subspan(pos_ - k_batch, k_batch);
+    pos_ += batch_;
+    return std::span<const int64_t>(order_).subspan(pos_ - batch_, batch_);
   }
 
  private:
   std::vector<int64_t> order_;
   Rng rng_;
+  size_t batch_;
   size_t pos_;
 };
 
@@ -159,6 +167,67 @@ void bench_step(const TrainTest& raw, int64_t width, int64_t m, double seconds, 
                       {"peak_rss_mb", static_cast<double>(ru.ru_maxrss) / 1024.0},
                       {"params_init_momentum_mb", model_mb},
                       {"datasets_mb", data_mb}};
+  j.update(machine());
+  print(j);
+}
+
+// One Adam step per width at batch B (m ≥ B rows), and, to decide whether fusing the update
+// into the backward pays: adam_update alone on the same buffers, and the fused SGD step at the
+// same batch (its backward writes no gradient).
+void bench_adam(const TrainTest& raw, int64_t width, int64_t m, int64_t B, double seconds,
+                int repeats, int threads) {
+  TrainConfig c = bench_config(width, std::max(m, B));
+  c.optimizer = Optimizer::adam;
+  c.lr = 1e-3;
+  c.batch = B;
+  c.threads = threads;
+  openblas_set_num_threads(threads);
+  const PreparedData data = prepare_data(c, raw);
+  Trainer t(c, data);
+  Batches batches(data.train.n, 7, B);
+  const double sec = best_seconds([&] { t.adam_step(batches.next()); }, seconds, repeats, 5);
+  std::vector<float> p(t.params().begin(), t.params().end()), g(p.size(), 1e-3f);
+  AdamState st(p.size());
+  const double update =
+      best_seconds([&] { adam_update(p, st, g, 1e-3, AdamHyper{}); }, seconds / 4, repeats, 5);
+  TrainConfig cs = c;
+  cs.optimizer = Optimizer::sgd;
+  cs.lr = 0.01;
+  Trainer ts(cs, data);
+  const double sgd = best_seconds([&] { ts.sgd_step(batches.next()); }, seconds, repeats, 5);
+  nlohmann::json j = {{"kind", "adam"},
+                      {"engine", "initscope"},
+                      {"width", width},
+                      {"batch", B},
+                      {"seconds_per_step", sec},
+                      {"update_seconds", update},
+                      {"sgd_fused_seconds", sgd},
+                      {"flops_per_step", flops_per_step(t.net(), B)},
+                      {"threads", threads}};
+  j.update(machine());
+  print(j);
+}
+
+// One full-batch gd step on the first m rows (loss_gradient in chunks, then the update).
+void bench_gd(const TrainTest& raw, int64_t width, int64_t m, double seconds, int repeats,
+              int threads) {
+  TrainConfig c = bench_config(width, m);
+  c.optimizer = Optimizer::gd;
+  c.threads = threads;
+  openblas_set_num_threads(threads);
+  const PreparedData data = prepare_data(c, raw);
+  Trainer t(c, data);
+  const double sec = best_seconds([&] { t.gd_step(); }, seconds, repeats, 1);
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  nlohmann::json j = {{"kind", "gd"},
+                      {"engine", "initscope"},
+                      {"width", width},
+                      {"m", data.train.n},
+                      {"seconds_per_step", sec},
+                      {"flops_per_step", flops_per_step(t.net(), data.train.n)},
+                      {"threads", threads},
+                      {"peak_rss_mb", static_cast<double>(ru.ru_maxrss) / 1024.0}};
   j.update(machine());
   print(j);
 }
@@ -398,11 +467,14 @@ int main(int argc, char** argv) {
   int repeats = 3;
   std::string dir;
   std::vector<int> threads = {1};
+  std::vector<int64_t> batches = {64, 4096};
   app.add_option("--mode", mode,
                  "steps: time a step per width; peak: the sgemm peak; profile: one "
                  "step of the first width phase by phase; costs: evaluation, gathering "
-                 "and final measures per width")
-      ->check(CLI::IsMember({"steps", "peak", "profile", "costs"}));
+                 "and final measures per width; adam: an Adam step per width and batch; gd: a "
+                 "full-batch gd step on m rows per width")
+      ->check(CLI::IsMember({"steps", "peak", "profile", "costs", "adam", "gd"}));
+  app.add_option("--batches", batches, "adam: batch sizes")->delimiter(',');
   app.add_option("--widths", widths, "hidden widths H")->delimiter(',');
   app.add_option("--m", m, "training rows (the first m MNIST digits)");
   app.add_option("--seconds", seconds, "length of one timed run");
@@ -427,6 +499,11 @@ int main(int argc, char** argv) {
       if (mode == "steps")
         for (const int t : threads) bench_step(raw, w, m, seconds, repeats, t);
       if (mode == "costs") bench_costs(raw, w, m, seconds, repeats);
+      if (mode == "adam")
+        for (const int64_t B : batches)
+          for (const int t : threads) bench_adam(raw, w, m, B, seconds, repeats, t);
+      if (mode == "gd")
+        for (const int t : threads) bench_gd(raw, w, m, seconds, repeats, t);
       if (mode == "profile") bench_profile(raw, w, m, 2 * seconds);
     }
   } catch (const std::exception& e) {

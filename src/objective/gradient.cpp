@@ -8,11 +8,11 @@
 
 namespace initscope {
 
-GradientWorkspace make_gradient_workspace(const Mlp& net, int64_t chunk) {
+GradientWorkspace make_gradient_workspace(const Mlp& net, int64_t chunk, int threads) {
   IS_CHECK(chunk >= 1);
   GradientWorkspace gw;
   gw.chunk = chunk;
-  gw.ws = make_workspace(net, chunk, /*backward=*/true);
+  gw.ws = make_workspace(net, chunk, /*backward=*/true, threads);
   gw.x.assign(static_cast<size_t>(chunk * net.spec.input_dim), 0.0f);
   gw.y.assign(static_cast<size_t>(chunk), 0);
   gw.dlogits.assign(static_cast<size_t>(chunk * net.spec.outputs), 0.0f);
@@ -26,7 +26,8 @@ namespace {
 // row(i) and label(i) give row i of n; the rest is loss_gradient's contract.
 template <class Row, class Label>
 double chunked_gradient(const Mlp& net, std::span<const float> params, Loss loss, int64_t n,
-                        Row row, Label label, std::span<float> grad, GradientWorkspace& gw) {
+                        Row row, Label label, std::span<float> grad, GradientWorkspace& gw,
+                        RowObserver* observer) {
   IS_CHECK(n >= 1, "the mean over no rows is undefined");
   IS_CHECK(params.size() == net.num_params && grad.size() == net.num_params);
   IS_CHECK(gw.sum.size() == net.num_params && gw.chunk >= 1);
@@ -41,6 +42,7 @@ double chunked_gradient(const Mlp& net, std::span<const float> params, Loss loss
       gw.y[static_cast<size_t>(i)] = label(i0 + i);
     }
     const float* logits = mlp_forward(net, params.data(), gw.x.data(), B, gw.ws);
+    if (observer) observer->chunk(i0, logits, B);
     // Scale 1: the chunk's gradient is the sum over its rows; the mean is taken once below.
     loss_sum += loss_forward_backward(loss, gw.dlogits.data(), logits, gw.y.data(), B, K, 1.0f);
     mlp_backward(net, params.data(), gw.chunk_grad.data(), gw.x.data(), gw.dlogits.data(), B,
@@ -56,22 +58,22 @@ double chunked_gradient(const Mlp& net, std::span<const float> params, Loss loss
 
 double loss_gradient(const Mlp& net, std::span<const float> params, Loss loss,
                      std::span<const float* const> rows, std::span<const int32_t> labels,
-                     std::span<float> grad, GradientWorkspace& gw) {
+                     std::span<float> grad, GradientWorkspace& gw, RowObserver* observer) {
   IS_CHECK(rows.size() == labels.size());
   return chunked_gradient(
       net, params, loss, static_cast<int64_t>(rows.size()),
       [&](int64_t i) { return rows[static_cast<size_t>(i)]; },
-      [&](int64_t i) { return labels[static_cast<size_t>(i)]; }, grad, gw);
+      [&](int64_t i) { return labels[static_cast<size_t>(i)]; }, grad, gw, observer);
 }
 
 double loss_gradient(const Mlp& net, std::span<const float> params, Loss loss, const float* x,
                      const int32_t* y, std::span<const int64_t> indices, std::span<float> grad,
-                     GradientWorkspace& gw) {
+                     GradientWorkspace& gw, RowObserver* observer) {
   const int64_t dim = net.spec.input_dim;
   return chunked_gradient(
       net, params, loss, static_cast<int64_t>(indices.size()),
       [&](int64_t i) { return x + indices[static_cast<size_t>(i)] * dim; },
-      [&](int64_t i) { return y[indices[static_cast<size_t>(i)]]; }, grad, gw);
+      [&](int64_t i) { return y[indices[static_cast<size_t>(i)]]; }, grad, gw, observer);
 }
 
 }  // namespace initscope

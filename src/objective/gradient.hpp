@@ -32,7 +32,21 @@ struct GradientWorkspace {
   std::vector<double> sum;        // (num_params): Σ over chunks
 };
 
-GradientWorkspace make_gradient_workspace(const Mlp& net, int64_t chunk = k_gradient_chunk);
+/// `threads`: how many threads the forward kernels may use (the backward's OpenBLAS takes the
+/// caller's openblas_set_num_threads).
+GradientWorkspace make_gradient_workspace(const Mlp& net, int64_t chunk = k_gradient_chunk,
+                                          int threads = 1);
+
+/// Sees each chunk's logits as loss_gradient computes them, so that a caller can record what
+/// the pass saw of every row (full-batch gd's running loss, error and margins) without a second
+/// forward pass. `first` is the index (into rows or indices) of the chunk's first row; logits
+/// (B, outputs) are valid only during the call. A virtual call per chunk: no allocation.
+struct RowObserver {
+  virtual void chunk(int64_t first, const float* logits, int64_t B) = 0;
+
+ protected:
+  ~RowObserver() = default;
+};
 
 /// Mean loss of rows x_i = rows[i] (input_dim floats each) with labels[i], i < n, and its
 /// gradient: grad (num_params) = (1/n) Σ_i ∇_params loss(f(x_i), y_i). Returns the mean loss.
@@ -42,12 +56,13 @@ GradientWorkspace make_gradient_workspace(const Mlp& net, int64_t chunk = k_grad
 /// (about 1e-7 relative), never through how the chunks are weighted or accumulated.
 double loss_gradient(const Mlp& net, std::span<const float> params, Loss loss,
                      std::span<const float* const> rows, std::span<const int32_t> labels,
-                     std::span<float> grad, GradientWorkspace& gw);
+                     std::span<float> grad, GradientWorkspace& gw,
+                     RowObserver* observer = nullptr);
 
 /// The same for rows chosen by index from a dataset held as x (·, input_dim) row-major with
 /// labels y (·): the rows x[indices[i]], i < indices.size().
 double loss_gradient(const Mlp& net, std::span<const float> params, Loss loss, const float* x,
                      const int32_t* y, std::span<const int64_t> indices, std::span<float> grad,
-                     GradientWorkspace& gw);
+                     GradientWorkspace& gw, RowObserver* observer = nullptr);
 
 }  // namespace initscope

@@ -269,14 +269,39 @@ const std::vector<OptionSpec>& make_options() {
         [](Loss l) { return to_string(l); }, "ce, mse (squared, Appendix D) or logistic (binary)",
         "`ce` (softmax cross-entropy), `mse` ((1/k)·Σ(f_i − y_i)², Appendix D), `logistic` "
         "(binary)"));
+    o.push_back(choice<Optimizer>(
+        "optimizer", &TrainConfig::optimizer, R::result, optimizer_names(), parse_optimizer,
+        [](Optimizer x) { return to_string(x); },
+        "sgd (minibatch, momentum), adam (minibatch, PyTorch's Adam) or gd (full batch)",
+        "`sgd`: minibatch SGD with momentum; `adam`: PyTorch's `torch.optim.Adam` on the "
+        "minibatch gradient (no weight decay, no amsgrad); `gd`: full-batch gradient descent, "
+        "each step on the gradient of the mean loss over the whole training set (one step per "
+        "epoch; takes `--momentum`, refuses `--batch`)"));
     o.push_back(real(
         "lr", &TrainConfig::lr, R::result,
         [](double x) { return x > 0 ? "" : "must be positive"; }, "learning rate",
-        "learning rate of SGD with PyTorch's momentum: v ← μv + g, w ← w − lr·v"));
+        "learning rate of the optimizer; for `sgd` and `gd` with PyTorch's momentum: "
+        "v ← μv + g, w ← w − lr·v"));
     o.push_back(real(
         "momentum", &TrainConfig::momentum, R::result,
         [](double x) { return x >= 0 && x < 1 ? "" : "expected a value in [0, 1)"; },
-        "SGD momentum (PyTorch semantics)", "μ of SGD with momentum (PyTorch's semantics)"));
+        "SGD momentum (PyTorch semantics; sgd and gd)",
+        "μ of SGD with momentum (PyTorch's semantics), for `sgd` and `gd`"));
+    const auto unit_interval = [](double x) {
+      return x >= 0 && x < 1 ? "" : "expected a value in [0, 1)";
+    };
+    o.push_back(real("beta1", &TrainConfig::beta1, R::result, unit_interval,
+                     "Adam's β₁ (--optimizer adam)",
+                     "Adam's β₁: m ← β₁m + (1 − β₁)g (`--optimizer adam` only)"));
+    o.push_back(real("beta2", &TrainConfig::beta2, R::result, unit_interval,
+                     "Adam's β₂ (--optimizer adam)",
+                     "Adam's β₂: v ← β₂v + (1 − β₂)g² (`--optimizer adam` only)"));
+    o.push_back(real(
+        "eps", &TrainConfig::eps, R::result,
+        [](double x) { return x > 0 ? "" : "must be positive"; },
+        "Adam's ε (--optimizer adam)",
+        "Adam's ε, added to √v̂ after bias correction: w ← w − lr·m̂/(√v̂ + ε) (`--optimizer "
+        "adam` only)"));
     o.push_back(integer("batch", &TrainConfig::batch, R::result, 1, int64_t{1} << 30,
                         "must be at least 1", "minibatch size",
                         "minibatch size; the last batch of an epoch may be smaller, as in "
@@ -348,7 +373,13 @@ const std::vector<OptionSpec>& make_options() {
         "training loss and error every epoch"));
     // The options of config schema 2, which report keys list even at their default (see
     // OptionSpec::keyed_at_default). Frozen: an option added later is never listed here.
-    for (auto& spec : o) spec.keyed_at_default = true;
+    for (const char* name :
+         {"dataset", "m", "subset", "classes", "noise", "standardize", "depth", "width",
+          "activation", "init", "init_gain", "init_from", "loss", "lr", "momentum", "batch",
+          "shuffle", "stop", "max_epochs", "max_steps", "measure_every", "seed", "threads",
+          "train_eval"})
+      for (auto& spec : o)
+        if (spec.name == name) spec.keyed_at_default = true;
     for (const char* name : {"dataset", "classes", "depth", "init", "init_gain", "init_from"})
       for (auto& spec : o)
         if (spec.name == name) spec.init_distribution = true;
@@ -372,6 +403,36 @@ void validate_combinations(const TrainConfig& c) {
       if (!binary) throw Error("--loss logistic: needs a binary task (--classes A,B)");
       break;
     case Loss::mse:
+      break;
+  }
+  // Options of one optimizer given with another are refused, never silently ignored: only
+  // their defaults may stand next to a different --optimizer.
+  static const TrainConfig defaults;
+  const bool adam_options = c.beta1 != defaults.beta1 || c.beta2 != defaults.beta2 ||
+                            c.eps != defaults.eps;
+  const auto adam_flag = [&] {
+    return c.beta1 != defaults.beta1 ? "--beta1" : c.beta2 != defaults.beta2 ? "--beta2" : "--eps";
+  };
+  switch (c.optimizer) {
+    case Optimizer::sgd:
+      if (adam_options)
+        throw Error(fmt::format("{}: an Adam option needs --optimizer adam (the optimizer is sgd)",
+                                adam_flag()));
+      break;
+    case Optimizer::adam:
+      if (c.momentum != defaults.momentum)
+        throw Error(
+            "--momentum: --optimizer adam has no momentum option; its moments are --beta1 and "
+            "--beta2");
+      break;
+    case Optimizer::gd:
+      if (adam_options)
+        throw Error(fmt::format("{}: an Adam option needs --optimizer adam (the optimizer is gd)",
+                                adam_flag()));
+      if (c.batch != defaults.batch)
+        throw Error(fmt::format(
+            "--batch {}: --optimizer gd steps on the whole training set; leave --batch out",
+            c.batch));
       break;
   }
 }

@@ -17,6 +17,7 @@
 #include "data/dataset.hpp"
 #include "model/mlp.hpp"
 #include "objective/loss.hpp"
+#include "optim/optimizer.hpp"
 
 namespace initscope {
 
@@ -65,8 +66,10 @@ struct TrainConfig {
   std::string init_from;  // .safetensors file to start from instead of a random init
   // optimization
   Loss loss = Loss::ce;
+  Optimizer optimizer = Optimizer::sgd;
   double lr = 0.01;
-  double momentum = 0.9;
+  double momentum = 0.9;  // sgd's and gd's μ
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam's, PyTorch's defaults
   int64_t batch = 64;
   bool shuffle = true;
   std::vector<std::string> stop;  // criteria; the run stops when any is met

@@ -1,5 +1,5 @@
-// One training run: data preparation, SGD with momentum until a stopping criterion or a cap,
-// and the registered measures (measure/registry.hpp) at initialization, every N epochs and at
+// One training run: data preparation, steps of the chosen optimizer (optim/: sgd, adam or
+// full-batch gd) until a stopping criterion or a cap, and the registered measures (measure/registry.hpp) at initialization, every N epochs and at
 // the end. The trainer owns the seed: init, data order, subset and label
 // noise each get their own stream derived from the run seed.
 // Deliberately left out: storage and printing. The caller gets a RunOutcome and a progress
@@ -22,6 +22,8 @@
 #include "model/network.hpp"
 #include "train/config.hpp"
 #include "objective/loss.hpp"
+#include "optim/gd.hpp"
+#include "optim/optimizer.hpp"
 #include "train/stop_check.hpp"
 
 namespace initscope {
@@ -69,10 +71,14 @@ struct RunOutcome {
 };
 
 /// How the trainer computes a step and an evaluation.
-///  fused:     the optimized engine: panel forward kernels, backward fused with the SGD update
-///             (no gradient buffer), no allocation in the step.
-///  reference: the naive twins (mlp_forward_ref, mlp_backward_ref, sgd_update_ref) for the whole
-///             step and every evaluation; slow, allocates, and is what tests compare against.
+///  fused:     the optimized engine, no allocation in any step. sgd: panel forward kernels,
+///             backward fused with the update (no gradient buffer); adam: the same forward, the
+///             plain backward (mlp_backward, OpenBLAS) into one gradient buffer, then
+///             adam_update; gd: loss_gradient over the whole training set in chunks, then
+///             sgd_update.
+///  reference: the naive twins (mlp_forward_ref, mlp_backward_ref, sgd_update_ref,
+///             adam_update_ref; gd over all rows at once) for the whole step and every
+///             evaluation; slow, allocates, and is what tests compare against.
 enum class Engine { fused, reference };
 
 class Trainer {
@@ -86,8 +92,18 @@ class Trainer {
 
   /// One SGD step on these rows of the training set (at most config.batch of them): gather,
   /// forward, loss, backward and update. Returns the batch's mean loss. run() is a loop of
-  /// these; benchmarks call it directly.
+  /// these for --optimizer sgd; benchmarks call it directly.
   double sgd_step(std::span<const int64_t> rows);
+  /// One Adam step on these rows (at most config.batch): forward, loss, the batch mean's
+  /// gradient into one flat buffer, adam_update. Returns the batch's mean loss. Needs
+  /// config.optimizer == adam (its moments exist only then).
+  double adam_step(std::span<const int64_t> rows);
+  /// One full-batch gd step: the gradient of the mean loss over the whole training set, then
+  /// SGD's update with config.momentum. Returns the mean loss before the step. Needs
+  /// config.optimizer == gd.
+  double gd_step();
+  /// sgd_step or adam_step, by config.optimizer (gd has none: refused).
+  double minibatch_step(std::span<const int64_t> rows);
 
   const Mlp& net() const { return net_; }
   Engine engine() const { return engine_; }
@@ -109,7 +125,7 @@ class Trainer {
   };
   // run(), step by step.
   void measure_at_init(RunState& s);
-  bool train_epoch(RunState& s);  // one epoch of SGD steps; true if max_steps cut it short
+  bool train_epoch(RunState& s);  // one epoch of steps (gd: one step); true if max_steps cut it
   const StopCriterion* end_of_epoch(RunState& s, const ProgressFn& progress);
   void learn_risk_order(double initial_loss);  // after the first complete check
   void record_check(RunState& s, bool complete, double epoch_loss, double epoch_error,
@@ -119,6 +135,7 @@ class Trainer {
                        const ProgressFn& progress) const;
   void measure_at_end(RunState& s);
   MeasureInput measure_input(MeasureTime when, const RunState& s);
+  AdamHyper adam_hyper() const { return {config_.beta1, config_.beta2, config_.eps}; }
 
   /// The stopping check after an epoch: evaluates the training set into check_ in the order of
   /// risk from this epoch's training pass, until the decision is known, or everything if `full`.
@@ -126,6 +143,7 @@ class Trainer {
   bool run_check(bool full, double initial_loss);
   const float* forward_rows(const float* const* rows, int64_t B);  // logits (B, K), eval_ws_
   void note_batch(std::span<const int64_t> rows, const float* logits);
+  void note_rows(std::span<const int64_t> rows, const float* logits);  // gd: losses computed here
 
   TrainConfig config_;
   const PreparedData& data_;
@@ -133,12 +151,17 @@ class Trainer {
   Mlp net_;
   Loss loss_;
   std::vector<StopCriterion> criteria_;
-  // One flat buffer each (STYLE.md practice 3); layers are offsets into them. There is no
-  // gradient buffer: the fused engine applies each layer's gradient as it computes it.
+  // One flat buffer each (STYLE.md practice 3); layers are offsets into them. sgd has no
+  // gradient buffer: the fused engine applies each layer's gradient as it computes it. The
+  // optimizers' state exists only for the chosen one: momentum_ for sgd and gd, adam_'s moments
+  // and grad_ for adam, gd_'s gradient workspace for gd.
   std::vector<float> params_, init_, momentum_;
+  std::vector<float> grad_;  // (num_params) adam: the batch mean's gradient
+  AdamState adam_;
+  GdState gd_;
   Workspace train_ws_, eval_ws_;
   std::vector<const float*> xrows_;  // the batch's rows, by pointer into the training set (B)
-  std::vector<float> xb_;            // the batch gathered (B, dim): reference engine only
+  std::vector<float> xb_;            // the batch gathered (B, dim): reference engine and adam
   std::vector<float> dlogits_;       // the logits' gradient (B, K)
   std::vector<int32_t> yb_;
   std::vector<int64_t> order_;

@@ -10,3 +10,11 @@ data=${INITSCOPE_DATA:-$HOME/.cache/initscope}
 /usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --epochs 2 --loss ce --lr 0.1
 /usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --epochs 2 --loss mse --lr 0.01 --width 64
 /usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --epochs 2 --loss ce --lr 0.1 --activation tanh
+# Adam (minibatches of 64) and full-batch gd with momentum: 50 steps each, to 1e-5 relative.
+# Adam's weights are compared by ||a-b||/||b|| per tensor: its largest single-element difference
+# (~5e-5) is float32's own noise floor for this run (PyTorch float32 vs float64 differ as much;
+# --float64 prints it). gd runs on tanh: with ReLU, 50 full-batch steps cross activation kinks
+# where float32 rounding decides which side a unit is on, and both engines drift apart from
+# float64 by up to 1e-3 (PyTorch float32 vs float64 at m = 2048: 8e-4 max-element).
+/usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --optimizer adam --lr 1e-3 --epochs 4 --steps 50 --tol 1e-5 --weights fro
+/usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --optimizer gd --activation tanh --lr 0.02 --momentum 0.9 --epochs 50 --steps 50 --tol 1e-5

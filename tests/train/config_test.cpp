@@ -98,12 +98,43 @@ TEST(Config, HashIgnoresThreadsButNotResults) {
 TEST(Config, DefaultsArePinnedToTheSchema) {
   EXPECT_EQ(k_config_schema, 2);
   EXPECT_EQ(to_json(TrainConfig{}).dump(),
-            R"({"activation":"relu","batch":64,"classes":[],"dataset":"mnist","depth":5,)"
+            R"({"activation":"relu","batch":64,"beta1":0.9,"beta2":0.999,"classes":[],)"
+            R"("dataset":"mnist","depth":5,"eps":1e-08,)"
             R"("init":"xavier_normal","init_from":"","init_gain":1.0,"loss":"ce","lr":0.01,)"
             R"("m":0,"max_epochs":1000,"max_steps":-1,"measure_every":0,"momentum":0.9,)"
-            R"("noise":0.0,"seed":1,"shuffle":true,"standardize":false,"stop":[],)"
-            R"("subset":"random","threads":1,"train_eval":"early","width":256})");
+            R"("noise":0.0,"optimizer":"sgd","seed":1,"shuffle":true,"standardize":false,)"
+            R"("stop":[],"subset":"random","threads":1,"train_eval":"early","width":256})");
   EXPECT_EQ(identity_json(TrainConfig{}).dump(), R"({"schema":2})");
+}
+
+// The optimizer's options: each range check, and the combinations that are refused rather
+// than ignored, each naming the flag at fault.
+TEST(Config, OptimizerOptionsAndTheirCombinations) {
+  const auto msg = [](const char* text) {
+    return error_of([&] { config_from_json(nlohmann::json::parse(text)); });
+  };
+  const auto names = [&](const char* text, const char* flag) {
+    const std::string m = msg(text);
+    EXPECT_NE(m.find(flag), std::string::npos) << text << ": '" << m << "'";
+    return m;
+  };
+  names(R"({"optimizer": "rmsprop"})", "--optimizer rmsprop");
+  names(R"({"optimizer": "adam", "beta1": 1})", "--beta1 1: expected a value in [0, 1)");
+  names(R"({"optimizer": "adam", "beta2": -0.1})", "--beta2 -0.1");
+  names(R"({"optimizer": "adam", "eps": 0})", "--eps 0: must be positive");
+  names(R"({"beta1": 0.8})", "--beta1: an Adam option needs --optimizer adam");
+  names(R"({"optimizer": "gd", "eps": 1e-6})", "--eps: an Adam option needs --optimizer adam");
+  names(R"({"optimizer": "gd", "batch": 128})", "--batch 128: --optimizer gd");
+  names(R"({"optimizer": "adam", "momentum": 0.5})", "--momentum: --optimizer adam");
+  // What is allowed: Adam with its options, gd with momentum, sgd as before.
+  EXPECT_EQ(msg(R"({"optimizer": "adam", "beta1": 0.5, "beta2": 0.9, "eps": 1e-6, "lr": 1e-3})"),
+            "");
+  EXPECT_EQ(msg(R"({"optimizer": "gd", "momentum": 0})"), "");
+  EXPECT_EQ(msg(R"({"optimizer": "sgd", "momentum": 0.5, "batch": 32})"), "");
+  TrainConfig c;
+  c.optimizer = Optimizer::adam;
+  c.beta1 = 0.5;
+  EXPECT_EQ(identity_json(c).dump(), R"({"beta1":0.5,"optimizer":"adam","schema":2})");
 }
 
 TEST(Config, IdentityHasOnlyWhatDiffersFromTheDefaults) {
@@ -140,7 +171,9 @@ TEST(Config, EveryOptionRoundTripsThroughItsText) {
       {"dataset", "fashion-mnist"}, {"m", "1024"}, {"subset", "stratified"},
       {"classes", "3,8"}, {"noise", "0.25"}, {"standardize", ""}, {"depth", "3"},
       {"width", "64"}, {"activation", "linear"}, {"init", "he_normal"}, {"init_gain", "0.5"},
-      {"init_from", "w.safetensors"}, {"loss", "mse"}, {"lr", "0.1"}, {"momentum", "0"},
+      {"init_from", "w.safetensors"}, {"loss", "mse"}, {"lr", "0.1"},
+      {"optimizer", "adam"}, {"beta1", "0.5"}, {"beta2", "0.99"}, {"eps", "1e-06"},
+      {"momentum", "0.9"},  // adam refuses another momentum; sgd's values are tested above
       {"batch", "32"}, {"shuffle", "off"}, {"stop", "loss<=0.01"}, {"max_epochs", "7"},
       {"max_steps", "0"}, {"measure_every", "2"}, {"seed", "18446744073709551615"},
       {"threads", "2"}, {"train_eval", "full"}};

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -196,6 +197,47 @@ TEST(Golden, FirstLossesOfASeededRun) {
   EXPECT_NEAR(losses[0], 1.8697502, 1e-5 * 1.8697502);
   EXPECT_NEAR(losses[1], 0.041273267, 1e-3 * 0.041273267);
   EXPECT_NEAR(losses[5], 8.3388569e-05, 1e-2 * 8.3388569e-05);
+}
+
+// gd: one step per epoch, and each epoch's running loss is the exact training loss before its
+// step, i.e. the previous epoch's train_loss (both over every row, at the same parameters).
+TEST(Optimizers, GdStepsOncePerEpochOnTheWholeTrainingSet) {
+  auto c = toy_config();
+  c.optimizer = Optimizer::gd;
+  c.batch = TrainConfig{}.batch;
+  c.lr = 0.2;
+  c.max_epochs = 20;
+  c.train_eval = TrainEval::full;
+  const auto d = toy_data();
+  const auto out = train_with(c, d);
+  EXPECT_EQ(out.metrics.at("steps"), 20);
+  EXPECT_EQ(out.metrics.at("epochs"), 20);
+  std::map<int64_t, double> train_loss, epoch_loss;
+  for (const auto& p : out.trajectory) {
+    if (p.name == "train_loss") train_loss[p.epoch] = p.value;
+    if (p.name == "epoch_loss") epoch_loss[p.epoch] = p.value;
+  }
+  ASSERT_EQ(epoch_loss.size(), 20u);
+  for (const auto& [e, l] : epoch_loss)
+    EXPECT_NEAR(l, train_loss.at(e - 1), 1e-5 * train_loss.at(e - 1)) << "epoch " << e;
+  EXPECT_LT(train_loss.at(20), 0.5 * train_loss.at(0));
+}
+
+TEST(Optimizers, AdamReachesTheCriterionAndMaxStepsCapsGd) {
+  auto c = toy_config();
+  c.optimizer = Optimizer::adam;
+  c.lr = 0.01;
+  c.stop = {"margin:3:0.9"};
+  const auto d = toy_data();
+  const auto out = train_with(c, d);
+  EXPECT_TRUE(out.converged);
+  auto g = toy_config();
+  g.optimizer = Optimizer::gd;
+  g.batch = TrainConfig{}.batch;
+  g.max_steps = 3;
+  const auto capped = train_with(g, d);
+  EXPECT_EQ(capped.stopped_by, "max_steps");
+  EXPECT_EQ(capped.metrics.at("steps"), 3);
 }
 
 TEST(Data, LabelNoiseOnlyTouchesTheTrainingSet) {
