@@ -22,26 +22,9 @@
 #include "model/kernels.hpp"
 #include "toy.hpp"
 
-// Every allocation through operator new in this test binary is counted, so that a test can
-// check that the training step makes none.
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-// GCC 12 flags free() in a replaced operator delete as "mismatched" once inlined; it is not.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-#pragma GCC diagnostic pop
+#include "../common/count_allocations.hpp"  // this binary's operator new, counted
+
+using initscope::testing::g_allocations;
 
 namespace initscope {
 namespace {
