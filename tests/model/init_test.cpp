@@ -81,7 +81,7 @@ TEST(Init, RejectsBadSpecs) {
   EXPECT_THROW(Mlp::make({.input_dim = 4, .width = 0, .depth = 3, .outputs = 2}), Error);
   EXPECT_THROW(Mlp::make({.input_dim = 4, .width = 3, .depth = 0, .outputs = 2}), Error);
   EXPECT_THROW(parse_init("glorot"), Error);
-  EXPECT_THROW(parse_activation("sine"), Error);
+  EXPECT_THROW(parse_activation("sinus"), Error);
 }
 
 }  // namespace
