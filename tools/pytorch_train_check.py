@@ -3,12 +3,16 @@
 same batches, and compares the losses and final weights.
 
 initscope runs with `--subset first --shuffle off`, so both see the first m MNIST digits in
-file order; PyTorch starts from initscope's init.safetensors. Exits 1 if they disagree beyond
-float tolerance.
+file order; PyTorch starts from initscope's init.safetensors (weights, and the Fourier
+features' B), so the init scheme itself is initscope's. Exits 1 if the training-set losses
+after each epoch or the final weights (max |difference| over max |weight|, per tensor) differ
+by more than --tol relative.
 
   tools/pytorch_train_check.py [--initscope build/initscope] [--width 128] [--m 1024]
-      [--epochs 3] [--loss ce|mse] [--activation relu|linear|tanh] [--lr 0.1] [--momentum 0.9]
-      [--data-dir DIR]
+      [--epochs 3] [--loss ce|mse] [--activation relu|linear|tanh|sine|gaussian] [--lr 0.1]
+      [--momentum 0.9] [--init NAME] [--omega0 W] [--omega0-hidden W] [--gauss-width S]
+      [--encoding none|fourier|positional] [--fourier-features M] [--fourier-sigma S]
+      [--pe-levels L] [--tol 1e-3] [--data-dir DIR]
 """
 import argparse
 import json
@@ -21,7 +25,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_check import Mlp, read_idx, read_safetensors  # noqa: E402
+from pytorch_check import Mlp, mlp_for, read_idx, read_safetensors  # noqa: E402
 
 
 def main():
@@ -34,6 +38,15 @@ def main():
     ap.add_argument("--activation", default="relu", choices=sorted(Mlp.ACTIVATIONS))
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--momentum", type=float, default=0.9)
+    ap.add_argument("--init", default=None)
+    ap.add_argument("--omega0", default=None)
+    ap.add_argument("--omega0-hidden", default=None)
+    ap.add_argument("--gauss-width", default=None)
+    ap.add_argument("--encoding", default=None, choices=["none", "fourier", "positional"])
+    ap.add_argument("--fourier-features", default=None)
+    ap.add_argument("--fourier-sigma", default=None)
+    ap.add_argument("--pe-levels", default=None)
+    ap.add_argument("--tol", type=float, default=1e-3, help="relative tolerance on losses and weights")
     ap.add_argument("--data-dir", default=os.environ.get("INITSCOPE_DATA", os.path.expanduser("~/.cache/initscope")))
     args = ap.parse_args()
 
@@ -42,23 +55,26 @@ def main():
            "--width", str(args.width), "--m", str(args.m), "--subset", "first", "--shuffle", "off",
            "--loss", args.loss, "--activation", args.activation, "--lr", str(args.lr), "--momentum", str(args.momentum),
            "--max-epochs", str(args.epochs), "--train-eval", "full", "--save-weights", tmp, "--json"]
+    for flag in ("init", "omega0", "omega0_hidden", "gauss_width", "encoding", "fourier_features", "fourier_sigma",
+                 "pe_levels"):
+        if getattr(args, flag) is not None:
+            cmd += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
     rec = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     show = subprocess.run([args.initscope, "show", str(rec["id"]), "--db", os.path.join(tmp, "r.db"), "--json", "--trajectory"],
                           check=True, capture_output=True, text=True).stdout
     ours_losses = [p["value"] for p in json.loads(show)["trajectory"] if p["name"] == "train_loss"]
 
     torch.set_num_threads(1)
-    init, _ = read_safetensors(os.path.join(tmp, "init.safetensors"))
+    init, meta = read_safetensors(os.path.join(tmp, "init.safetensors"))
     final, _ = read_safetensors(os.path.join(tmp, "final.safetensors"))
-    depth = len([k for k in init if k.endswith(".weight")])
-    sizes = [init["layers.0.weight"].shape[1]] + [init[f"layers.{i}.weight"].shape[0] for i in range(depth)]
-    model = Mlp(sizes, args.activation)
+    model = mlp_for(init, json.loads(meta["config"]))
     model.load_state_dict(init, strict=True)
 
     d = os.path.join(args.data_dir, "mnist")
     x = torch.from_numpy(read_idx(os.path.join(d, "train-images-idx3-ubyte"))[: args.m].reshape(args.m, -1).astype(np.float32) / 255.0)
     y = torch.from_numpy(read_idx(os.path.join(d, "train-labels-idx1-ubyte"))[: args.m].astype(np.int64))
-    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+    opt = torch.optim.SGD([p for n, p in model.named_parameters() if n.startswith("layers.")], lr=args.lr,
+                          momentum=args.momentum)
 
     def loss_fn(out, target):
         if args.loss == "ce":
@@ -78,11 +94,13 @@ def main():
         theirs_losses.append(full_loss())
 
     ok = True
-    print(f"activation {args.activation}, loss {args.loss}")
+    steps = args.epochs * ((args.m + 63) // 64)
+    print(f"activation {args.activation}, loss {args.loss}, init {args.init or 'xavier_normal'}, "
+          f"encoding {args.encoding or 'none'}: {steps} steps, tolerance {args.tol:g} relative")
     print("epoch  initscope_loss  pytorch_loss  rel_diff")
     for e, (a, b) in enumerate(zip(ours_losses, theirs_losses)):
         rel = abs(a - b) / max(abs(b), 1e-12)
-        ok &= rel < 1e-3
+        ok &= rel < args.tol
         print(f"{e:5d}  {a:14.8f}  {b:12.8f}  {rel:.2e}")
     state = model.state_dict()
     worst = 0.0
@@ -90,7 +108,7 @@ def main():
         diff = (t - state[k]).abs().max().item() / max(state[k].abs().max().item(), 1e-12)
         worst = max(worst, diff)
     print(f"final weights: max relative difference {worst:.2e} over {len(final)} tensors")
-    ok &= worst < 1e-3
+    ok &= worst < args.tol
     print("agree" if ok else "DISAGREE")
     sys.exit(0 if ok else 1)
 

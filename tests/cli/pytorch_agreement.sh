@@ -10,3 +10,10 @@ data=${INITSCOPE_DATA:-$HOME/.cache/initscope}
 /usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --epochs 2 --loss ce --lr 0.1
 /usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --epochs 2 --loss mse --lr 0.01 --width 64
 /usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --epochs 2 --loss ce --lr 0.1 --activation tanh
+# RM23's models, 50 steps each (m = 640, batch 64, 5 epochs) to 1e-5 relative on the losses after
+# every epoch and on the final weights. sine from SIREN's init at ω₀ = 30 needs a small SGD step:
+# from lr 3e-3 on, the run turns chaotic (its loss rises again) and any rounding difference grows.
+rm23=(--m 640 --epochs 5 --tol 1e-5)
+/usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" "${rm23[@]}" --activation sine --init siren --lr 0.001
+/usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" "${rm23[@]}" --activation gaussian --init torch_default --lr 0.1
+/usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" "${rm23[@]}" --encoding fourier --fourier-features 128 --fourier-sigma 0.05 --lr 0.1
