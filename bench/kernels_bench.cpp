@@ -82,7 +82,7 @@ void BM_forward_openblas(benchmark::State& s) {
   Layer l(s.range(1), s.range(0));
   for (auto _ : s)
     linear_act_forward(l.dz.data(), l.out.data(), l.x.data(), l.w.data(), l.b.data(), l.B, l.H, l.H,
-                       Activation::relu);
+                       Activation::relu, 1.0f);
   set_rate(s, product_flops(l));
 }
 

@@ -22,7 +22,7 @@
 //
 //   step_bench [--mode steps|peak|profile|costs|adam|gd] [--widths 64,256,1024,4096] [--m 4096]
 //              [--threads 1,2] [--batches 64,4096] [--seconds 1] [--repeats 3]
-//              [--activation relu|linear|tanh] [--data-dir DIR]
+//              [--activation relu|linear|tanh|sine|gaussian] [--data-dir DIR]
 #include <cblas.h>
 #include <immintrin.h>
 #include <sys/resource.h>
@@ -483,7 +483,7 @@ int main(int argc, char** argv) {
                  "steps: threads per run, each timed (1 per run is what sweeps use)")
       ->delimiter(',');
   app.add_option("--activation", g_activation, "steps, costs: the hidden activation")
-      ->check(CLI::IsMember({"relu", "linear", "tanh"}));
+      ->check(CLI::IsMember(activation_names()));
   app.add_option("--data-dir", dir,
                  "data directory (default $INITSCOPE_DATA or ~/.cache/initscope)");
   CLI11_PARSE(app, argc, argv);

@@ -13,6 +13,7 @@ header, raw little-endian F32 data.
 """
 import argparse
 import json
+import math
 import os
 import struct
 import sys
@@ -45,25 +46,81 @@ def read_idx(path):
     return np.frombuffer(blob[4 + 4 * ndim :], dtype=np.uint8).reshape(dims)
 
 
+class FourierEncoding(torch.nn.Module):
+    """initscope's --encoding fourier: gamma(v) = [cos 2 pi B v, sin 2 pi B v], B fixed (a buffer,
+    saved as encoding.B), computed in double and rounded once to float as initscope does."""
+
+    def __init__(self, B):
+        super().__init__()
+        self.register_buffer("B", B.clone())
+
+    def forward(self, x):
+        a = 2.0 * math.pi * (x.double() @ self.B.double().T)
+        return torch.cat([torch.cos(a), torch.sin(a)], dim=1).float()
+
+
+class PositionalEncoding(torch.nn.Module):
+    """initscope's --encoding positional: [sin(2^k pi v), cos(2^k pi v)] for k < L, v excluded."""
+
+    def __init__(self, levels):
+        super().__init__()
+        self.levels = levels
+
+    def forward(self, x):
+        xd = x.double()
+        parts = []
+        for k in range(self.levels):
+            parts += [torch.sin((2.0**k * math.pi) * xd), torch.cos((2.0**k * math.pi) * xd)]
+        return torch.cat(parts, dim=1).float()
+
+
 class Mlp(torch.nn.Module):
-    def __init__(self, sizes, activation):
+    """initscope's network: layers.{i} nn.Linear, phi between them; `params` gives sine's omega0
+    and omega0_hidden (SIREN: sin(omega * (Wx + b))) and gaussian's width s; `encoding` is applied
+    first (a FourierEncoding's B is loaded from encoding.B by load_state_dict)."""
+
+    def __init__(self, sizes, activation, omega0=30.0, omega0_hidden=30.0, gauss_width=1.0, encoding=None):
         super().__init__()
         self.layers = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         if activation not in self.ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r} (expected one of {sorted(self.ACTIVATIONS)})")
         self.activation = activation
+        self.omega0, self.omega0_hidden, self.gauss_width = omega0, omega0_hidden, gauss_width
+        if encoding is not None:
+            self.encoding = encoding
 
-    # Every activation initscope knows (model/activation.hpp); any other name is refused, never
-    # treated as linear.
-    ACTIVATIONS = {"relu": torch.relu, "linear": lambda x: x, "tanh": torch.tanh}
+    # Every activation initscope knows (model/activation.hpp), as phi(z, layer index, model); any
+    # other name is refused, never treated as linear.
+    ACTIVATIONS = {
+        "relu": lambda z, k, m: torch.relu(z),
+        "linear": lambda z, k, m: z,
+        "tanh": lambda z, k, m: torch.tanh(z),
+        "sine": lambda z, k, m: torch.sin((m.omega0 if k == 0 else m.omega0_hidden) * z),
+        "gaussian": lambda z, k, m: torch.exp(-(z * z) / (2.0 * m.gauss_width * m.gauss_width)),
+    }
 
     def forward(self, x):
+        if hasattr(self, "encoding"):
+            x = self.encoding(x)
         phi = self.ACTIVATIONS[self.activation]
         for i, layer in enumerate(self.layers):
             x = layer(x)
             if i < len(self.layers) - 1:
-                x = phi(x)
+                x = phi(x, i, self)
         return x
+
+
+def mlp_for(tensors, config):
+    """The Mlp of a saved initscope run: sizes from the tensors, the rest from its config."""
+    depth = len([k for k in tensors if k.startswith("layers.") and k.endswith(".weight")])
+    sizes = [tensors["layers.0.weight"].shape[1]] + [tensors[f"layers.{i}.weight"].shape[0] for i in range(depth)]
+    enc = None
+    if config.get("encoding", "none") == "fourier":
+        enc = FourierEncoding(tensors["encoding.B"])
+    elif config.get("encoding", "none") == "positional":
+        enc = PositionalEncoding(config["pe_levels"])
+    return Mlp(sizes, config.get("activation", "relu"), config.get("omega0", 30.0), config.get("omega0_hidden", 30.0),
+               config.get("gauss_width", 1.0), enc)
 
 
 def main():
@@ -75,10 +132,9 @@ def main():
 
     tensors, meta = read_safetensors(args.weights)
     config = json.loads(meta["config"]) if "config" in meta else {}
-    depth = len([k for k in tensors if k.endswith(".weight")])
-    sizes = [tensors["layers.0.weight"].shape[1]] + [tensors[f"layers.{i}.weight"].shape[0] for i in range(depth)]
-    model = Mlp(sizes, config.get("activation", "relu"))
+    model = mlp_for(tensors, config)
     model.load_state_dict(tensors, strict=True)
+    sizes = [model.layers[0].in_features] + [l.out_features for l in model.layers]
 
     if config.get("dataset", "mnist") != "mnist" or config.get("classes") or config.get("standardize"):
         sys.exit("pytorch_check: only plain 10-class MNIST runs are supported here")

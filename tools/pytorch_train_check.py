@@ -3,17 +3,22 @@
 same batches, and compares the losses and final weights.
 
 initscope runs with `--subset first --shuffle off`, so both see the first m MNIST digits in
-file order; PyTorch starts from initscope's init.safetensors. The optimizer is torch.optim.SGD
-(sgd: minibatches of 64; gd: the mean loss over all m rows each step, one step per epoch) or
+file order; PyTorch starts from initscope's init.safetensors (weights, and the Fourier
+features' B), so the init scheme itself is initscope's. The optimizer is torch.optim.SGD (sgd:
+minibatches of 64; gd: the mean loss over all m rows each step, one step per epoch) or
 torch.optim.Adam (adam: minibatches of 64). --steps caps the number of steps (initscope's
 --max-steps); the losses compared are the whole training set's, after every epoch and at the
 cap. Exits 1 if any loss or any tensor of the final weights differs by more than --tol
-(relative: |a − b| / |b| for losses, max |a − b| / max |b| per tensor).
+(relative: |a − b| / |b| for losses, max |a − b| / max |b| per tensor, or ||a − b|| / ||b|| with
+--weights fro).
 
   tools/pytorch_train_check.py [--initscope build/initscope] [--width 128] [--m 1024]
       [--epochs 3] [--steps N] [--optimizer sgd|adam|gd] [--loss ce|mse]
-      [--activation relu|linear|tanh] [--lr 0.1] [--momentum 0.9] [--beta1 0.9]
-      [--beta2 0.999] [--eps 1e-8] [--tol 1e-3] [--data-dir DIR]
+      [--activation relu|linear|tanh|sine|gaussian] [--lr 0.1] [--momentum 0.9] [--beta1 0.9]
+      [--beta2 0.999] [--eps 1e-8] [--init NAME] [--omega0 W] [--omega0-hidden W]
+      [--gauss-width S] [--encoding none|fourier|positional] [--fourier-features M]
+      [--fourier-sigma S] [--pe-levels L] [--tol 1e-3] [--weights max|fro] [--float64]
+      [--data-dir DIR]
 """
 import argparse
 import json
@@ -26,7 +31,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_check import Mlp, read_idx, read_safetensors  # noqa: E402
+from pytorch_check import Mlp, mlp_for, read_idx, read_safetensors  # noqa: E402
 
 
 def main():
@@ -49,6 +54,14 @@ def main():
                     help="per tensor: max |a-b| / max |b| (max) or ||a-b|| / ||b|| (fro)")
     ap.add_argument("--float64", action="store_true",
                     help="also train in PyTorch in float64 and print both engines' distance to it")
+    ap.add_argument("--init", default=None)
+    ap.add_argument("--omega0", default=None)
+    ap.add_argument("--omega0-hidden", default=None)
+    ap.add_argument("--gauss-width", default=None)
+    ap.add_argument("--encoding", default=None, choices=["none", "fourier", "positional"])
+    ap.add_argument("--fourier-features", default=None)
+    ap.add_argument("--fourier-sigma", default=None)
+    ap.add_argument("--pe-levels", default=None)
     ap.add_argument("--data-dir", default=os.environ.get("INITSCOPE_DATA", os.path.expanduser("~/.cache/initscope")))
     args = ap.parse_args()
 
@@ -62,16 +75,19 @@ def main():
         cmd += ["--beta1", repr(args.beta1), "--beta2", repr(args.beta2), "--eps", repr(args.eps)]
     else:
         cmd += ["--momentum", repr(args.momentum)]
+    for flag in ("init", "omega0", "omega0_hidden", "gauss_width", "encoding", "fourier_features", "fourier_sigma",
+                 "pe_levels"):
+        if getattr(args, flag) is not None:
+            cmd += ["--" + flag.replace("_", "-"), str(getattr(args, flag))]
     rec = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     show = subprocess.run([args.initscope, "show", str(rec["id"]), "--db", os.path.join(tmp, "r.db"), "--json", "--trajectory"],
                           check=True, capture_output=True, text=True).stdout
     ours_losses = [p["value"] for p in json.loads(show)["trajectory"] if p["name"] == "train_loss"]
 
     torch.set_num_threads(1)
-    init, _ = read_safetensors(os.path.join(tmp, "init.safetensors"))
+    init, meta = read_safetensors(os.path.join(tmp, "init.safetensors"))
     final, _ = read_safetensors(os.path.join(tmp, "final.safetensors"))
-    depth = len([k for k in init if k.endswith(".weight")])
-    sizes = [init["layers.0.weight"].shape[1]] + [init[f"layers.{i}.weight"].shape[0] for i in range(depth)]
+    config = json.loads(meta["config"])
     d = os.path.join(args.data_dir, "mnist")
     x32 = torch.from_numpy(read_idx(os.path.join(d, "train-images-idx3-ubyte"))[: args.m].reshape(args.m, -1).astype(np.float32) / 255.0)
     y = torch.from_numpy(read_idx(os.path.join(d, "train-labels-idx1-ubyte"))[: args.m].astype(np.int64))
@@ -84,14 +100,16 @@ def main():
 
     def train(dtype):
         """The run in PyTorch in `dtype`: (losses after every epoch and at the cap, final state, steps)."""
-        model = Mlp(sizes, args.activation)
+        model = mlp_for(init, config)
         model.load_state_dict(init, strict=True)
         model.to(dtype)
         x = x32.to(dtype)
+        # The layers' weights train; an input encoding's B is fixed, as in initscope.
+        params = [p for n, p in model.named_parameters() if n.startswith("layers.")]
         if args.optimizer == "adam":
-            opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(args.beta1, args.beta2), eps=args.eps)
+            opt = torch.optim.Adam(params, lr=args.lr, betas=(args.beta1, args.beta2), eps=args.eps)
         else:
-            opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+            opt = torch.optim.SGD(params, lr=args.lr, momentum=args.momentum)
 
         def full_loss():
             with torch.no_grad():
@@ -129,7 +147,7 @@ def main():
     theirs_losses, state, steps = train(torch.float32)
     ok = len(ours_losses) == len(theirs_losses)
     print(f"optimizer {args.optimizer}, activation {args.activation}, loss {args.loss}, lr {args.lr}, "
-          f"{steps} steps")
+          f"init {args.init or 'xavier_normal'}, encoding {args.encoding or 'none'}: {steps} steps")
     print("epoch  initscope_loss  pytorch_loss  rel_diff")
     for e, (a, b) in enumerate(zip(ours_losses, theirs_losses)):
         print(f"{e:5d}  {a:14.8f}  {b:12.8f}  {abs(a - b) / max(abs(b), 1e-12):.2e}")

@@ -26,9 +26,11 @@ struct BackwardSgdArgs {
   int64_t B = 0, C = 0, OC = 0;
   float lr = 0.0f, mu = 0.0f;
   // φ of the layer below, whose output is inp: dinp ← dinp ⊙ φ′, computed from inp
-  // (relu: inp > 0, linear: 1, tanh: 1 − inp²). An activation whose φ′ is not a function of its
-  // output (derivative_from, activation.hpp) would add here the rows of its stored φ′.
+  // (relu: inp > 0, linear: 1, tanh: 1 − inp²), or, for an activation whose φ′ is not a
+  // function of its output (derivative_from, activation.hpp: sine, gaussian), read from
+  // deriv_rows: B rows of C floats, φ′ of the layer below as its forward pass stored it.
   Activation act_below = Activation::linear;
+  const float* const* deriv_rows = nullptr;
   int threads = 1;  // > 1: columns of W split between threads, each its own pack
   int64_t c_begin = 0, c_end = -1;  // the columns of W (and dinp) this call covers; -1 = C
 };
@@ -61,6 +63,12 @@ struct ForwardArgs {
   float* out = nullptr;        // (B, OC) row-major φ(Z), or null (evaluation needs only panels)
   int64_t B = 0, C = 0, OC = 0;
   Activation act = Activation::linear;  // φ, applied in registers; linear for the logits
+  float act_param = 1.0f;               // φ's parameter (sine: ω, gaussian: s; act_param)
+  // For an activation whose φ′ is stored (derivative_from): deriv (B, OC) row-major receives
+  // φ′(Z), through deriv_panel (panel_floats(B, OC)) as out goes through out_panel; both null
+  // when no backward pass follows.
+  float* deriv_panel = nullptr;
+  float* deriv = nullptr;
   int threads = 1;                      // > 1: rows of W split between threads
   int64_t o_begin = 0, o_end = -1;  // the rows of W (outputs) this call covers; -1 = OC
 };

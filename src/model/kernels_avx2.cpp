@@ -48,6 +48,11 @@ struct Isa {
   static DV dmul(DV a, DV b) { return _mm256_mul_pd(a, b); }
   static DV dfma(DV a, DV b, DV c) { return _mm256_fmadd_pd(a, b, c); }
   static DV ddiv(DV a, DV b) { return _mm256_div_pd(a, b); }
+  // For sine and gaussian (kernels_impl.hpp, sincos_d, exp_neg_d): subtraction, min (the second
+  // operand if either is NaN, as minpd), and a fused multiply-add that is fused on every path.
+  static DV dsub(DV a, DV b) { return _mm256_sub_pd(a, b); }
+  static DV dmin(DV a, DV b) { return _mm256_min_pd(a, b); }
+  static DV dfma_exact(DV a, DV b, DV c) { return _mm256_fmadd_pd(a, b, c); }
   static Mask full_mask() { return _mm256_set1_epi32(-1); }
   static Mask tail_mask(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

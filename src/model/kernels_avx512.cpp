@@ -58,6 +58,11 @@ struct Isa {
   static DV dmul(DV a, DV b) { return _mm512_mul_pd(a, b); }
   static DV dfma(DV a, DV b, DV c) { return _mm512_fmadd_pd(a, b, c); }
   static DV ddiv(DV a, DV b) { return _mm512_div_pd(a, b); }
+  // For sine and gaussian (kernels_impl.hpp, sincos_d, exp_neg_d): subtraction, min (the second
+  // operand if either is NaN, as minpd), and a fused multiply-add that is fused on every path.
+  static DV dsub(DV a, DV b) { return _mm512_sub_pd(a, b); }
+  static DV dmin(DV a, DV b) { return _mm512_min_pd(a, b); }
+  static DV dfma_exact(DV a, DV b, DV c) { return _mm512_fmadd_pd(a, b, c); }
   static Mask full_mask() { return static_cast<Mask>(0xFFFF); }
   static Mask tail_mask(int n) { return static_cast<Mask>((1u << n) - 1u); }
 

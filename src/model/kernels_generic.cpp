@@ -38,6 +38,11 @@ struct Isa {
   static DV dmul(DV a, DV b) { return a * b; }
   static DV dfma(DV a, DV b, DV c) { return a * b + c; }
   static DV ddiv(DV a, DV b) { return a / b; }
+  // For sine and gaussian (kernels_impl.hpp, sincos_d, exp_neg_d): subtraction, min (the second
+  // operand if either is NaN, as minpd), and a fused multiply-add that is fused on every path.
+  static DV dsub(DV a, DV b) { return a - b; }
+  static DV dmin(DV a, DV b) { return a < b ? a : b; }
+  static DV dfma_exact(DV a, DV b, DV c) { return __builtin_fma(a, b, c); }
   static Mask full_mask() { return 1; }
   static Mask tail_mask(int n) { return n; }
   static void transpose_block(const float* const* src, int64_t col, float* dst, int64_t) {

@@ -123,9 +123,110 @@ inline V tanh_v(V x) {
   return Isa::copysign(Isa::narrow(part), x);
 }
 
-/// φ(z) in registers.
+// sin and cos of a double t (a float widened), for sine. Argument reduction r = t − k·π/2 with
+// k = round(t·2/π) in three steps of π/2 = P1 + P2 + P3 (P1 the double nearest π/2): with a
+// fused multiply-add the first step t − k·P1 is exact (t is a float and k·P1 a multiple of
+// 2^-52, and the result is below 1 in magnitude, so it fits in 53 bits), the two others add
+// π/2's tail; r is then good to about 1e-16 relative for |t| < 2^50. On |r| ≤ π/4 (a little
+// more where t·2/π rounded the other way) Taylor series to r^15 and r^16 leave < 1e-16. The
+// quadrant is applied without integer instructions: e = k − 2·round(k/2) ∈ {−1, 0, 1}, h = (k −
+// e)/2, σ = (−1)^h; sin t = σ·((1 − e²)·sin r + e·cos r), cos t = σ·((1 − e²)·cos r − e·sin r),
+// all products by 0 or ±1 and so exact. Only +, −, × and fused multiply-add, so every instruction
+// set computes the same bits (dfma_exact is a true fused operation on each).
+struct InvFactorials18 {
+  double v[19] = {};  // 1/n!, exact n! for n ≤ 18
+  constexpr InvFactorials18() {
+    double f = 1.0;
+    for (int n = 0; n <= 18; ++n) {
+      if (n > 1) f *= n;
+      v[n] = 1.0 / f;
+    }
+  }
+};
+
+/// Nearest integer (ties to even) of |x| < 2^51, by adding and removing 1.5·2^52.
+inline Isa::DV round_d(Isa::DV x) {
+  const Isa::DV m = Isa::dset1(0x1.8p52);
+  return Isa::dsub(Isa::dadd(x, m), m);
+}
+
+inline void sincos_d(Isa::DV t, Isa::DV& sin_t, Isa::DV& cos_t) {
+  using D = Isa::DV;
+  constexpr InvFactorials18 f{};
+  const D kn = round_d(Isa::dmul(t, Isa::dset1(-0x1.45f306dc9c883p-1)));  // −round(t·2/π)
+  D r = Isa::dfma_exact(kn, Isa::dset1(0x1.921fb54442d18p+0), t);         // exact
+  r = Isa::dfma_exact(kn, Isa::dset1(0x1.1a62633145c07p-54), r);
+  r = Isa::dfma_exact(kn, Isa::dset1(-0x1.f1976b7ed8fbcp-110), r);
+  const D x = Isa::dmul(r, r);
+  // sin r = r + r³·S(r²), S = Σ_{j=0..6} (−1)^{j+1} r^{2j}/(2j+3)!
+  D ps = Isa::dset1(f.v[15]);
+  IS_UNROLL for (int j = 5; j >= 0; --j)
+    ps = Isa::dfma_exact(ps, x, Isa::dset1((j % 2 ? 1.0 : -1.0) * f.v[2 * j + 3]));
+  const D s = Isa::dfma_exact(Isa::dmul(r, x), ps, r);
+  // cos r = 1 + r²·Q(r²), Q = Σ_{j=0..7} (−1)^{j+1} r^{2j}/(2j+2)!
+  D pc = Isa::dset1(f.v[16]);
+  IS_UNROLL for (int j = 6; j >= 0; --j)
+    pc = Isa::dfma_exact(pc, x, Isa::dset1((j % 2 ? 1.0 : -1.0) * f.v[2 * j + 2]));
+  const D c = Isa::dfma_exact(x, pc, Isa::dset1(1.0));
+  const D one = Isa::dset1(1.0), two = Isa::dset1(2.0), half = Isa::dset1(0.5);
+  const D k = Isa::dsub(Isa::dset1(0.0), kn);
+  const D e = Isa::dsub(k, Isa::dmul(two, round_d(Isa::dmul(k, half))));
+  const D h = Isa::dmul(Isa::dsub(k, e), half);
+  const D e2 = Isa::dsub(h, Isa::dmul(two, round_d(Isa::dmul(h, half))));
+  const D sigma = Isa::dsub(one, Isa::dmul(two, Isa::dmul(e2, e2)));
+  const D a = Isa::dsub(one, Isa::dmul(e, e));
+  sin_t = Isa::dmul(sigma, Isa::dadd(Isa::dmul(a, s), Isa::dmul(e, c)));
+  cos_t = Isa::dmul(sigma, Isa::dsub(Isa::dmul(a, c), Isa::dmul(e, s)));
+}
+
+// exp(−u) for u ≥ 0 in double, for gaussian: u is clamped to 110 (exp(−110) ≈ 1.7e-48 rounds
+// to 0 in float; a NaN stays NaN), v = u/256 ≤ 0.43, exp(−v) by its Taylor series to v^13
+// (truncation < 1e-16), then squared eight times, which multiplies the relative error by 256:
+// about 1e-13 relative, far below a float's 6e-8. Only +, × and fused multiply-add, as above.
+inline Isa::DV exp_neg_d(Isa::DV u) {
+  using D = Isa::DV;
+  constexpr InvFactorials18 f{};
+  const D v = Isa::dmul(Isa::dmin(Isa::dset1(110.0), u), Isa::dset1(1.0 / 256.0));
+  const D nv = Isa::dsub(Isa::dset1(0.0), v);
+  D p = Isa::dset1(f.v[13]);
+  IS_UNROLL for (int n = 12; n >= 0; --n) p = Isa::dfma_exact(p, nv, Isa::dset1(f.v[n]));
+  IS_UNROLL for (int i = 0; i < 8; ++i) p = Isa::dmul(p, p);
+  return p;
+}
+
+// φ(z) (and, with Deriv, φ′(z) into *d) of an activation whose φ′ is stored, in double,
+// rounded once to float. sine: t = ω·z rounded to float first (as PyTorch and act_forward do),
+// φ = sin t, φ′ = ω·cos t. gaussian: u = z²/(2s²), φ = exp(−u), φ′ = −z/s²·φ.
+template <Activation A, bool Deriv>
+inline V act_stored_v(V z, float p, V* d) {
+  Isa::DV part[Isa::DH], dpart[Isa::DH];
+  if constexpr (A == Activation::sine) {
+    Isa::widen(Isa::mul(Isa::set1(p), z), part);
+    const Isa::DV omega = Isa::dset1(static_cast<double>(p));
+    IS_UNROLL for (int h = 0; h < Isa::DH; ++h) {
+      Isa::DV s, c;
+      sincos_d(part[h], s, c);
+      part[h] = s;
+      if constexpr (Deriv) dpart[h] = Isa::dmul(omega, c);
+    }
+  } else {
+    static_assert(A == Activation::gaussian);
+    Isa::widen(z, part);
+    const double sd = static_cast<double>(p), c = 0.5 / (sd * sd);
+    IS_UNROLL for (int h = 0; h < Isa::DH; ++h) {
+      const Isa::DV zd = part[h];
+      const Isa::DV y = exp_neg_d(Isa::dmul(Isa::dmul(zd, zd), Isa::dset1(c)));
+      part[h] = y;
+      if constexpr (Deriv) dpart[h] = Isa::dmul(Isa::dmul(zd, Isa::dset1(-2.0 * c)), y);
+    }
+  }
+  if constexpr (Deriv) *d = Isa::narrow(dpart);
+  return Isa::narrow(part);
+}
+
+/// φ(z) in registers; p is the activation's parameter (sine: ω, gaussian: s).
 template <Activation A>
-inline V act_forward_v(V z) {
+inline V act_forward_v(V z, float p) {
   switch (A) {
     case Activation::relu:
       return Isa::relu(z);
@@ -133,14 +234,19 @@ inline V act_forward_v(V z) {
       return z;
     case Activation::tanh:
       return tanh_v(z);
+    case Activation::sine:
+    case Activation::gaussian:
+      if constexpr (derivative_from(A) == DerivativeFrom::stored)
+        return act_stored_v<A, false>(z, p, nullptr);
   }
   return z;  // not reached
 }
 
-/// d·φ′ from the output y = φ(z) in registers (relu: d where y > 0, else 0; tanh: d·(1 − y²),
-/// 1 − y² in one fused step).
+/// d·φ′ in registers, from the output y = φ(z) for derivative_from(A) == output (relu: d where
+/// y > 0, else 0; tanh: d·(1 − y²), 1 − y² in one fused step), from the stored φ′ otherwise.
 template <Activation A>
-inline V act_backward_v(V d, V y) {
+inline V act_backward_v(V d, V y_or_deriv) {
+  const V y = y_or_deriv;
   switch (A) {
     case Activation::relu:
       return Isa::mask_positive(d, y);
@@ -148,6 +254,9 @@ inline V act_backward_v(V d, V y) {
       return d;
     case Activation::tanh:
       return Isa::mul(d, Isa::fnma(y, y, Isa::set1(1.0f)));
+    case Activation::sine:
+    case Activation::gaussian:
+      return Isa::mul(d, y_or_deriv);
   }
   return d;  // not reached
 }
@@ -157,10 +266,11 @@ inline V act_backward_v(V d, V y) {
 // One register tile of the forward: acc (R rows of W, N vectors of batch) = Σ_c W[o0+r][c]·P[c][·]
 // over c in [c0, c1), added to the partial sums already in `zt` unless `first`; on `last`, bias
 // and φ = A are applied. p is the input panel (C, 64), zt the output panel (OC, 64), both at the
-// tile's first batch column.
+// tile's first batch column. For an activation whose φ′ is stored, dzt (the φ′ panel at the
+// same place) receives φ′ on `last` unless it is null; prm is φ's parameter.
 template <Activation A, int R, int N>
 inline void forward_tile(const float* w, int64_t C, const float* p, const float* b, float* zt,
-                         int64_t c0, int64_t c1, bool first, bool last) {
+                         float* dzt, float prm, int64_t c0, int64_t c1, bool first, bool last) {
   V acc[R][N];
   IS_UNROLL for (int r = 0; r < R; ++r) IS_UNROLL for (int v = 0; v < N; ++v) acc[r][v] =
       first ? Isa::zero() : Isa::load(zt + r * k_panel + v * L);
@@ -178,7 +288,15 @@ inline void forward_tile(const float* w, int64_t C, const float* p, const float*
     IS_UNROLL for (int r = 0; r < R; ++r) {
       const V bias = Isa::bcast(b + r);
       IS_UNROLL for (int v = 0; v < N; ++v) {
-        acc[r][v] = act_forward_v<A>(Isa::add(acc[r][v], bias));
+        if constexpr (derivative_from(A) == DerivativeFrom::stored) {
+          if (dzt) {
+            V d;
+            acc[r][v] = act_stored_v<A, true>(Isa::add(acc[r][v], bias), prm, &d);
+            Isa::store(dzt + r * k_panel + v * L, d);
+            continue;
+          }
+        }
+        acc[r][v] = act_forward_v<A>(Isa::add(acc[r][v], bias), prm);
       }
     }
   }
@@ -188,25 +306,26 @@ inline void forward_tile(const float* w, int64_t C, const float* p, const float*
 
 template <Activation A, int N>
 inline void forward_rows(const float* w, int64_t C, const float* p, const float* b, float* zt,
-                         int64_t rows, int64_t c0, int64_t c1, bool first, bool last) {
+                         float* dzt, float prm, int64_t rows, int64_t c0, int64_t c1, bool first,
+                         bool last) {
   switch (rows) {
     case 1:
-      forward_tile<A, 1, N>(w, C, p, b, zt, c0, c1, first, last);
+      forward_tile<A, 1, N>(w, C, p, b, zt, dzt, prm, c0, c1, first, last);
       break;
     case 2:
-      if constexpr (MR >= 2) forward_tile<A, 2, N>(w, C, p, b, zt, c0, c1, first, last);
+      if constexpr (MR >= 2) forward_tile<A, 2, N>(w, C, p, b, zt, dzt, prm, c0, c1, first, last);
       break;
     case 3:
-      if constexpr (MR >= 3) forward_tile<A, 3, N>(w, C, p, b, zt, c0, c1, first, last);
+      if constexpr (MR >= 3) forward_tile<A, 3, N>(w, C, p, b, zt, dzt, prm, c0, c1, first, last);
       break;
     case 4:
-      if constexpr (MR >= 4) forward_tile<A, 4, N>(w, C, p, b, zt, c0, c1, first, last);
+      if constexpr (MR >= 4) forward_tile<A, 4, N>(w, C, p, b, zt, dzt, prm, c0, c1, first, last);
       break;
     case 5:
-      if constexpr (MR >= 5) forward_tile<A, 5, N>(w, C, p, b, zt, c0, c1, first, last);
+      if constexpr (MR >= 5) forward_tile<A, 5, N>(w, C, p, b, zt, dzt, prm, c0, c1, first, last);
       break;
     case 6:
-      if constexpr (MR >= 6) forward_tile<A, 6, N>(w, C, p, b, zt, c0, c1, first, last);
+      if constexpr (MR >= 6) forward_tile<A, 6, N>(w, C, p, b, zt, dzt, prm, c0, c1, first, last);
       break;
     default:
       break;
@@ -245,6 +364,7 @@ inline void forward_impl(const ForwardArgs& a) {
     const int64_t i0 = ib * k_panel, nb = min64(k_panel, a.B - i0);
     float* p = a.in_panel + ib * a.C * k_panel;
     float* zt_block = a.out_panel + ib * a.OC * k_panel;
+    float* dzt_block = a.deriv ? a.deriv_panel + ib * a.OC * k_panel : nullptr;
     if (a.inp_rows) transpose([&](int64_t i) { return a.inp_rows[i0 + i]; }, nb, a.C, p, k_panel);
     for (int64_t c0 = 0; c0 < a.C; c0 += kc) {
       const int64_t c1 = min64(c0 + kc, a.C);
@@ -253,6 +373,7 @@ inline void forward_impl(const ForwardArgs& a) {
         const int64_t rows = min64(MR, o_end - o0);
         const float* w = a.w + o0 * a.C;
         float* zt = zt_block + o0 * k_panel;
+        float* dzt = dzt_block ? dzt_block + o0 * k_panel : nullptr;
         // The next row block's slice of W: the hardware prefetcher follows each row but cannot
         // guess where the next rows start (it matters once W no longer fits in cache).
         if (o0 + 2 * MR <= o_end)
@@ -262,15 +383,19 @@ inline void forward_impl(const ForwardArgs& a) {
         for (int64_t j = 0; j < nb; j += NV * L) {
           const int64_t nv = min64(NV, (nb - j + L - 1) / L);
           if (nv == NV)
-            forward_rows<A, NV>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last);
+            forward_rows<A, NV>(w, a.C, p + j, a.b + o0, zt + j, dzt ? dzt + j : nullptr,
+                                 a.act_param, rows, c0, c1, first, last);
           else if constexpr (NV > 1) {
             if (nv == 1)
-              forward_rows<A, 1>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last);
+              forward_rows<A, 1>(w, a.C, p + j, a.b + o0, zt + j, dzt ? dzt + j : nullptr,
+                                 a.act_param, rows, c0, c1, first, last);
             else if constexpr (NV > 2) {
               if (nv == 2)
-                forward_rows<A, 2>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last);
+                forward_rows<A, 2>(w, a.C, p + j, a.b + o0, zt + j, dzt ? dzt + j : nullptr,
+                                 a.act_param, rows, c0, c1, first, last);
               else if constexpr (NV > 3)
-                forward_rows<A, 3>(w, a.C, p + j, a.b + o0, zt + j, rows, c0, c1, first, last);
+                forward_rows<A, 3>(w, a.C, p + j, a.b + o0, zt + j, dzt ? dzt + j : nullptr,
+                                 a.act_param, rows, c0, c1, first, last);
             }
           }
         }
@@ -278,6 +403,9 @@ inline void forward_impl(const ForwardArgs& a) {
     }
     if (a.out)  // back to row-major (B, OC) for the backward pass and the loss
       transpose(zt_block + o_begin * k_panel, k_panel, a.out + i0 * a.OC + o_begin, a.OC,
+                o_end - o_begin, nb);
+    if (dzt_block)  // φ′ likewise, into the workspace's deriv
+      transpose(dzt_block + o_begin * k_panel, k_panel, a.deriv + i0 * a.OC + o_begin, a.OC,
                 o_end - o_begin, nb);
   }
 }
@@ -385,7 +513,7 @@ inline void grad_update_rows(const BackwardSgdArgs& a, int64_t rows, int64_t o0,
 // Data gradient of one register tile: rows [i0, i0+R) of dinp, columns [c, c + N·L):
 //   dinp = (first ? 0 : dinp) + Σ_{k<K} dout[i0 + r][k] · wold[k][·]
 // over a chunk of K rows of the old weights; `mask` applies φ′ of the layer below (A), computed
-// from its output inp.
+// from its output inp (or, for an activation whose φ′ is stored, from those rows of φ′).
 // dz: dout at [i0][chunk start] (row stride ldz); wold: the chunk's old weights (K, ldo) at
 // column c.
 template <Activation A, int R, int N, bool Masked>
@@ -543,7 +671,8 @@ inline void backward_sgd_impl(const BackwardSgdArgs& a) {
           const int64_t rows = min64(MR, B - i0);
           const float* d = dp + oc0 * B + i0 * K;
           float* out = a.dinp + i0 * C + c;
-          const float* const* in = a.inp_rows + i0;
+          const float* const* in =
+              (derivative_from(A) == DerivativeFrom::stored ? a.deriv_rows : a.inp_rows) + i0;
           if (!masked)
             data_grad_rows<A, NV, false>(rows, d, K, wt, tw, K, out, in, c, C, m, first, mask);
           else if (n == 1)
@@ -571,6 +700,8 @@ bool supports(Activation a) {
     case Activation::relu:
     case Activation::linear:
     case Activation::tanh:
+    case Activation::sine:
+    case Activation::gaussian:
       return true;
   }
   return false;
@@ -583,6 +714,10 @@ void backward_sgd(const BackwardSgdArgs& a) {
       return backward_sgd_impl<Activation::linear>(a);
     case Activation::tanh:
       return backward_sgd_impl<Activation::tanh>(a);
+    case Activation::sine:
+      return backward_sgd_impl<Activation::sine>(a);
+    case Activation::gaussian:
+      return backward_sgd_impl<Activation::gaussian>(a);
   }
 }
 void forward(const ForwardArgs& a) {
@@ -593,6 +728,10 @@ void forward(const ForwardArgs& a) {
       return forward_impl<Activation::linear>(a);
     case Activation::tanh:
       return forward_impl<Activation::tanh>(a);
+    case Activation::sine:
+      return forward_impl<Activation::sine>(a);
+    case Activation::gaussian:
+      return forward_impl<Activation::gaussian>(a);
   }
 }
 void transpose_input(const ForwardArgs& a, int64_t c_begin, int64_t c_end) {

@@ -6,7 +6,6 @@
 
 #include <type_traits>
 
-#include <fmt/format.h>
 
 #include "common/error.hpp"
 
@@ -31,7 +30,7 @@ void linear_forward(float* out, const float* inp, const float* w, const float* b
 }
 
 void linear_act_forward(float* pre, float* out, const float* inp, const float* w, const float* b,
-                        int64_t B, int64_t C, int64_t OC, Activation a) {
+                        int64_t B, int64_t C, int64_t OC, Activation a, float param) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blas_int(B), blas_int(OC), blas_int(C), 1.0f,
               inp, blas_int(C), w, blas_int(C), 0.0f, pre, blas_int(OC));
   // Bias and φ in one pass while the row is in cache. pre may be out: v is read before either
@@ -43,7 +42,7 @@ void linear_act_forward(float* pre, float* out, const float* inp, const float* w
       for (int64_t j = 0; j < OC; ++j) {
         const float v = p[j] + b[j];
         p[j] = v;
-        o[j] = act_forward(act.value, v);
+        o[j] = act_forward(act.value, v, param);
       }
     }
   });
@@ -64,27 +63,29 @@ void linear_backward(float* dinp, float* dw, float* db, const float* dout, const
 }
 
 void linear_act_backward(float* dinp, float* dw, float* db, float* dout, const float* out,
-                         const float* inp, const float* w, int64_t B, int64_t C, int64_t OC,
-                         Activation a) {
+                         const float* deriv, const float* inp, const float* w, int64_t B,
+                         int64_t C, int64_t OC, Activation a) {
+  const int64_t n = B * OC;
   switch (derivative_from(a)) {
     case DerivativeFrom::output:
+      with_activation(a, [&](auto act) {
+        for (int64_t i = 0; i < n; ++i)
+          dout[i] = act_backward_from_output(act.value, dout[i], out[i]);
+      });
       break;
     case DerivativeFrom::stored:
-      throw Error(fmt::format(
-          "--activation {}: its derivative is not a function of its output, and the OpenBLAS "
-          "backward does not read a stored derivative yet",
-          activation_name(a)));
+      IS_CHECK(deriv != nullptr);
+      for (int64_t i = 0; i < n; ++i) dout[i] *= deriv[i];
+      break;
   }
-  with_activation(a, [&](auto act) {
-    const int64_t n = B * OC;
-    for (int64_t i = 0; i < n; ++i) dout[i] = act_backward_from_output(act.value, dout[i], out[i]);
-  });
   linear_backward(dinp, dw, db, dout, inp, w, B, C, OC);
 }
 
 void linear_backward_sgd(float* dinp, float* w, float* b, float* vw, float* vb, const float* dout,
                          const float* const* inp_rows, float* pack, int64_t B, int64_t C,
-                         int64_t OC, float lr, float mu, Activation act_below, int threads) {
+                         int64_t OC, float lr, float mu, Activation act_below, int threads,
+                         const float* const* deriv_rows) {
+  IS_CHECK(!dinp || derivative_from(act_below) == DerivativeFrom::output || deriv_rows);
   // Bias: db (OC) = Σ_rows dout, row by row so the loads are contiguous, in `pack` before the
   // kernel needs it; then its update. O(B·OC), next to the O(B·OC·C) of the weights.
   float* db = pack;
@@ -108,6 +109,7 @@ void linear_backward_sgd(float* dinp, float* w, float* b, float* vw, float* vb, 
   a.lr = lr;
   a.mu = mu;
   a.act_below = act_below;
+  a.deriv_rows = deriv_rows;
   a.threads = threads;
   backward_sgd_kernel(a);
 }

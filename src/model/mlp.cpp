@@ -35,7 +35,8 @@ const std::vector<std::string>& activation_names() {
 const std::vector<std::string>& init_names() {
   static const std::vector<std::string> names{
       to_string(InitScheme::xavier_normal), to_string(InitScheme::xavier_uniform),
-      to_string(InitScheme::he_normal), to_string(InitScheme::lecun_normal)};
+      to_string(InitScheme::he_normal), to_string(InitScheme::lecun_normal),
+      to_string(InitScheme::siren), to_string(InitScheme::torch_default)};
   return names;
 }
 
@@ -44,9 +45,11 @@ InitScheme parse_init(const std::string& name) {
   if (name == "xavier_uniform") return InitScheme::xavier_uniform;
   if (name == "he_normal") return InitScheme::he_normal;
   if (name == "lecun_normal") return InitScheme::lecun_normal;
+  if (name == "siren") return InitScheme::siren;
+  if (name == "torch_default") return InitScheme::torch_default;
   throw Error(fmt::format(
-      "--init: unknown scheme '{}' (expected xavier_normal, xavier_uniform, he_normal or "
-      "lecun_normal)",
+      "--init: unknown scheme '{}' (expected xavier_normal, xavier_uniform, he_normal, "
+      "lecun_normal, siren or torch_default)",
       name));
 }
 
@@ -60,6 +63,10 @@ std::string to_string(InitScheme s) {
       return "he_normal";
     case InitScheme::lecun_normal:
       return "lecun_normal";
+    case InitScheme::siren:
+      return "siren";
+    case InitScheme::torch_default:
+      return "torch_default";
   }
   return "?";
 }
@@ -91,9 +98,28 @@ int64_t Mlp::max_width() const {
   return w;
 }
 
-double init_std(InitScheme scheme, double gain, int64_t fan_in, int64_t fan_out) {
+float act_param(const MlpSpec& spec, int k) {
+  switch (spec.activation) {
+    case Activation::relu:
+    case Activation::linear:
+    case Activation::tanh:
+      return 1.0f;
+    case Activation::sine:
+      return static_cast<float>(k == 0 ? spec.omega0 : spec.omega0_hidden);
+    case Activation::gaussian:
+      return static_cast<float>(spec.gauss_width);
+  }
+  return 1.0f;
+}
+
+double init_std(InitScheme scheme, double gain, int64_t fan_in, int64_t fan_out,
+                double omega_hidden) {
   const double fi = static_cast<double>(fan_in), fo = static_cast<double>(fan_out);
   switch (scheme) {
+    case InitScheme::siren:  // U(±√(6/n)/ω₀) has std √(2/n)/ω₀
+      return gain * std::sqrt(2.0 / fi) / omega_hidden;
+    case InitScheme::torch_default:  // U(±1/√n) has std 1/√(3n)
+      return gain / std::sqrt(3.0 * fi);
     case InitScheme::xavier_normal:
     case InitScheme::xavier_uniform:
       return gain * std::sqrt(2.0 / (fi + fo));
@@ -106,20 +132,41 @@ double init_std(InitScheme scheme, double gain, int64_t fan_in, int64_t fan_out)
 }
 
 void init_params(const Mlp& net, std::span<float> params, InitScheme scheme, double gain,
-                 uint64_t seed) {
+                 uint64_t seed, double gain_first) {
   IS_CHECK(params.size() == net.num_params);
   Rng rng(seed);
-  for (const auto& l : net.layers) {
-    const double std = init_std(scheme, gain, l.in, l.out);
+  const auto uniform = [&](float* v, size_t n, double a) {  // U(−a, a), in the stream's order
+    for (size_t i = 0; i < n; ++i) v[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
+  };
+  for (size_t k = 0; k < net.layers.size(); ++k) {
+    const auto& l = net.layers[k];
+    const double g = k == 0 && gain_first > 0.0 ? gain_first : gain;
+    const double fi = static_cast<double>(l.in);
     float* w = params.data() + l.w_offset;
-    if (scheme == InitScheme::xavier_uniform) {
-      const double a = std * std::sqrt(3.0);  // U(−a, a) has std a/√3
-      for (size_t i = 0; i < l.w_size(); ++i)
-        w[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
-    } else {
-      for (size_t i = 0; i < l.w_size(); ++i) w[i] = static_cast<float>(rng.normal() * std);
+    float* b = params.data() + l.b_offset;
+    switch (scheme) {
+      case InitScheme::xavier_normal:
+      case InitScheme::he_normal:
+      case InitScheme::lecun_normal: {
+        const double std = init_std(scheme, g, l.in, l.out);
+        for (size_t i = 0; i < l.w_size(); ++i) w[i] = static_cast<float>(rng.normal() * std);
+        std::fill_n(b, l.out, 0.0f);
+        break;
+      }
+      case InitScheme::xavier_uniform:
+        uniform(w, l.w_size(), init_std(scheme, g, l.in, l.out) * std::sqrt(3.0));  // std a/√3
+        std::fill_n(b, l.out, 0.0f);
+        break;
+      case InitScheme::siren:
+        uniform(w, l.w_size(),
+                k == 0 ? g / fi : g * std::sqrt(6.0 / fi) / net.spec.omega0_hidden);
+        uniform(b, static_cast<size_t>(l.out), 1.0 / std::sqrt(fi));
+        break;
+      case InitScheme::torch_default:
+        uniform(w, l.w_size(), g / std::sqrt(fi));
+        uniform(b, static_cast<size_t>(l.out), 1.0 / std::sqrt(fi));
+        break;
     }
-    std::fill_n(params.data() + l.b_offset, l.out, 0.0f);
   }
 }
 

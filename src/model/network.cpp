@@ -32,8 +32,10 @@ Workspace make_workspace(const Mlp& net, int64_t batch, bool backward, int threa
     switch (derivative_from(net.spec.activation)) {
       case DerivativeFrom::output:
         break;
-      case DerivativeFrom::stored:  // the seam for sine, gaussian: no pass fills it yet
+      case DerivativeFrom::stored:  // sine, gaussian: φ′ kept by the forward pass
         ws.deriv.assign(total * static_cast<size_t>(batch), 0.0f);
+        ws.panel_d.assign(static_cast<size_t>(panel_floats(batch, widest)), 0.0f);
+        ws.deriv_rows.assign(static_cast<size_t>(batch), nullptr);
         break;
     }
     ws.grad_a.assign(static_cast<size_t>(batch * widest), 0.0f);
@@ -70,7 +72,8 @@ const float* mlp_forward_blas(const Mlp& net, const float* params, const float* 
       break;
     }
     // out (B, l.out) = φ(inp (B, l.in) · wᵀ + b), the pre-activation not kept
-    linear_act_forward(out, out, inp, w, b, B, l.in, l.out, net.spec.activation);
+    linear_act_forward(out, out, inp, w, b, B, l.in, l.out, net.spec.activation,
+                       act_param(net.spec, k));
     inp = out;
     std::swap(out, spare);
   }
@@ -109,6 +112,11 @@ const float* mlp_forward(const Mlp& net, const float* params, const float* const
     f.C = l.in;
     f.OC = l.out;
     f.act = last ? Activation::linear : net.spec.activation;
+    f.act_param = act_param(net.spec, k);
+    if (!last && ws.backward && !ws.deriv.empty()) {  // φ′ kept for the backward
+      f.deriv_panel = ws.panel_d.data();
+      f.deriv = ws.deriv_of(k);
+    }
     f.threads = ws.threads;
     forward_kernel(f);
     std::swap(in_panel, out_panel);
@@ -130,9 +138,10 @@ void mlp_backward(const Mlp& net, const float* params, float* grads, const float
     float* db = grads + l.b_offset;
     if (k == d - 1) {
       linear_backward(dinp, dw, db, dlogits, inp, params + l.w_offset, B, l.in, l.out);
-    } else {  // φ′ from post = φ(pre): post > 0 exactly where pre > 0; tanh′ = 1 − post²
-      linear_act_backward(dinp, dw, db, dcur, ws.post_of(k), inp, params + l.w_offset, B, l.in,
-                          l.out, net.spec.activation);
+    } else {  // φ′ from post = φ(pre): post > 0 exactly where pre > 0; tanh′ = 1 − post²;
+              // or the φ′ the forward stored (sine, gaussian)
+      linear_act_backward(dinp, dw, db, dcur, ws.post_of(k), ws.deriv_of(k), inp,
+                          params + l.w_offset, B, l.in, l.out, net.spec.activation);
     }
     std::swap(dcur, dnext);
   }
@@ -150,14 +159,20 @@ void mlp_backward_sgd(const Mlp& net, float* params, float* momentum, const floa
     // inp (B, l.in): what layer k saw in the forward pass, also what φ′ of layer k − 1 is
     // computed from.
     const float* const* inp = rows;
+    const float* const* deriv = nullptr;  // φ′ of layer k − 1, if stored
     if (k > 0) {
       for (int64_t i = 0; i < B; ++i)
         ws.layer_rows[static_cast<size_t>(i)] = ws.post_of(k - 1) + i * l.in;
       inp = ws.layer_rows.data();
+      if (!ws.deriv.empty()) {
+        for (int64_t i = 0; i < B; ++i)
+          ws.deriv_rows[static_cast<size_t>(i)] = ws.deriv_of(k - 1) + i * l.in;
+        deriv = ws.deriv_rows.data();
+      }
     }
     linear_backward_sgd(k == 0 ? nullptr : dinp, params + l.w_offset, params + l.b_offset,
                         momentum + l.w_offset, momentum + l.b_offset, dout, inp, ws.pack.data(), B,
-                        l.in, l.out, lr, mu, net.spec.activation, ws.threads);
+                        l.in, l.out, lr, mu, net.spec.activation, ws.threads, deriv);
     dout = dinp;
     std::swap(dinp, spare);
   }

@@ -31,12 +31,18 @@ struct Workspace {
   std::vector<size_t> offset;            // Σ_{j<k} out_j
   std::vector<float> logits;             // (batch, outputs)
   std::vector<float> panel_a, panel_b;   // forward panels (kernels.hpp), ping-pong between layers
+  std::vector<float> panel_d;            // the φ′ panel of one layer, or empty (see above)
   std::vector<float> grad_a, grad_b;     // (batch, max(width, input_dim)), ping-pong in backward
   std::vector<float> pack;               // backward kernel scratch
   std::vector<const float*> input_rows;  // (batch) rows of a contiguous x, for the x overloads
   std::vector<const float*> layer_rows;  // (batch) rows of a hidden layer's post, for backward
+  std::vector<const float*> deriv_rows;  // (batch) rows of a hidden layer's deriv, or empty
   float* post_of(int k) {
     return post.data() + offset[static_cast<size_t>(k)] * static_cast<size_t>(batch);
+  }
+  float* deriv_of(int k) {  // null if the activation's φ′ is not stored
+    return deriv.empty() ? nullptr
+                         : deriv.data() + offset[static_cast<size_t>(k)] * static_cast<size_t>(batch);
   }
 };
 
@@ -86,7 +92,8 @@ std::vector<T> mlp_forward_ref(const Mlp& net, const T* params, const T* x, int6
     if (pres) pres->push_back(pre);
     if (k == net.depth() - 1) return pre;
     inp.assign(pre.size(), T(0));
-    activation_forward_ref(net.spec.activation, inp.data(), pre.data(), B * l.out);
+    activation_forward_ref(net.spec.activation, inp.data(), pre.data(), B * l.out,
+                           static_cast<T>(act_param(net.spec, k)));
   }
   return {};
 }
@@ -107,7 +114,8 @@ std::vector<T> mlp_backward_ref(const Mlp& net, const T* params, const T* x, con
     } else {
       inp.assign(static_cast<size_t>(B * l.in), T(0));
       activation_forward_ref(net.spec.activation, inp.data(),
-                             pres[static_cast<size_t>(k - 1)].data(), B * l.in);
+                             pres[static_cast<size_t>(k - 1)].data(), B * l.in,
+                             static_cast<T>(act_param(net.spec, k - 1)));
     }
     std::vector<T> dinp(static_cast<size_t>(B * l.in));
     linear_backward_ref(k > 0 ? dinp.data() : static_cast<T*>(nullptr), grads.data() + l.w_offset,
@@ -116,7 +124,8 @@ std::vector<T> mlp_backward_ref(const Mlp& net, const T* params, const T* x, con
     if (k > 0) {
       dout.assign(dinp.size(), T(0));
       activation_backward_ref(net.spec.activation, dout.data(), dinp.data(),
-                              pres[static_cast<size_t>(k - 1)].data(), B * l.in);
+                              pres[static_cast<size_t>(k - 1)].data(), B * l.in,
+                              static_cast<T>(act_param(net.spec, k - 1)));
     }
   }
   return grads;

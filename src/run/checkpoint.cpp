@@ -20,7 +20,7 @@ std::string shape_str(const std::vector<int64_t>& s) {
 }  // namespace
 
 void save_params(const std::filesystem::path& file, const Mlp& net, std::span<const float> params,
-                 const std::map<std::string, std::string>& metadata) {
+                 const std::map<std::string, std::string>& metadata, const Encoding* encoding) {
   IS_CHECK(params.size() == net.num_params);
   std::vector<TensorView> tensors;
   for (size_t i = 0; i < net.layers.size(); ++i) {
@@ -32,13 +32,31 @@ void save_params(const std::filesystem::path& file, const Mlp& net, std::span<co
                        {l.out},
                        params.subspan(l.b_offset, static_cast<size_t>(l.out))});
   }
+  if (encoding && encoding->kind == EncodingKind::fourier)
+    tensors.push_back({"encoding.B", {encoding->features, encoding->input_dim}, encoding->B});
   safetensors_write(file, tensors, metadata);
 }
 
-void load_params(const std::filesystem::path& file, const Mlp& net, std::span<float> params) {
+void load_params(const std::filesystem::path& file, const Mlp& net, std::span<float> params,
+                 const Encoding* encoding) {
   IS_CHECK(params.size() == net.num_params);
   const std::vector<Tensor> tensors = safetensors_read(file);
   std::set<std::string> seen;
+  for (const auto& t : tensors) {
+    if (t.name != "encoding.B") continue;
+    if (!encoding || encoding->kind != EncodingKind::fourier)
+      throw Error(fmt::format("{}: holds a Fourier-feature matrix 'encoding.B' but the run has no "
+                              "Fourier encoding (add --encoding fourier with the run's "
+                              "--fourier-features, --fourier-sigma and --seed)",
+                              file.string()));
+    const std::vector<int64_t> shape{encoding->features, encoding->input_dim};
+    if (t.shape != shape || !std::equal(t.data.begin(), t.data.end(), encoding->B.begin()))
+      throw Error(fmt::format("{}: its 'encoding.B' {} differs from this run's B {} (use the "
+                              "--seed, --fourier-features and --fourier-sigma the weights were "
+                              "trained with)",
+                              file.string(), shape_str(t.shape), shape_str(shape)));
+    seen.insert(t.name);
+  }
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const auto& l = net.layers[i];
     for (const bool is_weight : {true, false}) {

@@ -71,7 +71,7 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
   if (!config.init_from.empty()) {
     const Mlp net = Mlp::make(model_spec(config, data));
     start.resize(net.num_params);
-    load_params(config.init_from, net, start);
+    load_params(config.init_from, net, start, &data.encoding);
     const int64_t bad = first_nonfinite(start);
     if (bad >= 0)
       throw Error(fmt::format("--init-from {}: parameter {} is {}; expected finite weights",
@@ -97,9 +97,9 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
       const std::map<std::string, std::string> meta = {{"initscope_run", std::to_string(id)},
                                                        {"config", to_json(config).dump()}};
       save_params(*options.save_weights / "init.safetensors", trainer.net(),
-                  trainer.initial_params(), meta);
+                  trainer.initial_params(), meta, &data.encoding);
       save_params(*options.save_weights / "final.safetensors", trainer.net(), trainer.params(),
-                  meta);
+                  meta, &data.encoding);
     }
   } catch (const std::exception& e) {
     db.finish_run(id, k_status_failed, "failed", false, 0.0, e.what(), {}, {});

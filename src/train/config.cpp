@@ -250,19 +250,56 @@ const std::vector<OptionSpec>& make_options() {
           for (const auto& n : activation_names()) s += (s.empty() ? "`" : ", `") + n + "`";
           return s;
         }()));
+    const auto positive = [](double x) { return x > 0 ? "" : "must be positive"; };
+    o.push_back(real("omega0", &TrainConfig::omega0, R::result, positive,
+                     "sine: ω of the first layer, sin(ω·(Wx+b)) (SIREN's first_omega_0)",
+                     "`sine` only: ω₀ of the first layer, φ = sin(ω₀·(Wx + b)) as in SIREN's "
+                     "code (ω₀ multiplies the bias too)"));
+    o.push_back(real("omega0_hidden", &TrainConfig::omega0_hidden, R::result, positive,
+                     "sine: ω of the later hidden layers; also the siren init's ω₀",
+                     "`sine`: ω₀ of the later hidden layers (SIREN's hidden_omega_0); also the ω₀ "
+                     "of `--init siren`'s bound √(6/n)/ω₀"));
+    o.push_back(real("gauss_width", &TrainConfig::gauss_width, R::result, positive,
+                     "gaussian: width s of exp(-z²/(2s²))",
+                     "`gaussian` only: the width s of φ(z) = exp(−z²/(2s²))"));
     o.push_back(choice<InitScheme>(
         "init", &TrainConfig::init, R::result, init_names(), parse_init,
         [](InitScheme s) { return to_string(s); }, "weight initialization scheme",
         "`xavier_normal` (std √(2/(fan_in+fan_out))), `xavier_uniform`, `he_normal`, "
-        "`lecun_normal`; biases start at 0"));
+        "`lecun_normal` (biases start at 0); `siren` (first layer U(±1/n), later U(±√(6/n)/ω₀), "
+        "biases U(±1/√n) as SIREN's code leaves them); `torch_default` (PyTorch's nn.Linear: "
+        "weights and biases U(±1/√n)); n = fan_in"));
+    o.push_back(real("init_gain", &TrainConfig::init_gain, R::result, positive,
+                     "multiplier on the init's standard deviation",
+                     "multiplies the init's standard deviation (the bound for uniform schemes; "
+                     "never the biases')"));
     o.push_back(real(
-        "init_gain", &TrainConfig::init_gain, R::result,
-        [](double x) { return x > 0 ? "" : "must be positive"; },
-        "multiplier on the init's standard deviation",
-        "multiplies the init's standard deviation"));
+        "init_gain_first", &TrainConfig::init_gain_first, R::result,
+        [](double x) { return x >= 0 ? "" : "must be positive, or 0 for --init-gain's value"; },
+        "gain of the first layer (0 = --init-gain)",
+        "the first layer's gain in place of `--init-gain` (`0`: the same as `--init-gain`)"));
     o.push_back(text("init_from", &TrainConfig::init_from, R::result,
                      "start from the weights in this .safetensors file",
                      "start from the weights in a `.safetensors` file"));
+    o.push_back(choice<EncodingKind>(
+        "encoding", &TrainConfig::encoding, R::result, encoding_names(), parse_encoding,
+        [](EncodingKind k) { return to_string(k); },
+        "input encoding before the first layer: none, fourier, positional",
+        "input encoding γ applied before the first layer, part of the model: `none`; `fourier` "
+        "γ(v) = [cos 2πBv, sin 2πBv], B ~ N(0, σ²) (features × input) from the seed's "
+        "`fourier` stream, saved with the weights; `positional` (NeRF) [sin 2^kπv, cos 2^kπv] "
+        "for k < L, v itself not included"));
+    o.push_back(integer("fourier_features", &TrainConfig::fourier_features, R::result, 1,
+                        int64_t{1} << 20, "must be at least 1 (rows of B)",
+                        "fourier: number of frequencies m (γ has 2m values)",
+                        "`--encoding fourier`: rows m of B; γ has 2m values"));
+    o.push_back(real("fourier_sigma", &TrainConfig::fourier_sigma, R::result, positive,
+                     "fourier: standard deviation σ of B's entries",
+                     "`--encoding fourier`: standard deviation σ of B's entries"));
+    o.push_back(integer("pe_levels", &TrainConfig::pe_levels, R::result, 1, 30,
+                        "expected 1 to 30 levels", "positional: number of levels L",
+                        "`--encoding positional`: levels L (frequencies 2^0 π … 2^{L−1} π); γ has "
+                        "2·L·d values"));
     // ---- optimization
     o.push_back(choice<Loss>(
         "loss", &TrainConfig::loss, R::result, loss_names(), parse_loss,
@@ -388,8 +425,37 @@ const std::vector<OptionSpec>& make_options() {
   return options;
 }
 
-// The checks between options, after each option's own.
+// The checks between options, after each option's own. An option of one activation, init or
+// encoding given with another is refused: its value differs from the default (a value equal to
+// the default cannot be told from an absent one, and changes nothing).
 void validate_combinations(const TrainConfig& c) {
+  static const TrainConfig defaults;
+  const std::string act = to_string(c.activation);
+  if (c.omega0 != defaults.omega0 && c.activation != Activation::sine)
+    throw Error(fmt::format("--omega0 {}: only --activation sine has a frequency (the activation "
+                            "is {})",
+                            c.omega0, act));
+  if (c.omega0_hidden != defaults.omega0_hidden && c.activation != Activation::sine &&
+      c.init != InitScheme::siren)
+    throw Error(fmt::format("--omega0-hidden {}: needs --activation sine or --init siren (the "
+                            "activation is {}, the init {})",
+                            c.omega0_hidden, act, to_string(c.init)));
+  if (c.gauss_width != defaults.gauss_width && c.activation != Activation::gaussian)
+    throw Error(fmt::format("--gauss-width {}: only --activation gaussian has a width (the "
+                            "activation is {})",
+                            c.gauss_width, act));
+  if (c.encoding != EncodingKind::fourier) {
+    if (c.fourier_features != defaults.fourier_features)
+      throw Error(fmt::format("--fourier-features {}: needs --encoding fourier (the encoding is "
+                              "{})",
+                              c.fourier_features, to_string(c.encoding)));
+    if (c.fourier_sigma != defaults.fourier_sigma)
+      throw Error(fmt::format("--fourier-sigma {}: needs --encoding fourier (the encoding is {})",
+                              c.fourier_sigma, to_string(c.encoding)));
+  }
+  if (c.pe_levels != defaults.pe_levels && c.encoding != EncodingKind::positional)
+    throw Error(fmt::format("--pe-levels {}: needs --encoding positional (the encoding is {})",
+                            c.pe_levels, to_string(c.encoding)));
   const bool binary = c.classes.size() == 2;
   if (c.classes.size() == 1) throw Error("--classes: give at least two classes, e.g. --classes 0,1");
   switch (c.loss) {
@@ -407,7 +473,6 @@ void validate_combinations(const TrainConfig& c) {
   }
   // Options of one optimizer given with another are refused, never silently ignored: only
   // their defaults may stand next to a different --optimizer.
-  static const TrainConfig defaults;
   const bool adam_options = c.beta1 != defaults.beta1 || c.beta2 != defaults.beta2 ||
                             c.eps != defaults.eps;
   const auto adam_flag = [&] {

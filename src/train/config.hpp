@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.hpp"
+#include "model/encoding.hpp"
 #include "model/mlp.hpp"
 #include "objective/loss.hpp"
 #include "optim/optimizer.hpp"
@@ -61,9 +62,17 @@ struct TrainConfig {
   int depth = 5;  // weight layers d: 4 hidden layers as in the paper
   int64_t width = 256;
   Activation activation = Activation::relu;
+  double omega0 = 30.0;         // sine: ω of the first layer, sin(ω·(Wx + b))
+  double omega0_hidden = 30.0;  // sine: ω of the later layers; the siren init's ω₀
+  double gauss_width = 1.0;     // gaussian: s in exp(−z²/(2s²))
   InitScheme init = InitScheme::xavier_normal;
   double init_gain = 1.0;
+  double init_gain_first = 0.0;  // the first layer's gain; 0 = init_gain
   std::string init_from;  // .safetensors file to start from instead of a random init
+  EncodingKind encoding = EncodingKind::none;  // input encoding (model/encoding.hpp)
+  int64_t fourier_features = 256;              // fourier: rows of B
+  double fourier_sigma = 10.0;                 // fourier: std of B
+  int pe_levels = 10;                          // positional: L
   // optimization
   Loss loss = Loss::ce;
   Optimizer optimizer = Optimizer::sgd;

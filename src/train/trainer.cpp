@@ -59,6 +59,17 @@ PreparedData prepare_data(const TrainConfig& c, TrainTest raw) {
   if (c.noise > 0.0)
     p.corrupted = apply_label_noise(raw.train, c.noise, derive_seed(c.seed, "noise"));
   if (c.standardize) standardize(raw.train, raw.test);
+  // The input encoding, once, so that every pass over the data sees the encoded inputs.
+  const EncodingSpec enc{.kind = c.encoding,
+                         .features = c.fourier_features,
+                         .sigma = c.fourier_sigma,
+                         .levels = c.pe_levels};
+  p.encoding = make_encoding(enc, raw.train.dim, derive_seed(c.seed, "fourier"));
+  if (p.encoding.kind != EncodingKind::none)
+    for (Dataset* d : {&raw.train, &raw.test}) {
+      d->x = encode(p.encoding, d->x);
+      d->dim = p.encoding.output_dim();
+    }
   p.train = std::move(raw.train);
   p.test = std::move(raw.test);
   return p;
@@ -71,6 +82,9 @@ MlpSpec model_spec(const TrainConfig& c, const PreparedData& data) {
   spec.depth = c.depth;
   spec.outputs = data.outputs;
   spec.activation = c.activation;
+  spec.omega0 = c.omega0;
+  spec.omega0_hidden = c.omega0_hidden;
+  spec.gauss_width = c.gauss_width;
   return spec;
 }
 
@@ -93,7 +107,8 @@ Trainer::Trainer(const TrainConfig& config, const PreparedData& data, Engine eng
 
   params_.assign(net_.num_params, 0.0f);
   if (config.init_from.empty()) {
-    init_params(net_, params_, config.init, config.init_gain, derive_seed(config.seed, "init"));
+    init_params(net_, params_, config.init, config.init_gain, derive_seed(config.seed, "init"),
+                config.init_gain_first);
   } else {
     IS_CHECK(start.size() == params_.size());  // run/ reads init_from and checks its shapes
     std::copy(start.begin(), start.end(), params_.begin());

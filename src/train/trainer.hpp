@@ -18,6 +18,7 @@
 #include "common/rng.hpp"
 #include "data/dataset.hpp"
 #include "measure/registry.hpp"
+#include "model/encoding.hpp"
 #include "model/mlp.hpp"
 #include "model/network.hpp"
 #include "train/config.hpp"
@@ -28,10 +29,12 @@
 
 namespace initscope {
 
-/// The run's training and test sets after class selection, subsetting, label noise and
-/// scaling, with the number of network outputs (1 for a two-class task).
+/// The run's training and test sets after class selection, subsetting, label noise, scaling
+/// and the input encoding (whose width their dim then is), with the number of network outputs
+/// (1 for a two-class task).
 struct PreparedData {
   Dataset train, test;
+  Encoding encoding;  // applied to train and test already; part of the model (saved with it)
   int64_t outputs = 10;
   std::vector<int64_t> corrupted;  // training rows whose label was replaced, ascending
 };

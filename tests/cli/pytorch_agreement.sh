@@ -18,3 +18,10 @@ data=${INITSCOPE_DATA:-$HOME/.cache/initscope}
 # float64 by up to 1e-3 (PyTorch float32 vs float64 at m = 2048: 8e-4 max-element).
 /usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --optimizer adam --lr 1e-3 --epochs 4 --steps 50 --tol 1e-5 --weights fro
 /usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --optimizer gd --activation tanh --lr 0.02 --momentum 0.9 --epochs 50 --steps 50 --tol 1e-5
+# RM23's models, 50 steps each (m = 640, batch 64, 5 epochs) to 1e-5 relative on the losses after
+# every epoch and on the final weights. sine from SIREN's init at ω₀ = 30 needs a small SGD step:
+# from lr 3e-3 on, the run turns chaotic (its loss rises again) and any rounding difference grows.
+rm23=(--m 640 --epochs 5 --tol 1e-5)
+/usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" "${rm23[@]}" --activation sine --init siren --lr 0.001
+/usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" "${rm23[@]}" --activation gaussian --init torch_default --lr 0.1
+/usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" "${rm23[@]}" --encoding fourier --fourier-features 128 --fourier-sigma 0.05 --lr 0.1

@@ -53,11 +53,17 @@ TEST_P(Kernels, ForwardMatchesReference) {
     for (const int64_t C : {1, 19, 300})
       for (const int64_t OC : {1, 7, 13})
         for (const Activation act : k_activations) {
+          // sine at SIREN's ω = 30 with small weights (its pre-activations then span many
+          // periods), gaussian at s = 0.7; the others ignore it.
+          const bool sine = act == Activation::sine;
+          const float prm = sine ? 30.0f : 0.7f;
           const auto inp = randn(static_cast<size_t>(B * C), 1);
-          const auto w = randn(static_cast<size_t>(OC * C), 2, 0.2f);
-          const auto b = randn(static_cast<size_t>(OC), 3);
+          const auto w = randn(static_cast<size_t>(OC * C), 2, sine ? 0.02f : 0.2f);
+          const auto b = randn(static_cast<size_t>(OC), 3, sine ? 0.1f : 1.0f);
           std::vector<float> in_panel(static_cast<size_t>(panel_floats(B, C))),
-              out_panel(static_cast<size_t>(panel_floats(B, OC))), out(static_cast<size_t>(B * OC));
+              out_panel(static_cast<size_t>(panel_floats(B, OC))), out(static_cast<size_t>(B * OC)),
+              deriv_panel(out_panel.size()), deriv(out.size());
+          const bool stored = derivative_from(act) == DerivativeFrom::stored;
           std::vector<const float*> rows(static_cast<size_t>(B));
           for (int64_t i = 0; i < B; ++i) rows[static_cast<size_t>(i)] = inp.data() + i * C;
           ForwardArgs f;
@@ -71,18 +77,31 @@ TEST_P(Kernels, ForwardMatchesReference) {
           f.C = C;
           f.OC = OC;
           f.act = act;
+          f.act_param = prm;
+          if (stored) {
+            f.deriv_panel = deriv_panel.data();
+            f.deriv = deriv.data();
+          }
           forward_kernel(f);
-          std::vector<float> pre(out.size()), ref(out.size());
+          std::vector<float> pre(out.size()), ref(out.size()), dref(out.size());
           linear_forward_ref(pre.data(), inp.data(), w.data(), b.data(), B, C, OC);
-          activation_forward_ref(act, ref.data(), pre.data(), B * OC);
-          expect_close(out, ref, 1e-5f,
-                       "out " + to_string(act) + " B=" + std::to_string(B) +
-                           " C=" + std::to_string(C) + " OC=" + std::to_string(OC));
+          activation_forward_ref(act, ref.data(), pre.data(), B * OC, prm);
+          const std::string at = to_string(act) + " B=" + std::to_string(B) +
+                                 " C=" + std::to_string(C) + " OC=" + std::to_string(OC);
+          // sine: a float rounding of the pre-activation moves sin(30z) by 30 times as much.
+          expect_close(out, ref, sine ? 3e-5f : 1e-5f, "out " + at);
+          if (stored) {  // sine: φ′/ω = cos(ωz), which moves like sin(ωz)
+            for (size_t i = 0; i < pre.size(); ++i) {
+              dref[i] = act_derivative(act, pre[i], prm) / (sine ? prm : 1.0f);
+              deriv[i] /= sine ? prm : 1.0f;
+            }
+            expect_close(deriv, dref, sine ? 3e-5f : 1e-5f, "deriv " + at);
+          }
 
           // The output panel is the next layer's input panel: chain one more layer through it.
           const int64_t OC2 = 5;
-          const auto w2 = randn(static_cast<size_t>(OC2 * OC), 4, 0.3f);
-          const auto b2 = randn(static_cast<size_t>(OC2), 5);
+          const auto w2 = randn(static_cast<size_t>(OC2 * OC), 4, sine ? 0.01f : 0.3f);
+          const auto b2 = randn(static_cast<size_t>(OC2), 5, sine ? 0.03f : 1.0f);
           std::vector<float> panel2(static_cast<size_t>(panel_floats(B, OC2))),
               out2(static_cast<size_t>(B * OC2));
           ForwardArgs g = f;
@@ -94,11 +113,13 @@ TEST_P(Kernels, ForwardMatchesReference) {
           g.out = out2.data();
           g.C = OC;
           g.OC = OC2;
+          g.deriv_panel = nullptr;  // evaluation: φ only
+          g.deriv = nullptr;
           forward_kernel(g);
           std::vector<float> ref2(out2.size());
           linear_forward_ref(ref2.data(), ref.data(), w2.data(), b2.data(), B, OC, OC2);
-          activation_forward_ref(act, ref2.data(), ref2.data(), B * OC2);
-          expect_close(out2, ref2, 1e-5f, "chained out2");
+          activation_forward_ref(act, ref2.data(), ref2.data(), B * OC2, prm);
+          expect_close(out2, ref2, sine ? 3e-5f : 1e-5f, "chained out2 " + at);
         }
 }
 
@@ -109,14 +130,24 @@ TEST_P(Kernels, BackwardSgdMatchesReference) {
     for (const int64_t C : {1, 17, 33, 70, 300})
       for (const int64_t OC : {1, 5, 7, 13})
         for (const bool with_dinp : {true, false}) {
-          // φ of the layer below, varied with C: 1, 70 relu; 17 tanh; 33, 300 linear.
-          const Activation act_below = !with_dinp ? Activation::linear
+          // φ of the layer below, varied with C and OC: C = 1, 70 relu; 17 tanh; 33, 300
+          // linear; except that OC = 5 takes sine and OC = 7 gaussian, whose φ′ is read from
+          // the rows of a stored φ′.
+          const Activation act_below = !with_dinp   ? Activation::linear
+                                       : OC == 5    ? Activation::sine
+                                       : OC == 7    ? Activation::gaussian
                                        : C % 3 == 1 ? Activation::relu
                                        : C % 3 == 2 ? Activation::tanh
                                                     : Activation::linear;
           const auto dout = randn(static_cast<size_t>(B * OC), 11);
           auto inp = randn(static_cast<size_t>(B * C), 12);
-          for (auto& x : inp) x = act_forward(act_below, x);  // a post-activation
+          std::vector<float> deriv(inp.size());
+          for (size_t i = 0; i < inp.size(); ++i) {  // a post-activation and its φ′
+            deriv[i] = act_derivative(act_below, inp[i], 1.5f);
+            inp[i] = act_forward(act_below, inp[i], 1.5f);
+          }
+          std::vector<const float*> drows(static_cast<size_t>(B));
+          for (int64_t i = 0; i < B; ++i) drows[static_cast<size_t>(i)] = deriv.data() + i * C;
           auto w = randn(static_cast<size_t>(OC * C), 13, 0.3f),
                b = randn(static_cast<size_t>(OC), 14);
           auto vw = randn(w.size(), 15, 0.1f), vb = randn(b.size(), 16, 0.1f);
@@ -129,10 +160,11 @@ TEST_P(Kernels, BackwardSgdMatchesReference) {
           for (int64_t i = 0; i < B; ++i) rows[static_cast<size_t>(i)] = inp.data() + i * C;
           linear_backward_sgd(with_dinp ? dinp.data() : nullptr, w.data(), b.data(), vw.data(),
                               vb.data(), dout.data(), rows.data(), pack.data(), B, C, OC, lr, mu,
-                              act_below);
+                              act_below, 1, drows.data());
           linear_backward_sgd_ref(with_dinp ? dinp_ref.data() : static_cast<float*>(nullptr),
                                   w_ref.data(), b_ref.data(), vw_ref.data(), vb_ref.data(),
-                                  dout.data(), inp.data(), B, C, OC, lr, mu, act_below);
+                                  dout.data(), inp.data(), B, C, OC, lr, mu, act_below,
+                                  static_cast<const float*>(deriv.data()));
           // fmt-free and without a one-character literal first: GCC 12 warns (-Wrestrict,
           // bug 105329) on " " + std::string.
           const std::string at = std::string(" phi_below=") + to_string(act_below) +
@@ -154,11 +186,16 @@ TEST_P(Kernels, NetworkStepMatchesReference) {
         Mlp::make({.input_dim = 37, .width = 29, .depth = 5, .outputs = 10, .activation = act});
     const int64_t B = 21;
     std::vector<float> p(net.num_params);
-    init_params(net, p, InitScheme::xavier_normal, 1.0, 3);
+    // sine at SIREN's ω₀ = 30 needs SIREN's init: under Xavier's, sin(30·z) turns a float
+    // rounding of z into a 30 times larger difference at every layer.
+    init_params(net, p, act == Activation::sine ? InitScheme::siren : InitScheme::xavier_normal,
+                1.0, 3);
     auto p_ref = p;
     std::vector<float> v(net.num_params, 0.0f), v_ref(net.num_params, 0.0f);
     Workspace ws = make_workspace(net, 32);
-    const float lr = 0.1f, mu = 0.9f;
+    // sine's gradients are ω = 30 times larger per layer: a step of 0.1 would throw it far from
+    // the init into the regime where float roundings grow 30-fold per layer.
+    const float lr = act == Activation::sine ? 1e-3f : 0.1f, mu = 0.9f;
     for (int step = 0; step < 3; ++step) {
       const auto x = randn(static_cast<size_t>(B * 37), 40 + static_cast<uint64_t>(step));
       const auto dl = randn(static_cast<size_t>(B * 10), 50 + static_cast<uint64_t>(step), 0.1f);
@@ -180,7 +217,7 @@ TEST_P(Kernels, NetworkStepMatchesReference) {
 // the same order as on one thread, so the results are identical bit for bit, not just close.
 TEST_P(Kernels, ThreadsGiveTheOneThreadResultsExactly) {
   const int64_t old = set_parallel_min_weights(0);  // split even these small layers
-  for (const Activation act : {Activation::relu, Activation::tanh})
+  for (const Activation act : {Activation::relu, Activation::tanh, Activation::sine})
   for (const int threads : {2, 3})
     for (const int64_t B : {13, 64, 131})
       for (const auto& [C, OC] : {std::pair<int64_t, int64_t>{300, 29}, {37, 70}, {784, 13}}) {
@@ -197,6 +234,8 @@ TEST_P(Kernels, ThreadsGiveTheOneThreadResultsExactly) {
         std::vector<std::vector<float>> out(2, std::vector<float>(static_cast<size_t>(B * OC)));
         std::vector<std::vector<float>> out_panel(
             2, std::vector<float>(static_cast<size_t>(panel_floats(B, OC))));
+        std::vector<std::vector<float>> deriv(2, std::vector<float>(static_cast<size_t>(B * OC)));
+        std::vector<float> deriv_panel(static_cast<size_t>(panel_floats(B, OC)));
         for (int run = 0; run < 2; ++run) {
           std::vector<float> in_panel(static_cast<size_t>(panel_floats(B, C)));
           ForwardArgs f;
@@ -210,10 +249,16 @@ TEST_P(Kernels, ThreadsGiveTheOneThreadResultsExactly) {
           f.C = C;
           f.OC = OC;
           f.act = act;
+          f.act_param = 3.0f;
+          if (act == Activation::sine) {
+            f.deriv_panel = deriv_panel.data();
+            f.deriv = deriv[static_cast<size_t>(run)].data();
+          }
           f.threads = run == 0 ? 1 : threads;
           forward_kernel(f);
         }
         EXPECT_EQ(out[0], out[1]) << "forward out" << at;
+        EXPECT_EQ(deriv[0], deriv[1]) << "forward deriv" << at;
         EXPECT_EQ(out_panel[0], out_panel[1]) << "forward panel" << at;
 
         // Backward with the update: the same, from the same weights and momentum.
@@ -221,13 +266,16 @@ TEST_P(Kernels, ThreadsGiveTheOneThreadResultsExactly) {
         std::vector<std::vector<float>> w(2, w0), b(2, b0), vw(2, randn(w0.size(), 25, 0.1f)),
             vb(2, randn(b0.size(), 26, 0.1f)),
             dinp(2, std::vector<float>(static_cast<size_t>(B * C)));
+        const auto dbelow = randn(static_cast<size_t>(B * C), 27);  // a stored φ′ below
+        std::vector<const float*> drows(static_cast<size_t>(B));
+        for (int64_t i = 0; i < B; ++i) drows[static_cast<size_t>(i)] = dbelow.data() + i * C;
         for (int run = 0; run < 2; ++run) {
           const int t = run == 0 ? 1 : threads;
           const auto r = static_cast<size_t>(run);
           std::vector<float> pack(static_cast<size_t>(backward_sgd_pack_floats(B, OC, t)));
           linear_backward_sgd(dinp[r].data(), w[r].data(), b[r].data(), vw[r].data(), vb[r].data(),
                               dout.data(), rows.data(), pack.data(), B, C, OC, 0.05f, 0.9f,
-                              act, t);
+                              act, t, drows.data());
         }
         EXPECT_EQ(w[0], w[1]) << "w" << at;
         EXPECT_EQ(vw[0], vw[1]) << "vw" << at;

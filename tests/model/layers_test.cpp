@@ -61,14 +61,21 @@ TEST_P(ActivationGrad, GradientMatchesFiniteDifferences) {
   for (auto& x : pre) x += x > 0 ? 0.01 : -0.01;  // keep away from ReLU's kink
   auto r = randn(n, 6);
   std::vector<double> out(n), dpre(n);
-  const auto f = [&] {
-    activation_forward_ref(a, out.data(), pre.data(), n);
-    double s = 0;
-    for (int64_t i = 0; i < n; ++i) s += r[i] * out[i];
-    return s;
-  };
-  activation_backward_ref(a, dpre.data(), r.data(), pre.data(), n);
-  expect_grad(pre, dpre, f);
+  // Parameters as they are used: sine at SIREN's ω = 30 and at ω = 1.7, gaussian at s = 1.7
+  // and s = 0.2 (Sophon's), ignored by the others.
+  for (const double p : {30.0, 1.7, 0.2}) {
+    if (a == Activation::sine && p < 1) continue;
+    if (a == Activation::gaussian && p > 10) continue;
+    const auto f = [&] {
+      activation_forward_ref(a, out.data(), pre.data(), n, p);
+      double s = 0;
+      for (int64_t i = 0; i < n; ++i) s += r[i] * out[i];
+      return s;
+    };
+    activation_backward_ref(a, dpre.data(), r.data(), pre.data(), n, p);
+    // sin(30z)'s third derivative is 27000: central differences at ε = 1e-6 err by ~5e-9.
+    expect_grad(pre, dpre, f, p > 10 ? 1e-6 : 1e-7);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(All, ActivationGrad,
@@ -81,19 +88,22 @@ TEST(Linear, OptimizedMatchesReference) {
   for (auto* v : {&inp, &w, &b, &dout})
     for (auto& x : *v) x = static_cast<float>(r.normal());
   for (const Activation a : k_activations) {
+    const float p = a == Activation::sine ? 3.0f : 1.5f;  // ω or s; ignored by the others
     std::vector<float> pre(B * OC), out(B * OC), pre_ref(B * OC), out_ref(B * OC);
-    linear_act_forward(pre.data(), out.data(), inp.data(), w.data(), b.data(), B, C, OC, a);
+    linear_act_forward(pre.data(), out.data(), inp.data(), w.data(), b.data(), B, C, OC, a, p);
     linear_forward_ref(pre_ref.data(), inp.data(), w.data(), b.data(), B, C, OC);
-    activation_forward_ref(a, out_ref.data(), pre_ref.data(), B * OC);
+    activation_forward_ref(a, out_ref.data(), pre_ref.data(), B * OC, p);
     for (size_t i = 0; i < pre.size(); ++i) {
       EXPECT_NEAR(pre[i], pre_ref[i], 1e-4f);
       EXPECT_NEAR(out[i], out_ref[i], 1e-4f);
     }
-    std::vector<float> d = dout, dinp(B * C), dw(OC * C), db(OC);
-    linear_act_backward(dinp.data(), dw.data(), db.data(), d.data(), out.data(), inp.data(),
-                        w.data(), B, C, OC, a);
+    std::vector<float> d = dout, dinp(B * C), dw(OC * C), db(OC), deriv(B * OC);
+    for (size_t i = 0; i < deriv.size(); ++i) deriv[i] = act_derivative(a, pre[i], p);
+    linear_act_backward(dinp.data(), dw.data(), db.data(), d.data(), out.data(),
+                        derivative_from(a) == DerivativeFrom::stored ? deriv.data() : nullptr,
+                        inp.data(), w.data(), B, C, OC, a);
     std::vector<float> dpre(B * OC), dinp_ref(B * C), dw_ref(OC * C), db_ref(OC);
-    activation_backward_ref(a, dpre.data(), dout.data(), pre_ref.data(), B * OC);
+    activation_backward_ref(a, dpre.data(), dout.data(), pre_ref.data(), B * OC, p);
     linear_backward_ref(dinp_ref.data(), dw_ref.data(), db_ref.data(), dpre.data(), inp.data(),
                         w.data(), B, C, OC);
     for (size_t i = 0; i < dw.size(); ++i) EXPECT_NEAR(dw[i], dw_ref[i], 1e-4f);

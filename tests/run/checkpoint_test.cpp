@@ -46,5 +46,29 @@ TEST(Checkpoint, RoundTripWithPyTorchNames) {
   std::filesystem::remove_all(dir);
 }
 
+// A Fourier-feature encoding is saved as encoding.B; loading checks it against the run's.
+TEST(Checkpoint, FourierEncodingIsSavedAndChecked) {
+  const auto dir = std::filesystem::temp_directory_path() / "initscope_ckpt_enc_test";
+  std::filesystem::create_directories(dir);
+  const EncodingSpec spec{.kind = EncodingKind::fourier, .features = 3, .sigma = 2.0};
+  const Encoding enc = make_encoding(spec, 2, 11);
+  const Mlp net = Mlp::make({.input_dim = enc.output_dim(), .width = 4, .depth = 2, .outputs = 2});
+  std::vector<float> p(net.num_params);
+  init_params(net, p, InitScheme::torch_default, 1.0, 1);
+  save_params(dir / "e.safetensors", net, p, {}, &enc);
+  const auto tensors = safetensors_read(dir / "e.safetensors");
+  ASSERT_EQ(tensors.size(), 5u);
+  EXPECT_EQ(tensors[4].name, "encoding.B");
+  EXPECT_EQ(tensors[4].shape, (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(tensors[4].data, enc.B);
+  std::vector<float> q(net.num_params);
+  load_params(dir / "e.safetensors", net, q, &enc);
+  EXPECT_EQ(p, q);
+  const Encoding other = make_encoding(spec, 2, 12);
+  EXPECT_THROW(load_params(dir / "e.safetensors", net, q, &other), Error);
+  EXPECT_THROW(load_params(dir / "e.safetensors", net, q), Error);  // no encoding in the run
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace initscope

@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <vector>
 
 #include "common/error.hpp"
 #include "train/config.hpp"
@@ -62,6 +64,55 @@ TEST(Config, ValidationNamesTheFlag) {
   check([](TrainConfig& c) { c.subset = static_cast<SubsetMode>(99); }, "--subset");
   check([](TrainConfig& c) { c.classes = {0, 1}; }, "--loss");  // ce on a binary task
   check([](TrainConfig& c) { c.max_steps = -2; }, "--max-steps");
+  // The RM23 model options: their own ranges, and each one only with what uses it.
+  check([](TrainConfig& c) { c.omega0 = 0; }, "--omega0 0.0: must be positive");
+  check([](TrainConfig& c) { c.omega0 = 10; }, "--omega0 10: only --activation sine");
+  check([](TrainConfig& c) { c.omega0_hidden = 10; }, "--omega0-hidden 10: needs");
+  check([](TrainConfig& c) { c.gauss_width = -1; }, "--gauss-width -1.0: must be positive");
+  check([](TrainConfig& c) { c.gauss_width = 0.2; }, "--gauss-width 0.2: only --activation gaussian");
+  check([](TrainConfig& c) { c.init_gain_first = -1; }, "--init-gain-first");
+  check(
+      [](TrainConfig& c) {
+        c.encoding = EncodingKind::fourier;
+        c.fourier_features = 0;
+      },
+      "--fourier-features 0: must be at least 1");
+  check([](TrainConfig& c) { c.fourier_features = 64; }, "--fourier-features 64: needs --encoding fourier");
+  check([](TrainConfig& c) { c.fourier_sigma = 1; }, "--fourier-sigma 1: needs --encoding fourier");
+  check([](TrainConfig& c) { c.pe_levels = 4; }, "--pe-levels 4: needs --encoding positional");
+  check(
+      [](TrainConfig& c) {
+        c.encoding = EncodingKind::positional;
+        c.pe_levels = 0;
+      },
+      "--pe-levels 0");
+  for (const auto& good : std::vector<std::function<void(TrainConfig&)>>{
+           [](TrainConfig& c) {
+             c.activation = Activation::sine;
+             c.omega0 = 10;
+             c.omega0_hidden = 5;
+           },
+           [](TrainConfig& c) {  // the siren init's ω₀ on another activation
+             c.init = InitScheme::siren;
+             c.omega0_hidden = 5;
+           },
+           [](TrainConfig& c) {
+             c.activation = Activation::gaussian;
+             c.gauss_width = 0.2;
+           },
+           [](TrainConfig& c) {  // allowed: SIREN's activation with another init
+             c.activation = Activation::sine;
+             c.init = InitScheme::xavier_normal;
+           },
+           [](TrainConfig& c) {
+             c.encoding = EncodingKind::fourier;
+             c.fourier_features = 16;
+             c.fourier_sigma = 1;
+           }}) {
+    TrainConfig c;
+    good(c);
+    EXPECT_NO_THROW(validate(c));
+  }
   TrainConfig ok;
   EXPECT_NO_THROW(validate(ok));
 }
@@ -99,11 +150,14 @@ TEST(Config, DefaultsArePinnedToTheSchema) {
   EXPECT_EQ(k_config_schema, 2);
   EXPECT_EQ(to_json(TrainConfig{}).dump(),
             R"({"activation":"relu","batch":64,"beta1":0.9,"beta2":0.999,"classes":[],)"
-            R"("dataset":"mnist","depth":5,"eps":1e-08,)"
-            R"("init":"xavier_normal","init_from":"","init_gain":1.0,"loss":"ce","lr":0.01,)"
-            R"("m":0,"max_epochs":1000,"max_steps":-1,"measure_every":0,"momentum":0.9,)"
-            R"("noise":0.0,"optimizer":"sgd","seed":1,"shuffle":true,"standardize":false,)"
-            R"("stop":[],"subset":"random","threads":1,"train_eval":"early","width":256})");
+            R"("dataset":"mnist","depth":5,"encoding":"none","eps":1e-08,)"
+            R"("fourier_features":256,"fourier_sigma":10.0,"gauss_width":1.0,)"
+            R"("init":"xavier_normal","init_from":"","init_gain":1.0,"init_gain_first":0.0,)"
+            R"("loss":"ce","lr":0.01,"m":0,"max_epochs":1000,"max_steps":-1,)"
+            R"("measure_every":0,"momentum":0.9,"noise":0.0,"omega0":30.0,)"
+            R"("omega0_hidden":30.0,"optimizer":"sgd","pe_levels":10,"seed":1,"shuffle":true,)"
+            R"("standardize":false,"stop":[],"subset":"random","threads":1,)"
+            R"("train_eval":"early","width":256})");
   EXPECT_EQ(identity_json(TrainConfig{}).dump(), R"({"schema":2})");
 }
 
@@ -170,7 +224,10 @@ TEST(Config, EveryOptionRoundTripsThroughItsText) {
   const std::map<std::string, std::string> texts = {
       {"dataset", "fashion-mnist"}, {"m", "1024"}, {"subset", "stratified"},
       {"classes", "3,8"}, {"noise", "0.25"}, {"standardize", ""}, {"depth", "3"},
-      {"width", "64"}, {"activation", "linear"}, {"init", "he_normal"}, {"init_gain", "0.5"},
+      {"width", "64"}, {"activation", "sine"}, {"init", "siren"}, {"init_gain", "0.5"},
+      {"omega0", "20"}, {"omega0_hidden", "25"}, {"gauss_width", "1"},  // default: not gaussian
+      {"init_gain_first", "2"}, {"encoding", "fourier"}, {"fourier_features", "64"},
+      {"fourier_sigma", "3"}, {"pe_levels", "10"},  // default: not positional
       {"init_from", "w.safetensors"}, {"loss", "mse"}, {"lr", "0.1"},
       {"optimizer", "adam"}, {"beta1", "0.5"}, {"beta2", "0.99"}, {"eps", "1e-06"},
       {"momentum", "0.9"},  // adam refuses another momentum; sgd's values are tested above
