@@ -5,7 +5,7 @@
 // config once with the same dist_init, a third merge must copy nothing, and the report of the
 // merged database must equal the local one's (claim lines and every figure's data file).
 // Skipped only when Slurm cannot be installed (slurm-local.sh exits 77: not root, no apt-get,
-// no package). About 8 minutes on 2 cores: the sweep runs twice, on Slurm and locally.
+// no package). 12 minutes on 2 shared cores (706 s): the sweep runs twice, on Slurm and locally.
 #include <stdlib.h>
 #include <sys/wait.h>
 
