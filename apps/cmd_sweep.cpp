@@ -1,15 +1,34 @@
 // `initscope sweep FILE.toml`: run every configuration of a sweep file into the database.
+#include <cstdlib>
+#include <optional>
 #include <set>
 
 #include <fmt/core.h>
 
 #include "cli.hpp"
+#include "cluster/shard.hpp"
 #include "common/error.hpp"
 #include "data/dataset.hpp"
 #include "store/db.hpp"
 #include "sweep/sweep.hpp"
 
 namespace initscope::cli {
+namespace {
+
+// The whole partition (runs and estimated CPU time of every shard), then the chosen shard.
+void print_partition(const Sweep& sweep, ShardSpec shard) {
+  const auto parts = partition_runs(sweep.runs, shard.count);
+  const auto secs = shard_seconds(sweep.runs, parts);
+  double total = 0.0;
+  for (const double s : secs) total += s;
+  fmt::print("{}: {} runs in {} shards, estimated {:.2f} CPU-hours (cost model)\n",
+             sweep.file.string(), sweep.runs.size(), shard.count, total / 3600.0);
+  for (size_t k = 0; k < parts.size(); ++k)
+    fmt::print("shard {:>3}/{}: {:>4} runs  {:8.3f} CPU-h{}\n", k, shard.count, parts[k].size(),
+               secs[k] / 3600.0, static_cast<int>(k) == shard.index ? "  <- this shard" : "");
+}
+
+}  // namespace
 
 void add_sweep(CLI::App& app, Common& common) {
   auto* cmd = app.add_subcommand("sweep", "Run every configuration of a sweep file (resumable)");
@@ -23,8 +42,22 @@ void add_sweep(CLI::App& app, Common& common) {
   cmd->add_option("--jobs", *jobs, "runs at once (default: one per core)")
       ->check(CLI::Range(0, 1024));
   cmd->add_flag("--dry-run", *dry, "print the number of runs and list them; run nothing");
+  auto shard_text = std::make_shared<std::string>();
+  cmd->add_option("--shard", *shard_text,
+                  "run only shard i of N (i/N, 0 ≤ i < N; auto or auto/N inside a Slurm array "
+                  "task or Kubernetes indexed Job); %i in --db becomes i");
   cmd->callback([=, &common] {
-    const Sweep sweep = sweep_load(*file);
+    Sweep sweep = sweep_load(*file);
+    std::optional<ShardSpec> shard;
+    if (!shard_text->empty()) shard = parse_shard(*shard_text, [](const char* v) { return std::getenv(v); });
+    if (shard) {
+      common.db = expand_shard_template(common.db, *shard);
+    } else if (has_shard_placeholder(common.db)) {
+      throw Error(fmt::format("--db {}: %i stands for the shard index, but no --shard is given",
+                              common.db));
+    }
+    if (*dry && shard) print_partition(sweep, *shard);
+    if (shard) sweep = shard_sweep(sweep, *shard);
     if (*dry) {
       const auto axes = sweep_axes(sweep);
       std::set<std::string> done;

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   initscope::cli::add_results(app, common);
   initscope::cli::add_sweep(app, common);
   initscope::cli::add_report(app, common);
+  initscope::cli::add_cluster(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

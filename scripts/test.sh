@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test with ctest. CI runs exactly this.
+# The suite includes slurm_array_merge (label `slurm`, 12 minutes on 2 shared cores): it starts a
+# one-node Slurm with scripts/slurm-local.sh (installing slurmctld, slurmd, slurm-client and
+# munge if missing), stops what it started, and is skipped only where Slurm cannot be installed.
+# `ctest --test-dir build -LE slurm` leaves it out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

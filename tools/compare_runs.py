@@ -7,7 +7,10 @@ old and the new binary into two databases, then
     tools/compare_runs.py OLD.db NEW.db [--metrics dist_init,epochs,test_error]
 
 Runs are matched by their configuration (the stored JSON with the options that do not change a
-result removed: threads, train_eval) and, for several runs of one configuration, by order. It
+result removed: threads, train_eval) and, for several runs of one configuration, by order.
+Options that only one database's configs have (added by a newer initscope) are left out of the
+match when each holds one value in every run of that database (its default, normally), and
+listed; otherwise the configurations cannot be matched and that is reported. It
 prints one line per metric with how many runs agree bit for bit, lists every difference, and
 exits 1 if any run or value differs. Only Python's standard library is needed.
 """
@@ -19,16 +22,33 @@ import sys
 EXECUTION = {"threads", "train_eval"}
 
 
-def runs(path):
+def load(path):
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    out = {}
+    rows = []
     for rid, status, stopped, config in con.execute(
             "SELECT id, status, stopped_by, config FROM runs ORDER BY id"):
         cfg = {k: v for k, v in json.loads(config).items() if k not in EXECUTION}
         metrics = dict(con.execute("SELECT name, value FROM metrics WHERE run_id=?", (rid,)))
-        key = json.dumps(cfg, sort_keys=True)
-        out.setdefault(key, []).append((status, stopped, metrics))
+        rows.append((cfg, (status, stopped, metrics)))
+    return rows
+
+
+def keyed(rows, drop):
+    out = {}
+    for cfg, rec in rows:
+        key = json.dumps({k: v for k, v in cfg.items() if k not in drop}, sort_keys=True)
+        out.setdefault(key, []).append(rec)
     return out
+
+
+def only_in(rows, other_keys, path):
+    """Keys of these rows' configs absent from the other database's: each must be constant."""
+    keys = set().union(*(cfg.keys() for cfg, _ in rows)) - other_keys if rows else set()
+    for k in sorted(keys):
+        values = {json.dumps(cfg.get(k), sort_keys=True) for cfg, _ in rows}
+        note = "one value " + values.pop() if len(values) == 1 else f"{len(values)} values: not matched"
+        print(f"option {k} only in {path}: {note}")
+    return keys
 
 
 def main():
@@ -37,7 +57,11 @@ def main():
     ap.add_argument("new")
     ap.add_argument("--metrics", default="dist_init,epochs,steps,test_error,train_loss,margin_min")
     a = ap.parse_args()
-    old, new = runs(a.old), runs(a.new)
+    old_rows, new_rows = load(a.old), load(a.new)
+    old_keys = set().union(*(c.keys() for c, _ in old_rows)) if old_rows else set()
+    new_keys = set().union(*(c.keys() for c, _ in new_rows)) if new_rows else set()
+    drop = only_in(old_rows, new_keys, a.old) | only_in(new_rows, old_keys, a.new)
+    old, new = keyed(old_rows, drop), keyed(new_rows, drop)
     names = a.metrics.split(",")
     bad = 0
     if set(old) != set(new):

@@ -18,6 +18,7 @@
 #include <ctime>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -207,7 +208,7 @@ bool is_final_status(const std::string& s) {
 
 constexpr const char* k_run_columns =
     "id, created, status, stopped_by, converged, seed, config, config_hash, version, "
-    "wall_seconds, error";
+    "wall_seconds, error, host, pid";
 
 RunRecord read_run_row(Statement& st, const std::filesystem::path& file) {
   RunRecord r;
@@ -230,6 +231,8 @@ RunRecord read_run_row(Statement& st, const std::filesystem::path& file) {
   r.version = st.column_text(8);
   r.wall_seconds = st.is_null(9) ? 0.0 : st.column_double(9);
   r.error = st.column_text(10);
+  r.host = st.column_text(11);
+  r.pid = st.is_null(12) ? 0 : st.column_int(12);
   return r;
 }
 
@@ -617,6 +620,134 @@ int Db::upgrade_config_hashes(int schema,
   }
   tx.commit();
   return changed;
+}
+
+int Db::schema_version() {
+  return k_schema_version;
+}
+
+DbFileInfo Db::inspect(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec))
+    throw Error(fmt::format("{}: no such file (expected an initscope results database)",
+                            file.string()));
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  // Closes the handle however this function ends.
+  const std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> guard(db, &sqlite3_close_v2);
+  if (rc != SQLITE_OK)
+    throw Error(fmt::format("{}: cannot open ({})", file.string(),
+                            db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+  const auto foreign = [&](std::string_view why) {
+    return Error(fmt::format("{}: not an initscope results database ({})", file.string(), why));
+  };
+  DbFileInfo info;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT key, value FROM meta WHERE key IN ('schema_version', "
+                             "'config_hash_schema')",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    const bool notadb = sqlite3_errcode(db) == SQLITE_NOTADB;
+    throw foreign(notadb ? "not an SQLite file" : "no initscope meta table");
+  }
+  const std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> st_guard(st, &sqlite3_finalize);
+  int step = 0;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    const std::string key = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    const char* text = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+    const std::string_view v = text ? text : "";
+    int n = 0;
+    const auto [end, err] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (err != std::errc() || end != v.data() + v.size() || n < 1)
+      throw foreign(fmt::format("meta {} is '{}'", key, v));
+    (key == "schema_version" ? info.schema_version : info.config_hash_schema) = n;
+  }
+  if (step != SQLITE_DONE) throw Error(fmt::format("{}: cannot read: {}", file.string(), sqlite3_errmsg(db)));
+  if (info.schema_version == 0) throw foreign("its meta table has no schema_version");
+  return info;
+}
+
+std::map<std::string, nlohmann::json> Db::artifacts(int64_t id) {
+  const std::string doing = fmt::format("reading the artifacts of run {}", id);
+  Statement st(db_, file_, "SELECT name, value FROM artifacts WHERE run_id=?", doing);
+  st.bind(1, id);
+  std::map<std::string, nlohmann::json> out;
+  while (st.step()) {
+    auto v = nlohmann::json::parse(st.column_text(1), nullptr, /*allow_exceptions=*/false);
+    if (v.is_discarded())
+      throw Error(fmt::format("{}: artifact '{}' of run {} is not valid JSON", file_.string(),
+                              st.column_text(0), id));
+    out[st.column_text(0)] = std::move(v);
+  }
+  return out;
+}
+
+void Db::write_transaction(const std::function<void()>& body, const std::string& doing) {
+  Transaction tx(db_, file_, "BEGIN IMMEDIATE", doing);
+  body();
+  tx.commit();
+}
+
+int64_t Db::insert_copied_run(const RunRecord& run, const std::vector<TrajectoryPoint>& trajectory,
+                              const std::map<std::string, nlohmann::json>& artifacts) {
+  IS_CHECK(sqlite3_get_autocommit(db_) == 0, "insert_copied_run outside write_transaction");
+  const std::string doing = fmt::format("copying run {}", run.id);
+  int64_t id = 0;
+  {
+    Statement st(db_, file_,
+                 "INSERT INTO runs(created, status, stopped_by, converged, seed, config, "
+                 "config_hash, version, wall_seconds, error, host, pid) "
+                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 doing);
+    st.bind(1, run.created);
+    st.bind(2, run.status);
+    st.bind_or_null(3, run.stopped_by);
+    st.bind(4, int64_t{run.converged ? 1 : 0});
+    st.bind(5, std::bit_cast<int64_t>(run.seed));
+    st.bind(6, run.config.dump());
+    st.bind(7, run.config_hash);
+    st.bind(8, run.version);
+    st.bind(9, run.wall_seconds);
+    st.bind_or_null(10, run.error);
+    st.bind(11, run.host);
+    st.bind(12, run.pid);
+    st.step();
+    id = sqlite3_last_insert_rowid(db_);
+  }
+  {
+    Statement st(db_, file_, "INSERT INTO metrics(run_id, name, value) VALUES(?, ?, ?)", doing);
+    for (const auto& [name, value] : run.metrics) {
+      st.bind(1, id);
+      st.bind(2, name);
+      st.bind(3, value);
+      st.step();
+      st.reset();
+    }
+  }
+  {
+    Statement st(db_, file_,
+                 "INSERT INTO trajectory(run_id, step, epoch, name, value) VALUES(?, ?, ?, ?, ?)",
+                 doing);
+    for (const TrajectoryPoint& p : trajectory) {
+      st.bind(1, id);
+      st.bind(2, p.step);
+      st.bind(3, p.epoch);
+      st.bind(4, p.name);
+      st.bind(5, p.value);
+      st.step();
+      st.reset();
+    }
+  }
+  {
+    Statement st(db_, file_, "INSERT INTO artifacts(run_id, name, value) VALUES(?, ?, ?)", doing);
+    for (const auto& [name, value] : artifacts) {
+      st.bind(1, id);
+      st.bind(2, name);
+      st.bind(3, value.dump());
+      st.step();
+      st.reset();
+    }
+  }
+  return id;
 }
 
 bool Db::has_completed(const std::string& config_hash) {

@@ -40,7 +40,15 @@ struct RunRecord {
   std::string version;
   double wall_seconds = 0.0;
   std::string error;  // why a failed/diverged run ended; "" otherwise
+  std::string host;   // where the run's process ran, and its pid (claims, provenance)
+  int64_t pid = 0;
   std::map<std::string, double> metrics;
+};
+
+/// What an existing file holds, read without creating or changing anything (Db::inspect).
+struct DbFileInfo {
+  int schema_version = 0;      // the tables' layout (meta key `schema_version`)
+  int config_hash_schema = 1;  // the run identities' schema (Db::config_hash_schema)
 };
 
 /// An open results database. Not thread-safe; one per thread or process.
@@ -98,6 +106,25 @@ class Db {
   /// A newer schema than `schema` throws Error naming the file.
   int upgrade_config_hashes(int schema,
                             const std::function<std::string(const nlohmann::json&)>& hash_of);
+
+  /// The schema version this initscope writes.
+  static int schema_version();
+  /// Reads an existing file's versions read-only. Throws Error naming the file if it does not
+  /// exist, is not an SQLite database, or is not an initscope results database (no meta table
+  /// with a schema_version): the check a merge makes before it opens anything for writing.
+  static DbFileInfo inspect(const std::filesystem::path& file);
+
+  /// All artifacts of a run, by name.
+  std::map<std::string, nlohmann::json> artifacts(int64_t id);
+
+  /// Runs `body` in one write transaction (BEGIN IMMEDIATE): it commits when `body` returns
+  /// and rolls back everything if it throws. For insert_copied_run.
+  void write_transaction(const std::function<void()>& body, const std::string& doing);
+  /// Inserts a run read from another database exactly as it was there (created, status,
+  /// config, hash, version, host, pid, ...) with its metrics, trajectory and artifacts, and
+  /// returns its id here. Only inside write_transaction (merges are all or nothing).
+  int64_t insert_copied_run(const RunRecord& run, const std::vector<TrajectoryPoint>& trajectory,
+                            const std::map<std::string, nlohmann::json>& artifacts);
 
   sqlite3* handle() { return db_; }
 

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstring>
 #include <map>
@@ -48,12 +49,6 @@ struct Child {
   std::string out;
 };
 
-// Cost estimate for longest-first ordering: FLOPs per epoch of one run.
-double cost(const TrainConfig& c) {
-  const double h = static_cast<double>(c.width), m = c.m > 0 ? static_cast<double>(c.m) : 60000.0;
-  return m * (784.0 * h + (c.depth - 2) * h * h + 10.0 * h);
-}
-
 [[noreturn]] void child_main(const TrainConfig& c, const SweepOptions& o,
                              const std::map<std::string, TrainTest>& data, int fd) {
   std::string msg;
@@ -84,6 +79,61 @@ double cost(const TrainConfig& c) {
 
 }  // namespace
 
+double run_cost(const TrainConfig& c) {
+  const bool cifar = c.dataset == "cifar10";
+  const double in = cifar ? 3072.0 : 784.0;
+  const double out = c.classes.size() == 2 ? 1.0 : c.classes.empty() ? 10.0
+                                                                        : static_cast<double>(c.classes.size());
+  const double h = static_cast<double>(c.width);
+  const double m = c.m > 0 ? static_cast<double>(c.m) : cifar ? 50000.0 : 60000.0;
+  if (c.depth <= 1) return m * in * out;
+  return m * (in * h + (c.depth - 2) * h * h + h * out);
+}
+
+double estimated_epochs(const TrainConfig& c) {
+  const double m = c.m > 0 ? static_cast<double>(c.m) : 60000.0;
+  // Epochs to reach each criterion on clean labels at m = 1024, and how they scale with m.
+  // margin:10:0.9 in the quick sweep: 52 epochs at m = 1024, 30 at 4096, 29 at 8192;
+  // margin:10:0.99: 400–530 at m = 1024 (the quick file's calibration), 207 at m = 4096 (the
+  // README's run); both about ∝ m^-0.5. Noisy labels must be memorised: 2.2× the epochs at
+  // noise 0.1 and 2.6× at 0.2 in the quick sweep, taken as 1 + 10·noise.
+  double clean = 0.0;
+  for (const auto& text : c.stop) {
+    const StopCriterion s = parse_stop(text);
+    double e = 0.0;
+    switch (s.kind) {
+      case StopCriterion::Kind::margin:
+        e = s.quantile <= 0.9 ? 55.0 : s.quantile <= 0.99 ? 480.0 : 1000.0;
+        break;
+      case StopCriterion::Kind::loss:
+      case StopCriterion::Kind::loss_relative:
+      case StopCriterion::Kind::train_error:
+        e = 200.0;
+        break;
+    }
+    clean = clean == 0.0 ? e : std::min(clean, e);  // the first criterion met stops the run
+  }
+  double epochs = static_cast<double>(c.max_epochs);
+  if (clean > 0.0)
+    epochs = std::min(epochs, clean * std::pow(m / 1024.0, -0.5) * (1.0 + 10.0 * c.noise));
+  if (c.max_steps >= 0) {
+    const double steps_per_epoch = std::ceil(m / static_cast<double>(std::max<int64_t>(1, c.batch)));
+    epochs = std::min(epochs, static_cast<double>(c.max_steps) / steps_per_epoch);
+  }
+  return std::max(epochs, 1.0);
+}
+
+double estimated_run_seconds(const TrainConfig& c) {
+  // The quick Figure-1 sweep (4.4e13 training FLOPs, 69 runs) takes about 4 minutes on the 2
+  // AVX-512 cores of the reference machine: 100 GFLOP/s per core with everything around the
+  // step. Cores with AVX2 only take about twice as long.
+  constexpr double k_flops_per_second = 100e9;
+  constexpr double k_check_share = 0.1;      // stopping checks (eval_seconds): 5–10% of training
+  constexpr double k_startup_seconds = 1.0;  // data preparation, final measures, database
+  const double train = 6.0 * run_cost(c) * estimated_epochs(c) / k_flops_per_second;
+  return train * (1.0 + k_check_share) + k_startup_seconds;
+}
+
 SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
   SweepSummary sum;
   sum.total = static_cast<int>(sweep.runs.size());
@@ -109,7 +159,7 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
     }
   }
   std::stable_sort(pending.begin(), pending.end(),
-                   [&](size_t a, size_t b) { return cost(sweep.runs[a]) > cost(sweep.runs[b]); });
+                   [&](size_t a, size_t b) { return run_cost(sweep.runs[a]) > run_cost(sweep.runs[b]); });
   if (pending.empty()) {
     sum.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     return sum;

@@ -65,6 +65,20 @@ struct SweepSummary {
   double seconds = 0.0;
 };
 
+/// The cost model, shared by the scheduler's longest-first order, shards and Slurm time limits.
+/// run_cost: multiply-adds of one epoch's forward pass (m × the network's weights); it orders
+/// runs and needs no calibration. estimated_epochs: epochs until the stopping criterion, from
+/// the criterion and the label noise, capped by max_epochs and max_steps (a rough guess
+/// calibrated on the quick Figure-1 sweep and the paper-scale runs in the experiment files'
+/// notes; it can be off by 2× either way). estimated_run_seconds: one single-threaded run on
+/// one core: training (6 FLOPs per multiply-add of the forward: forward and backward), the
+/// stopping checks, the final measures and a fixed start-up, at the rate of the reference
+/// machine's AVX-512 cores (100 GFLOP/s with everything around the step); AVX2-only cores
+/// take about twice as long.
+double run_cost(const TrainConfig& c);
+double estimated_epochs(const TrainConfig& c);
+double estimated_run_seconds(const TrainConfig& c);
+
 /// Runs every run of `sweep` not yet in the database, `jobs` at a time, each in its own
 /// process with one BLAS thread. Returns when all are done or the sweep is stopped.
 SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options);

@@ -2,12 +2,17 @@
 // database, --json prints it, and every kind of bad input gets one clear error, a non-zero
 // exit code, and no completed row.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
+
+#include <algorithm>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -179,6 +184,102 @@ TEST_F(Cli, DivergedRunIsRecordedNotCrashed) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["status"], "diverged");
   EXPECT_EQ(completed_rows(), 0);
+}
+
+}  // namespace
+}  // namespace initscope
+
+namespace initscope {
+namespace {
+
+// A sweep in two shards, each into its own database, merged: every run once. Then each bad
+// input of the cluster commands: one line of error, exit 1, nothing written.
+class ClusterCli : public Cli {
+ protected:
+  void SetUp() override {
+    Cli::SetUp();
+    sweep_ = (dir_ / "s.toml").string();
+    std::ofstream(sweep_) << "[base]\nwidth = 8\nlr = 0.1\nmax_epochs = 3\n"
+                             "[grid]\nseed = [1, 2, 3]\nm = [100, 200]\n";
+    common_ = " --data-dir " + dir_.string() + " ";
+  }
+  static bool one_error_line(const Result& r) {
+    return r.code == 1 && r.out.rfind("initscope: error: ", 0) == 0 &&
+           std::count(r.out.begin(), r.out.end(), '\n') == 1;
+  }
+  std::string sweep_, common_;
+};
+
+TEST_F(ClusterCli, ShardsMergeToEveryRunOnce) {
+  const std::string shards = (dir_ / "shard-%i.db").string();
+  const Result dry = run("sweep " + sweep_ + " --dry-run --shard 1/2 --db " + shards + common_);
+  ASSERT_EQ(dry.code, 0) << dry.out;
+  EXPECT_NE(dry.out.find("6 runs in 2 shards"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("3 runs"), std::string::npos) << dry.out;
+  EXPECT_FALSE(fs::exists(dir_ / "shard-1.db"));  // a dry run writes nothing
+  for (const char* s : {"0/2", "1/2"}) {
+    const Result r = run("sweep " + sweep_ + " --shard " + s + " --jobs 1 --db " + shards + common_);
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find(": 3 runs:"), std::string::npos) << r.out;
+  }
+  const std::string all = (dir_ / "all.db").string();
+  const std::string merge = "merge " + all + " " + (dir_ / "shard-0.db").string() + " " +
+                            (dir_ / "shard-1.db").string();
+  Result m = run(merge);
+  ASSERT_EQ(m.code, 0) << m.out;
+  EXPECT_NE(m.out.find("6 runs copied, 0 already present"), std::string::npos) << m.out;
+  m = run(merge);
+  EXPECT_NE(m.out.find("0 runs copied, 6 already present"), std::string::npos) << m.out;
+  db_ = all;
+  EXPECT_EQ(completed_rows(), 6);
+  const Result report = run("export --format csv --db " + all);
+  EXPECT_EQ(report.code, 0) << report.out;
+}
+
+TEST_F(ClusterCli, BadInputGetsOneClearErrorAndWritesNothing) {
+  const std::string out = (dir_ / "out.db").string();
+  for (const auto& [args, what] : std::vector<std::pair<std::string, std::string>>{
+           {"sweep " + sweep_ + " --shard 5/4 --db " + out, "--shard 5/4"},
+           {"sweep " + sweep_ + " --shard 0/0 --db " + out, "--shard 0/0"},
+           {"sweep " + sweep_ + " --db " + (dir_ / "s-%i.db").string(), "no --shard"},
+           {"slurm " + sweep_ + " --shards 2 --time 00:00:01 --db " + (dir_ / "s-%i.db").string(),
+            "--time 00:00:01: shorter than"}}) {
+    const Result r = run(args + common_);
+    EXPECT_TRUE(one_error_line(r)) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find(what), std::string::npos) << args << "\n" << r.out;
+  }
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(dir_ / "s-0.db"));
+  // --shard auto outside an array task (run() cannot unset variables, so popen here).
+  const std::string no_env = "env -u SLURM_ARRAY_TASK_ID -u JOB_COMPLETION_INDEX ";
+  FILE* p = popen((no_env + INITSCOPE_BIN + " sweep " + sweep_ + " --shard auto" + common_ + " 2>&1").c_str(), "r");
+  std::string text;
+  char buf[1024];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
+  const int status = pclose(p);
+  EXPECT_TRUE(one_error_line({WIFEXITED(status) ? WEXITSTATUS(status) : -1, text})) << text;
+  EXPECT_NE(text.find("SLURM_ARRAY_TASK_ID"), std::string::npos) << text;
+
+  std::ofstream(dir_ / "notes.txt") << "these are notes, not a database of any kind at all\n";
+  Result r = run("merge " + out + " " + (dir_ / "notes.txt").string());
+  EXPECT_TRUE(one_error_line(r)) << r.out;
+  EXPECT_NE(r.out.find("notes.txt: not an initscope results database"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(out));
+
+  // A database of another schema version, next to a good one: nothing lands in OUT.db.
+  const fs::path good = dir_ / "good.db", newer = dir_ / "newer.db";
+  { Db g(good), w(newer); }
+  {
+    Db w(newer);
+    ASSERT_EQ(sqlite3_exec(w.handle(), "UPDATE meta SET value='99' WHERE key='schema_version'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+  }
+  r = run("merge " + out + " " + good.string() + " " + newer.string());
+  EXPECT_TRUE(one_error_line(r)) << r.out;
+  EXPECT_NE(r.out.find("newer.db: results database schema version 99"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(out));
 }
 
 }  // namespace
