@@ -43,7 +43,8 @@ std::string submit(const fs::path& script) {
 void add_cluster(CLI::App& app, Common& common) {
   {
     auto* cmd = app.add_subcommand(
-        "slurm", "Write an sbatch array script that runs a sweep as N shards (--submit: submit it)");
+        "slurm",
+        "Write an sbatch array script that runs a sweep as N shards (--submit: submit it)");
     auto file = std::make_shared<std::string>();
     auto o = std::make_shared<SbatchOptions>();
     auto out = std::make_shared<std::string>();
@@ -66,8 +67,9 @@ void add_cluster(CLI::App& app, Common& common) {
     cmd->add_option("--mem", o->mem, "memory per task (sbatch --mem, e.g. 4G)");
     cmd->add_option("--job-name", o->job_name, "job name (default initscope-FILE)");
     cmd->add_option("--extra", o->extra, "another #SBATCH line, e.g. '--qos=long' (repeatable)");
-    cmd->add_option("--data-dir", common.data_dir,
-                    "data directory the nodes read (default $INITSCOPE_DATA or ~/.cache/initscope)");
+    cmd->add_option(
+        "--data-dir", common.data_dir,
+        "data directory the nodes read (default $INITSCOPE_DATA or ~/.cache/initscope)");
     cmd->add_option("--out", *out, "write the script to this file instead of stdout");
     cmd->add_flag("--submit", *do_submit,
                   "submit the script with sbatch (written to --out, else next to the databases) "
@@ -117,10 +119,10 @@ void add_cluster(CLI::App& app, Common& common) {
       std::vector<fs::path> files(sources->begin(), sources->end());
       const MergeSummary s = merge_databases(*out, files);
       for (const auto& src : s.sources)
-        fmt::print("{}: {} copied, {} already present{}{}\n", src.file.string(), src.copied,
-                   src.present, src.conflicts ? fmt::format(", {} conflicts", src.conflicts) : "",
-                   src.unfinished ? fmt::format(", {} unfinished (not copied)", src.unfinished)
-                                  : "");
+        fmt::print(
+            "{}: {} copied, {} already present{}{}\n", src.file.string(), src.copied, src.present,
+            src.conflicts ? fmt::format(", {} conflicts", src.conflicts) : "",
+            src.unfinished ? fmt::format(", {} unfinished (not copied)", src.unfinished) : "");
       for (const auto& c : s.conflicts) fmt::print(stderr, "conflict: {}\n", c);
       fmt::print("merged into {}: {} runs copied, {} already present, {} conflicts\n", *out,
                  s.copied, s.present, s.conflict_count);

@@ -49,7 +49,8 @@ void add_sweep(CLI::App& app, Common& common) {
   cmd->callback([=, &common] {
     Sweep sweep = sweep_load(*file);
     std::optional<ShardSpec> shard;
-    if (!shard_text->empty()) shard = parse_shard(*shard_text, [](const char* v) { return std::getenv(v); });
+    if (!shard_text->empty())
+      shard = parse_shard(*shard_text, [](const char* v) { return std::getenv(v); });
     if (shard) {
       common.db = expand_shard_template(common.db, *shard);
     } else if (has_shard_placeholder(common.db)) {

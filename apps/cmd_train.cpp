@@ -55,14 +55,15 @@ void add_options(CLI::App& app) {
     for (const OptionSpec& spec : run_options()) {
       const nlohmann::json d = spec.get(defaults);
       const std::string def = d.is_string() ? d.get<std::string>() : d.dump();
-      const char* role = spec.role == OptionRole::result  ? "result"
+      const char* role = spec.role == OptionRole::result ? "result"
                          : spec.role == OptionRole::axis ? "axis"
                                                          : "-";
       fmt::print("{:<16} {:<15} {:<9} {}\n", spec.flag(), def, role, spec.help);
     }
-    fmt::print("\nidentity: result and axis options are part of a run's config_hash when they "
-               "differ from their default; axis options also vary within one experiment of the "
-               "report; '-' options change only how a run executes.\n");
+    fmt::print(
+        "\nidentity: result and axis options are part of a run's config_hash when they "
+        "differ from their default; axis options also vary within one experiment of the "
+        "report; '-' options change only how a run executes.\n");
   });
 }
 
@@ -78,10 +79,9 @@ void add_train(CLI::App& app, Common& common) {
   cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   const TrainConfig defaults;
   for (const OptionSpec& spec : run_options()) {
-    const std::string help =
-        spec.kind == OptionKind::choice
-            ? fmt::format("{} ({})", spec.help, fmt::join(spec.choices, ", "))
-            : spec.help;
+    const std::string help = spec.kind == OptionKind::choice
+                                 ? fmt::format("{} ({})", spec.help, fmt::join(spec.choices, ", "))
+                                 : spec.help;
     if (spec.kind == OptionKind::flag) {
       cmd->add_flag(spec.flag(), (*flags)[spec.name], help);
       continue;

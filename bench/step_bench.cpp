@@ -195,14 +195,10 @@ void bench_adam(const TrainTest& raw, int64_t width, int64_t m, int64_t B, doubl
   cs.lr = 0.01;
   Trainer ts(cs, data);
   const double sgd = best_seconds([&] { ts.sgd_step(batches.next()); }, seconds, repeats, 5);
-  nlohmann::json j = {{"kind", "adam"},
-                      {"engine", "initscope"},
-                      {"width", width},
-                      {"batch", B},
-                      {"seconds_per_step", sec},
-                      {"update_seconds", update},
-                      {"sgd_fused_seconds", sgd},
-                      {"flops_per_step", flops_per_step(t.net(), B)},
+  nlohmann::json j = {{"kind", "adam"},           {"engine", "initscope"},
+                      {"width", width},           {"batch", B},
+                      {"seconds_per_step", sec},  {"update_seconds", update},
+                      {"sgd_fused_seconds", sgd}, {"flops_per_step", flops_per_step(t.net(), B)},
                       {"threads", threads}};
   j.update(machine());
   print(j);

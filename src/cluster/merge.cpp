@@ -31,7 +31,8 @@ bool is_finished(const std::string& status) {
 
 bool is_timing(const std::string& name) {
   constexpr std::string_view suffix = "_seconds";
-  return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return name.size() >= suffix.size() &&
+         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // The first result metric that differs ("dist_init 31.2152 vs 31.2153"), or "" if none does.
@@ -43,7 +44,8 @@ std::string first_difference(const std::map<std::string, double>& a,
     const auto it = b.find(name);
     if (it == b.end()) return fmt::format("{} only in one", name);
     const double vb = it->second;
-    if (!(va == vb || (std::isnan(va) && std::isnan(vb)))) return fmt::format("{} {} vs {}", name, va, vb);
+    if (!(va == vb || (std::isnan(va) && std::isnan(vb))))
+      return fmt::format("{} {} vs {}", name, va, vb);
   }
   for (const auto& [name, vb] : b)
     if (!is_timing(name) && !a.count(name)) return fmt::format("{} only in one", name);
@@ -78,13 +80,15 @@ std::string utc_now() {
 }  // namespace
 
 MergeSummary merge_databases(const fs::path& out, const std::vector<fs::path>& sources) {
-  if (sources.empty()) throw Error("merge: give at least one database to merge into " + out.string());
+  if (sources.empty())
+    throw Error("merge: give at least one database to merge into " + out.string());
   const fs::path out_abs = fs::weakly_canonical(fs::absolute(out));
   for (const auto& s : sources) {
     if (fs::weakly_canonical(fs::absolute(s)) == out_abs)
-      throw Error(fmt::format("{}: is both the output and a source of the merge (expected "
-                              "OUT.db first, then other databases)",
-                              s.string()));
+      throw Error(
+          fmt::format("{}: is both the output and a source of the merge (expected "
+                      "OUT.db first, then other databases)",
+                      s.string()));
     check_mergeable(s);
   }
   const bool out_existed = fs::exists(out);
@@ -128,8 +132,8 @@ MergeSummary merge_databases(const fs::path& out, const std::vector<fs::path>& s
                   sum.conflicts.push_back(fmt::format(
                       "config {} seed {}: completed in {} (run {}) and in {} (run {}) with "
                       "different results ({}); kept the first",
-                      r.config_hash, r.seed, out.string(), it->second.id, sources[k].string(),
-                      r.id, diff));
+                      r.config_hash, r.seed, out.string(), it->second.id, sources[k].string(), r.id,
+                      diff));
                 }
                 continue;
               }

@@ -43,8 +43,10 @@ double parse_slurm_time(const std::string& text, const std::string& flag) {
   size_t start = 0;
   while (true) {
     const auto colon = rest.find(':', start);
-    const std::string p = rest.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-    if (p.empty() || p.find_first_not_of("0123456789") != std::string::npos || p.size() > 6) throw bad();
+    const std::string p =
+        rest.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    if (p.empty() || p.find_first_not_of("0123456789") != std::string::npos || p.size() > 6)
+      throw bad();
     parts.push_back(std::stoll(p));
     if (colon == std::string::npos) break;
     start = colon + 1;
@@ -74,9 +76,10 @@ SbatchPlan make_sbatch(const Sweep& sweep, const SbatchOptions& o) {
   if (o.cpus_per_task < 1)
     throw Error(fmt::format("--cpus-per-task {}: expected at least 1", o.cpus_per_task));
   if (!has_shard_placeholder(o.db) && o.shards > 1)
-    throw Error(fmt::format("--db {}: the tasks need one database each; put %i (the shard "
-                            "index) in it, e.g. results/shard-%i.db",
-                            o.db));
+    throw Error(
+        fmt::format("--db {}: the tasks need one database each; put %i (the shard "
+                    "index) in it, e.g. results/shard-%i.db",
+                    o.db));
   expand_shard_template(o.db, {0, o.shards});  // a bad placeholder fails here, not on the node
 
   SbatchPlan plan;
@@ -87,7 +90,8 @@ SbatchPlan make_sbatch(const Sweep& sweep, const SbatchOptions& o) {
     plan.total_cpu_seconds += plan.task_cpu_seconds[k];
     // A task runs cpus_per_task runs at once; it lasts at least as long as its longest run.
     double longest = 0.0;
-    for (const size_t i : parts[k]) longest = std::max(longest, estimated_run_seconds(sweep.runs[i]));
+    for (const size_t i : parts[k])
+      longest = std::max(longest, estimated_run_seconds(sweep.runs[i]));
     plan.longest_task_seconds = std::max(
         plan.longest_task_seconds, std::max(longest, plan.task_cpu_seconds[k] / o.cpus_per_task));
   }
@@ -106,8 +110,8 @@ SbatchPlan make_sbatch(const Sweep& sweep, const SbatchOptions& o) {
   }
 
   const std::filesystem::path db_dir = std::filesystem::path(o.db).parent_path();
-  const bool plain_dir = o.db.find('%') == std::string::npos ||
-                         db_dir.string().find('%') == std::string::npos;
+  const bool plain_dir =
+      o.db.find('%') == std::string::npos || db_dir.string().find('%') == std::string::npos;
   const std::filesystem::path log_dir =
       plain_dir ? (db_dir.is_absolute() ? db_dir : o.workdir / db_dir) : o.workdir;
   const std::string name =
@@ -115,8 +119,9 @@ SbatchPlan make_sbatch(const Sweep& sweep, const SbatchOptions& o) {
 
   std::string s;
   s += "#!/bin/bash\n";
-  s += fmt::format("# {} as a Slurm array of {} shards, written by initscope {} (initscope slurm).\n",
-                   sweep.file.string(), o.shards, initscope_version());
+  s += fmt::format(
+      "# {} as a Slurm array of {} shards, written by initscope {} (initscope slurm).\n",
+      sweep.file.string(), o.shards, initscope_version());
   s += fmt::format("# Estimated by the cost model: {} runs, {:.3f} CPU-hours in all; per task:\n",
                    sweep.runs.size(), plan.total_cpu_seconds / 3600.0);
   for (size_t k = 0; k < parts.size(); ++k)
@@ -158,9 +163,10 @@ SbatchPlan make_sbatch(const Sweep& sweep, const SbatchOptions& o) {
   s += fmt::format("cd {}\n", shell_quote(o.workdir.string()));
   s += fmt::format("export INITSCOPE_DATA={}\n", shell_quote(o.data_dir.string()));
   if (plain_dir && !db_dir.empty()) s += fmt::format("mkdir -p {}\n", shell_quote(db_dir.string()));
-  s += fmt::format("exec {} sweep {} --shard auto/{} --db {} --jobs \"${{SLURM_CPUS_PER_TASK:-{}}}\"\n",
-                   shell_quote(o.binary.string()), shell_quote(sweep.file.string()), o.shards,
-                   shell_quote(o.db), o.cpus_per_task);
+  s += fmt::format(
+      "exec {} sweep {} --shard auto/{} --db {} --jobs \"${{SLURM_CPUS_PER_TASK:-{}}}\"\n",
+      shell_quote(o.binary.string()), shell_quote(sweep.file.string()), o.shards, shell_quote(o.db),
+      o.cpus_per_task);
   plan.script = s;
   return plan;
 }

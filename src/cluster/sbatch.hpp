@@ -27,11 +27,11 @@ struct SbatchOptions {
 
 struct SbatchPlan {
   std::string script;
-  std::vector<size_t> task_runs;          // runs per task
-  std::vector<double> task_cpu_seconds;   // estimated single-core seconds per task
-  double total_cpu_seconds = 0.0;         // the sweep's estimate: the sum of the tasks'
-  double longest_task_seconds = 0.0;      // the slowest task's estimated wall time
-  std::string time_limit;                 // as written in the script
+  std::vector<size_t> task_runs;         // runs per task
+  std::vector<double> task_cpu_seconds;  // estimated single-core seconds per task
+  double total_cpu_seconds = 0.0;        // the sweep's estimate: the sum of the tasks'
+  double longest_task_seconds = 0.0;     // the slowest task's estimated wall time
+  std::string time_limit;                // as written in the script
 };
 
 /// The margin `--time auto` adds to the slowest task's estimate: ×1.5 plus 10 minutes.

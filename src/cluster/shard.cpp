@@ -32,8 +32,12 @@ ShardSpec parse_shard(const std::string& text, const EnvFn& env) {
   std::optional<int> count;
   if (slash != std::string::npos) {
     count = parse_int(std::string_view(text).substr(slash + 1));
-    if (!count) throw Error(fmt::format("--shard {}: the shard count is not a number; {}", text, k_shard_forms));
-    if (*count < 1) throw Error(fmt::format("--shard {}: the shard count must be at least 1; {}", text, k_shard_forms));
+    if (!count)
+      throw Error(
+          fmt::format("--shard {}: the shard count is not a number; {}", text, k_shard_forms));
+    if (*count < 1)
+      throw Error(
+          fmt::format("--shard {}: the shard count must be at least 1; {}", text, k_shard_forms));
   }
   ShardSpec s;
   if (left == "auto") {
@@ -49,13 +53,16 @@ ShardSpec parse_shard(const std::string& text, const EnvFn& env) {
           "inside a Slurm array task or a Kubernetes indexed Job); outside one, give i/N",
           text));
     const auto index = parse_int(id);
-    if (!index) throw Error(fmt::format("--shard {}: {}='{}' is not a task index", text, where, id));
+    if (!index)
+      throw Error(fmt::format("--shard {}: {}='{}' is not a task index", text, where, id));
     if (!count) {
-      const char* n = std::string(where) == "SLURM_ARRAY_TASK_ID" ? env("SLURM_ARRAY_TASK_COUNT") : nullptr;
+      const char* n =
+          std::string(where) == "SLURM_ARRAY_TASK_ID" ? env("SLURM_ARRAY_TASK_COUNT") : nullptr;
       if (n == nullptr)
-        throw Error(fmt::format("--shard {}: {} is set but no shard count is known; give it as "
-                                "--shard auto/N",
-                                text, where));
+        throw Error(
+            fmt::format("--shard {}: {} is set but no shard count is known; give it as "
+                        "--shard auto/N",
+                        text, where));
       count = parse_int(n);
       if (!count || *count < 1)
         throw Error(fmt::format("--shard {}: SLURM_ARRAY_TASK_COUNT='{}' is not a count", text, n));
@@ -72,8 +79,9 @@ ShardSpec parse_shard(const std::string& text, const EnvFn& env) {
   const auto index = parse_int(left);
   if (!index || !count) throw Error(fmt::format("--shard {}: {}", text, k_shard_forms));
   if (*index >= *count)
-    throw Error(fmt::format("--shard {}: shard {} does not exist among {} (shards are numbered 0 to {})",
-                            text, *index, *count, *count - 1));
+    throw Error(
+        fmt::format("--shard {}: shard {} does not exist among {} (shards are numbered 0 to {})",
+                    text, *index, *count, *count - 1));
   s.index = *index;
   s.count = *count;
   return s;
@@ -85,7 +93,8 @@ std::vector<std::vector<size_t>> partition_runs(const std::vector<TrainConfig>& 
   for (size_t i = 0; i < runs.size(); ++i) secs[i] = estimated_run_seconds(runs[i]);
   std::vector<size_t> order(runs.size());
   std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return secs[a] > secs[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return secs[a] > secs[b]; });
   std::vector<std::vector<size_t>> parts(static_cast<size_t>(count));
   std::vector<double> load(static_cast<size_t>(count), 0.0);
   for (const size_t i : order) {
@@ -132,9 +141,10 @@ std::string expand_shard_template(const std::string& pattern, ShardSpec shard,
     } else if (next == '%') {
       out += '%';
     } else {
-      throw Error(fmt::format("{} {}: unknown placeholder '%{}' (expected %i for the shard index, "
-                              "%n for the shard count or %% for a percent sign)",
-                              flag, pattern, next == '\0' ? std::string() : std::string(1, next)));
+      throw Error(
+          fmt::format("{} {}: unknown placeholder '%{}' (expected %i for the shard index, "
+                      "%n for the shard count or %% for a percent sign)",
+                      flag, pattern, next == '\0' ? std::string() : std::string(1, next)));
     }
     ++i;
   }

@@ -49,8 +49,7 @@ class GzReader {
     require_regular_file(file);
     gz_ = gzopen(file.c_str(), "rb");
     if (gz_ == nullptr)
-      throw Error(
-          fmt::format("{}: cannot open the file: {}", file.string(), std::strerror(errno)));
+      throw Error(fmt::format("{}: cannot open the file: {}", file.string(), std::strerror(errno)));
     gzbuffer(gz_, 1 << 17);
   }
   ~GzReader() { gzclose(gz_); }
@@ -85,9 +84,9 @@ class GzReader {
     int code = 0;
     const std::string message = gzerror(gz_, &code);
     if (gzdirect(gz_) == 0)
-      throw Error(fmt::format(
-          "{}: the gzip data is damaged ({}); delete the file and fetch it again",
-          file_.string(), message));
+      throw Error(
+          fmt::format("{}: the gzip data is damaged ({}); delete the file and fetch it again",
+                      file_.string(), message));
     throw Error(fmt::format("{}: read error: {}", file_.string(), message));
   }
   std::filesystem::path file_;

@@ -70,11 +70,11 @@ void run_measures(const MeasureInput& in, Metrics& out) {
   for (const Measure& m : measures()) {
     if (!(m.when & in.when)) continue;
     if ((m.needs & k_needs_data) && !in.evaluate)
-      throw Error(fmt::format("measure '{}' needs data, which this caller does not provide",
-                              m.name));
+      throw Error(
+          fmt::format("measure '{}' needs data, which this caller does not provide", m.name));
     if (m.needs & k_needs_gradient)
-      throw Error(fmt::format("measure '{}' needs a gradient, which the trainer does not provide",
-                              m.name));
+      throw Error(
+          fmt::format("measure '{}' needs a gradient, which the trainer does not provide", m.name));
     m.fn(in, out);
   }
 }

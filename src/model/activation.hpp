@@ -26,9 +26,8 @@ enum class Activation { relu, linear, tanh, sine, gaussian };
 /// Every activation, in enum order: parse_activation and the tests iterate over this list, so
 /// a new activation is parsed and tested (finite differences, kernels against their twins, on
 /// every instruction set) once it is added here.
-inline constexpr Activation k_activations[] = {Activation::relu, Activation::linear,
-                                               Activation::tanh, Activation::sine,
-                                               Activation::gaussian};
+inline constexpr Activation k_activations[] = {
+    Activation::relu, Activation::linear, Activation::tanh, Activation::sine, Activation::gaussian};
 
 /// What the optimized backward reads to get φ′ of a hidden layer.
 ///  output: φ′ is a function of the layer's output y = φ(z), which the workspace keeps anyway

@@ -69,8 +69,9 @@ void transpose_input_one(const ForwardArgs& a, int64_t c_begin, int64_t c_end) {
 // Refuses, before any thread starts, an activation the selected kernels cannot apply.
 void require_support(Activation a) {
   if (!kernels_support(a))
-    throw Error(fmt::format("--activation {}: the {} kernels of the fused engine do not implement it",
-                            activation_name(a), to_string(kernel_isa())));
+    throw Error(
+        fmt::format("--activation {}: the {} kernels of the fused engine do not implement it",
+                    activation_name(a), to_string(kernel_isa())));
 }
 
 // Part t of n of [0, total), cut at multiples of `align` (whole vectors or register tiles).

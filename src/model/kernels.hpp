@@ -31,7 +31,7 @@ struct BackwardSgdArgs {
   // deriv_rows: B rows of C floats, φ′ of the layer below as its forward pass stored it.
   Activation act_below = Activation::linear;
   const float* const* deriv_rows = nullptr;
-  int threads = 1;  // > 1: columns of W split between threads, each its own pack
+  int threads = 1;                  // > 1: columns of W split between threads, each its own pack
   int64_t c_begin = 0, c_end = -1;  // the columns of W (and dinp) this call covers; -1 = C
 };
 
@@ -69,7 +69,7 @@ struct ForwardArgs {
   // when no backward pass follows.
   float* deriv_panel = nullptr;
   float* deriv = nullptr;
-  int threads = 1;                      // > 1: rows of W split between threads
+  int threads = 1;                  // > 1: rows of W split between threads
   int64_t o_begin = 0, o_end = -1;  // the rows of W (outputs) this call covers; -1 = OC
 };
 void forward_kernel(const ForwardArgs& a);

@@ -42,7 +42,9 @@ struct Isa {
     d[0] = _mm256_cvtps_pd(_mm256_castps256_ps128(x));
     d[1] = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
   }
-  static V narrow(const DV* d) { return _mm256_set_m128(_mm256_cvtpd_ps(d[1]), _mm256_cvtpd_ps(d[0])); }
+  static V narrow(const DV* d) {
+    return _mm256_set_m128(_mm256_cvtpd_ps(d[1]), _mm256_cvtpd_ps(d[0]));
+  }
   static DV dset1(double x) { return _mm256_set1_pd(x); }
   static DV dadd(DV a, DV b) { return _mm256_add_pd(a, b); }
   static DV dmul(DV a, DV b) { return _mm256_mul_pd(a, b); }

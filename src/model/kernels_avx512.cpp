@@ -38,9 +38,9 @@ struct Isa {
         _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
   }
   static V copysign(V mag, V sgn) {  // mag ≥ 0
-    return _mm512_castsi512_ps(_mm512_or_si512(
-        _mm512_castps_si512(mag),
-        _mm512_and_si512(_mm512_castps_si512(sgn), _mm512_set1_epi32(INT32_MIN))));
+    return _mm512_castsi512_ps(
+        _mm512_or_si512(_mm512_castps_si512(mag),
+                        _mm512_and_si512(_mm512_castps_si512(sgn), _mm512_set1_epi32(INT32_MIN))));
   }
   using DV = __m512d;
   static constexpr int DH = 2;
@@ -50,8 +50,8 @@ struct Isa {
   }
   static V narrow(const DV* d) {
     const __m256 lo = _mm512_cvtpd_ps(d[0]), hi = _mm512_cvtpd_ps(d[1]);
-    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)),
-                                               _mm256_castps_pd(hi), 1));
+    return _mm512_castpd_ps(
+        _mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
   }
   static DV dset1(double x) { return _mm512_set1_pd(x); }
   static DV dadd(DV a, DV b) { return _mm512_add_pd(a, b); }

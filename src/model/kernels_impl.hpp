@@ -12,8 +12,8 @@
 // forward: Zᵀ = W·Xᵀ on a transposed, batch-contiguous input panel P (C, 64): each W element is
 //   broadcast and multiplied by 64 batch values, so the 64-row batch is the vector dimension and
 //   W streams through once, row by row, without being packed. Bias and activation are applied
-//   to the register tile before it is stored (tanh too: see tanh_v). (OpenBLAS, which must pack W on every call, is
-//   20–40% slower on these shapes: bench/kernels_bench.)
+//   to the register tile before it is stored (tanh too: see tanh_v). (OpenBLAS, which must pack W
+//   on every call, is 20–40% slower on these shapes: bench/kernels_bench.)
 // backward_sgd: for a tile of W, g = doutᵀ·inp with K = B (the batch) accumulated in registers;
 //   then vw ← μ·vw + g and w ← w − lr·vw straight from the registers, the old w set aside in
 //   a small scratch; after a chunk of up to 96 rows, dinp += dout·w_old for the chunk as one
@@ -160,13 +160,13 @@ inline void sincos_d(Isa::DV t, Isa::DV& sin_t, Isa::DV& cos_t) {
   const D x = Isa::dmul(r, r);
   // sin r = r + r³·S(r²), S = Σ_{j=0..6} (−1)^{j+1} r^{2j}/(2j+3)!
   D ps = Isa::dset1(f.v[15]);
-  IS_UNROLL for (int j = 5; j >= 0; --j)
-    ps = Isa::dfma_exact(ps, x, Isa::dset1((j % 2 ? 1.0 : -1.0) * f.v[2 * j + 3]));
+  IS_UNROLL for (int j = 5; j >= 0; --j) ps =
+      Isa::dfma_exact(ps, x, Isa::dset1((j % 2 ? 1.0 : -1.0) * f.v[2 * j + 3]));
   const D s = Isa::dfma_exact(Isa::dmul(r, x), ps, r);
   // cos r = 1 + r²·Q(r²), Q = Σ_{j=0..7} (−1)^{j+1} r^{2j}/(2j+2)!
   D pc = Isa::dset1(f.v[16]);
-  IS_UNROLL for (int j = 6; j >= 0; --j)
-    pc = Isa::dfma_exact(pc, x, Isa::dset1((j % 2 ? 1.0 : -1.0) * f.v[2 * j + 2]));
+  IS_UNROLL for (int j = 6; j >= 0; --j) pc =
+      Isa::dfma_exact(pc, x, Isa::dset1((j % 2 ? 1.0 : -1.0) * f.v[2 * j + 2]));
   const D c = Isa::dfma_exact(x, pc, Isa::dset1(1.0));
   const D one = Isa::dset1(1.0), two = Isa::dset1(2.0), half = Isa::dset1(0.5);
   const D k = Isa::dsub(Isa::dset1(0.0), kn);
@@ -384,7 +384,7 @@ inline void forward_impl(const ForwardArgs& a) {
           const int64_t nv = min64(NV, (nb - j + L - 1) / L);
           if (nv == NV)
             forward_rows<A, NV>(w, a.C, p + j, a.b + o0, zt + j, dzt ? dzt + j : nullptr,
-                                 a.act_param, rows, c0, c1, first, last);
+                                a.act_param, rows, c0, c1, first, last);
           else if constexpr (NV > 1) {
             if (nv == 1)
               forward_rows<A, 1>(w, a.C, p + j, a.b + o0, zt + j, dzt ? dzt + j : nullptr,
@@ -392,10 +392,10 @@ inline void forward_impl(const ForwardArgs& a) {
             else if constexpr (NV > 2) {
               if (nv == 2)
                 forward_rows<A, 2>(w, a.C, p + j, a.b + o0, zt + j, dzt ? dzt + j : nullptr,
-                                 a.act_param, rows, c0, c1, first, last);
+                                   a.act_param, rows, c0, c1, first, last);
               else if constexpr (NV > 3)
                 forward_rows<A, 3>(w, a.C, p + j, a.b + o0, zt + j, dzt ? dzt + j : nullptr,
-                                 a.act_param, rows, c0, c1, first, last);
+                                   a.act_param, rows, c0, c1, first, last);
             }
           }
         }

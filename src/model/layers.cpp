@@ -6,7 +6,6 @@
 
 #include <type_traits>
 
-
 #include "common/error.hpp"
 
 #include "model/kernels.hpp"
@@ -63,8 +62,8 @@ void linear_backward(float* dinp, float* dw, float* db, const float* dout, const
 }
 
 void linear_act_backward(float* dinp, float* dw, float* db, float* dout, const float* out,
-                         const float* deriv, const float* inp, const float* w, int64_t B,
-                         int64_t C, int64_t OC, Activation a) {
+                         const float* deriv, const float* inp, const float* w, int64_t B, int64_t C,
+                         int64_t OC, Activation a) {
   const int64_t n = B * OC;
   switch (derivative_from(a)) {
     case DerivativeFrom::output:

@@ -112,8 +112,8 @@ void linear_act_forward(float* pre, float* out, const float* inp, const float* w
 /// is what the workspace keeps, or read from deriv (B,OC) for an activation whose φ′ is stored
 /// (derivative_from; null otherwise). Writes dw (OC,C), db (OC) and, unless null, dinp (B,C).
 void linear_act_backward(float* dinp, float* dw, float* db, float* dout, const float* out,
-                         const float* deriv, const float* inp, const float* w, int64_t B,
-                         int64_t C, int64_t OC, Activation a);
+                         const float* deriv, const float* inp, const float* w, int64_t B, int64_t C,
+                         int64_t OC, Activation a);
 
 /// Plain linear layer (the output layer): out (B,OC) = inp (B,C) · wᵀ + b.
 void linear_forward(float* out, const float* inp, const float* w, const float* b, int64_t B,

@@ -16,7 +16,8 @@ Activation parse_activation(const std::string& name) {
     if (name == activation_name(a)) return a;
     names += fmt::format("{}{}", names.empty() ? "" : ", ", activation_name(a));
   }
-  throw Error(fmt::format("--activation: unknown activation '{}' (expected one of {})", name, names));
+  throw Error(
+      fmt::format("--activation: unknown activation '{}' (expected one of {})", name, names));
 }
 
 std::string to_string(Activation a) {
@@ -35,8 +36,8 @@ const std::vector<std::string>& activation_names() {
 const std::vector<std::string>& init_names() {
   static const std::vector<std::string> names{
       to_string(InitScheme::xavier_normal), to_string(InitScheme::xavier_uniform),
-      to_string(InitScheme::he_normal), to_string(InitScheme::lecun_normal),
-      to_string(InitScheme::siren), to_string(InitScheme::torch_default)};
+      to_string(InitScheme::he_normal),     to_string(InitScheme::lecun_normal),
+      to_string(InitScheme::siren),         to_string(InitScheme::torch_default)};
   return names;
 }
 
@@ -47,10 +48,10 @@ InitScheme parse_init(const std::string& name) {
   if (name == "lecun_normal") return InitScheme::lecun_normal;
   if (name == "siren") return InitScheme::siren;
   if (name == "torch_default") return InitScheme::torch_default;
-  throw Error(fmt::format(
-      "--init: unknown scheme '{}' (expected xavier_normal, xavier_uniform, he_normal, "
-      "lecun_normal, siren or torch_default)",
-      name));
+  throw Error(
+      fmt::format("--init: unknown scheme '{}' (expected xavier_normal, xavier_uniform, he_normal, "
+                  "lecun_normal, siren or torch_default)",
+                  name));
 }
 
 std::string to_string(InitScheme s) {
@@ -158,8 +159,7 @@ void init_params(const Mlp& net, std::span<float> params, InitScheme scheme, dou
         std::fill_n(b, l.out, 0.0f);
         break;
       case InitScheme::siren:
-        uniform(w, l.w_size(),
-                k == 0 ? g / fi : g * std::sqrt(6.0 / fi) / net.spec.omega0_hidden);
+        uniform(w, l.w_size(), k == 0 ? g / fi : g * std::sqrt(6.0 / fi) / net.spec.omega0_hidden);
         uniform(b, static_cast<size_t>(l.out), 1.0 / std::sqrt(fi));
         break;
       case InitScheme::torch_default:

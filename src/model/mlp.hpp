@@ -30,8 +30,14 @@ const std::vector<std::string>& activation_names();
 ///  torch_default: PyTorch's nn.Linear (kaiming_uniform with a = √5): W ~ U(−1/√n, 1/√n),
 ///                 b ~ U(−1/√n, 1/√n).
 /// n is the layer's fan_in. Gains multiply the weights' scale (std or bound), never the biases'.
-enum class InitScheme { xavier_normal, xavier_uniform, he_normal, lecun_normal, siren,
-                        torch_default };
+enum class InitScheme {
+  xavier_normal,
+  xavier_uniform,
+  he_normal,
+  lecun_normal,
+  siren,
+  torch_default
+};
 InitScheme parse_init(const std::string& name);  // throws Error naming --init
 std::string to_string(InitScheme s);
 /// Every scheme's name, in the enum's order.

@@ -41,8 +41,9 @@ struct Workspace {
     return post.data() + offset[static_cast<size_t>(k)] * static_cast<size_t>(batch);
   }
   float* deriv_of(int k) {  // null if the activation's φ′ is not stored
-    return deriv.empty() ? nullptr
-                         : deriv.data() + offset[static_cast<size_t>(k)] * static_cast<size_t>(batch);
+    return deriv.empty()
+               ? nullptr
+               : deriv.data() + offset[static_cast<size_t>(k)] * static_cast<size_t>(batch);
   }
 };
 

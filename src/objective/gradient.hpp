@@ -56,8 +56,7 @@ struct RowObserver {
 /// (about 1e-7 relative), never through how the chunks are weighted or accumulated.
 double loss_gradient(const Mlp& net, std::span<const float> params, Loss loss,
                      std::span<const float* const> rows, std::span<const int32_t> labels,
-                     std::span<float> grad, GradientWorkspace& gw,
-                     RowObserver* observer = nullptr);
+                     std::span<float> grad, GradientWorkspace& gw, RowObserver* observer = nullptr);
 
 /// The same for rows chosen by index from a dataset held as x (·, input_dim) row-major with
 /// labels y (·): the rows x[indices[i]], i < indices.size().

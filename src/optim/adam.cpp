@@ -28,9 +28,8 @@ std::string to_string(Optimizer o) {
 }
 
 const std::vector<std::string>& optimizer_names() {
-  static const std::vector<std::string> names = {to_string(Optimizer::sgd),
-                                                 to_string(Optimizer::adam),
-                                                 to_string(Optimizer::gd)};
+  static const std::vector<std::string> names = {
+      to_string(Optimizer::sgd), to_string(Optimizer::adam), to_string(Optimizer::gd)};
   return names;
 }
 
@@ -38,8 +37,8 @@ const std::vector<std::string>& optimizer_names() {
 // it (sqrt and division included, -march=native). It is memory bound: 4 floats read and 3
 // written per parameter; fusing it into the backward pass would save only the gradient's write
 // and read (bench/step_bench --mode adam measures both halves).
-void adam_update(std::span<float> params, AdamState& state, std::span<const float> grad,
-                 double lr, const AdamHyper& h) {
+void adam_update(std::span<float> params, AdamState& state, std::span<const float> grad, double lr,
+                 const AdamHyper& h) {
   IS_CHECK(params.size() == grad.size() && state.m.size() == params.size() &&
            state.v.size() == params.size());
   ++state.t;

@@ -71,8 +71,8 @@ void adam_update_ref(T* p, T* m, T* v, const T* g, int64_t n, double lr, const A
 
 /// The optimized Adam update (adam.cpp): the same arithmetic as adam_update_ref<float>, one
 /// vectorized pass over p, m, v and g; increments state.t first. Allocates nothing.
-void adam_update(std::span<float> params, AdamState& state, std::span<const float> grad,
-                 double lr, const AdamHyper& h);
+void adam_update(std::span<float> params, AdamState& state, std::span<const float> grad, double lr,
+                 const AdamHyper& h);
 
 /// One SGD-with-momentum update of a whole flat buffer (PyTorch's semantics, as
 /// sgd_update_ref in model/layers.hpp): v ← μ·v + g; p ← p − lr·v. The update of gd, whose

@@ -151,8 +151,7 @@ double axis_value(const Coord& c, Axis axis) {
 }
 
 nlohmann::json experiment_key(const nlohmann::json& config) {
-  return key_of_options(config,
-                        [](const OptionSpec& s) { return s.role == OptionRole::result; });
+  return key_of_options(config, [](const OptionSpec& s) { return s.role == OptionRole::result; });
 }
 
 nlohmann::json init_key(const nlohmann::json& config) {

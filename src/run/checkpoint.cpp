@@ -45,16 +45,18 @@ void load_params(const std::filesystem::path& file, const Mlp& net, std::span<fl
   for (const auto& t : tensors) {
     if (t.name != "encoding.B") continue;
     if (!encoding || encoding->kind != EncodingKind::fourier)
-      throw Error(fmt::format("{}: holds a Fourier-feature matrix 'encoding.B' but the run has no "
-                              "Fourier encoding (add --encoding fourier with the run's "
-                              "--fourier-features, --fourier-sigma and --seed)",
-                              file.string()));
+      throw Error(
+          fmt::format("{}: holds a Fourier-feature matrix 'encoding.B' but the run has no "
+                      "Fourier encoding (add --encoding fourier with the run's "
+                      "--fourier-features, --fourier-sigma and --seed)",
+                      file.string()));
     const std::vector<int64_t> shape{encoding->features, encoding->input_dim};
     if (t.shape != shape || !std::equal(t.data.begin(), t.data.end(), encoding->B.begin()))
-      throw Error(fmt::format("{}: its 'encoding.B' {} differs from this run's B {} (use the "
-                              "--seed, --fourier-features and --fourier-sigma the weights were "
-                              "trained with)",
-                              file.string(), shape_str(t.shape), shape_str(shape)));
+      throw Error(
+          fmt::format("{}: its 'encoding.B' {} differs from this run's B {} (use the "
+                      "--seed, --fourier-features and --fourier-sigma the weights were "
+                      "trained with)",
+                      file.string(), shape_str(t.shape), shape_str(shape)));
     seen.insert(t.name);
   }
   for (size_t i = 0; i < net.layers.size(); ++i) {

@@ -21,7 +21,7 @@ int64_t estimate_run_bytes(const TrainConfig& config, const PreparedData& data) 
   const int64_t widest = std::max(net.max_width(), net.spec.input_dim);
   const int64_t hidden = net.spec.width * (net.spec.depth - 1);
   const int64_t batch = std::min<int64_t>(config.batch, std::max<int64_t>(data.train.n, 1));
-  const int64_t eval_rows = 1024;  // the trainer's evaluation chunk
+  const int64_t eval_rows = 1024;                             // the trainer's evaluation chunk
   int64_t floats = 3 * static_cast<int64_t>(net.num_params);  // parameters, init, momentum
   floats += batch * (hidden + 4 * widest) + 2 * eval_rows * widest;  // workspaces and panels
   floats += (data.train.n + data.test.n) * data.train.dim;           // the prepared data
@@ -112,8 +112,8 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
                          {"blas_core", blas_core_name()},
                          {"blas_core_selection", blas_core_selection()},
                          {"threads", config.threads}};
-  db.finish_run(id, to_string(out.status), out.stopped_by, out.converged, out.metrics.at("wall_seconds"),
-                out.error, out.metrics, out.trajectory, artifacts);
+  db.finish_run(id, to_string(out.status), out.stopped_by, out.converged,
+                out.metrics.at("wall_seconds"), out.error, out.metrics, out.trajectory, artifacts);
   auto record = db.run(id);
   IS_CHECK(record.has_value());
   return record;

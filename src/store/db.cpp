@@ -629,8 +629,8 @@ int Db::schema_version() {
 DbFileInfo Db::inspect(const std::filesystem::path& file) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec))
-    throw Error(fmt::format("{}: no such file (expected an initscope results database)",
-                            file.string()));
+    throw Error(
+        fmt::format("{}: no such file (expected an initscope results database)", file.string()));
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
   // Closes the handle however this function ends.
@@ -643,8 +643,9 @@ DbFileInfo Db::inspect(const std::filesystem::path& file) {
   };
   DbFileInfo info;
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT key, value FROM meta WHERE key IN ('schema_version', "
-                             "'config_hash_schema')",
+  if (sqlite3_prepare_v2(db,
+                         "SELECT key, value FROM meta WHERE key IN ('schema_version', "
+                         "'config_hash_schema')",
                          -1, &st, nullptr) != SQLITE_OK) {
     const bool notadb = sqlite3_errcode(db) == SQLITE_NOTADB;
     throw foreign(notadb ? "not an SQLite file" : "no initscope meta table");
@@ -661,7 +662,8 @@ DbFileInfo Db::inspect(const std::filesystem::path& file) {
       throw foreign(fmt::format("meta {} is '{}'", key, v));
     (key == "schema_version" ? info.schema_version : info.config_hash_schema) = n;
   }
-  if (step != SQLITE_DONE) throw Error(fmt::format("{}: cannot read: {}", file.string(), sqlite3_errmsg(db)));
+  if (step != SQLITE_DONE)
+    throw Error(fmt::format("{}: cannot read: {}", file.string(), sqlite3_errmsg(db)));
   if (info.schema_version == 0) throw foreign("its meta table has no schema_version");
   return info;
 }

@@ -82,8 +82,9 @@ struct Child {
 double run_cost(const TrainConfig& c) {
   const bool cifar = c.dataset == "cifar10";
   const double in = cifar ? 3072.0 : 784.0;
-  const double out = c.classes.size() == 2 ? 1.0 : c.classes.empty() ? 10.0
-                                                                        : static_cast<double>(c.classes.size());
+  const double out = c.classes.size() == 2 ? 1.0
+                     : c.classes.empty()   ? 10.0
+                                           : static_cast<double>(c.classes.size());
   const double h = static_cast<double>(c.width);
   const double m = c.m > 0 ? static_cast<double>(c.m) : cifar ? 50000.0 : 60000.0;
   if (c.depth <= 1) return m * in * out;
@@ -117,7 +118,8 @@ double estimated_epochs(const TrainConfig& c) {
   if (clean > 0.0)
     epochs = std::min(epochs, clean * std::pow(m / 1024.0, -0.5) * (1.0 + 10.0 * c.noise));
   if (c.max_steps >= 0) {
-    const double steps_per_epoch = std::ceil(m / static_cast<double>(std::max<int64_t>(1, c.batch)));
+    const double steps_per_epoch =
+        std::ceil(m / static_cast<double>(std::max<int64_t>(1, c.batch)));
     epochs = std::min(epochs, static_cast<double>(c.max_steps) / steps_per_epoch);
   }
   return std::max(epochs, 1.0);
@@ -158,8 +160,9 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
       pending.push_back(i);
     }
   }
-  std::stable_sort(pending.begin(), pending.end(),
-                   [&](size_t a, size_t b) { return run_cost(sweep.runs[a]) > run_cost(sweep.runs[b]); });
+  std::stable_sort(pending.begin(), pending.end(), [&](size_t a, size_t b) {
+    return run_cost(sweep.runs[a]) > run_cost(sweep.runs[b]);
+  });
   if (pending.empty()) {
     sum.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     return sum;

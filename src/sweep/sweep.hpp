@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "train/config.hpp"
 #include "run/run.hpp"
+#include "train/config.hpp"
 
 namespace initscope {
 

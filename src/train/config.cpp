@@ -47,8 +47,8 @@ std::string joined(const std::vector<std::string>& names, const char* last = " o
 // A whole number within [lo, hi]. JSON integers only: 1.5 or "5" are type errors, and values
 // outside the field's range are errors, never narrowed.
 template <class T>
-OptionSpec integer(std::string name, T TrainConfig::*field, OptionRole role, int64_t lo,
-                   int64_t hi, std::string expected, std::string help, std::string doc) {
+OptionSpec integer(std::string name, T TrainConfig::*field, OptionRole role, int64_t lo, int64_t hi,
+                   std::string expected, std::string help, std::string doc) {
   OptionSpec s;
   s.name = std::move(name);
   s.kind = OptionKind::integer;
@@ -78,8 +78,9 @@ OptionSpec seed_option() {
   s.kind = OptionKind::integer;
   s.role = OptionRole::axis;
   s.help = "run seed; init, order, subset and noise derive from it";
-  s.doc = "the run seed; init, data order, subset and label noise each derive their own stream "
-          "from it";
+  s.doc =
+      "the run seed; init, data order, subset and label noise each derive their own stream "
+      "from it";
   s.get = [](const TrainConfig& c) { return nlohmann::json(c.seed); };
   s.set = [](TrainConfig& c, const nlohmann::json& v) {
     if (!v.is_number_integer() || (!v.is_number_unsigned() && v.get<int64_t>() < 0))
@@ -121,8 +122,7 @@ OptionSpec boolean(std::string name, bool TrainConfig::*field, OptionKind kind, 
   s.get = [field](const TrainConfig& c) { return nlohmann::json(c.*field); };
   const std::string flag = dashed(s.name);
   s.set = [field, flag](TrainConfig& c, const nlohmann::json& v) {
-    if (!v.is_boolean())
-      throw Error(fmt::format("{} {}: expected true or false", flag, v.dump()));
+    if (!v.is_boolean()) throw Error(fmt::format("{} {}: expected true or false", flag, v.dump()));
     c.*field = v.get<bool>();
   };
   return s;
@@ -175,8 +175,8 @@ const std::vector<OptionSpec>& make_options() {
     std::vector<OptionSpec> o;
     // ---- data
     {
-      OptionSpec s = text("dataset", &TrainConfig::dataset, R::result,
-                          "mnist, fashion-mnist or cifar10", "");
+      OptionSpec s =
+          text("dataset", &TrainConfig::dataset, R::result, "mnist, fashion-mnist or cifar10", "");
       s.kind = OptionKind::choice;
       s.choices = dataset_names();
       for (const auto& n : s.choices) s.doc += (s.doc.empty() ? "`" : ", `") + n + "`";
@@ -186,8 +186,8 @@ const std::vector<OptionSpec>& make_options() {
         base(c, v);
         for (const auto& n : names)
           if (c.dataset == n) return;
-        throw Error(fmt::format("--dataset {}: unknown dataset (expected {})", c.dataset,
-                                joined(names)));
+        throw Error(
+            fmt::format("--dataset {}: unknown dataset (expected {})", c.dataset, joined(names)));
       };
       o.push_back(std::move(s));
     }
@@ -195,8 +195,8 @@ const std::vector<OptionSpec>& make_options() {
                         "expected a training-set size ≥ 1, or 0 for the whole training set",
                         "training-set size (0 = all)", "training-set size (`0`: all)"));
     o.push_back(choice<SubsetMode>(
-        "subset", &TrainConfig::subset, R::result, {"random", "stratified", "first"},
-        parse_subset, [](SubsetMode s) { return to_string(s); },
+        "subset", &TrainConfig::subset, R::result, {"random", "stratified", "first"}, parse_subset,
+        [](SubsetMode s) { return to_string(s); },
         "how to pick m examples: random, stratified, first",
         "how the m examples are chosen: seeded `random`, `stratified` by class, or the `first` m"));
     {
@@ -205,14 +205,16 @@ const std::vector<OptionSpec>& make_options() {
       s.kind = OptionKind::int_list;
       s.role = R::result;
       s.help = "keep only these classes, e.g. 0,1 (two = binary task, labels ±1)";
-      s.doc = "keep only these classes (`A,B`; all by default); two classes make a binary task "
-              "with labels ±1 and one output";
+      s.doc =
+          "keep only these classes (`A,B`; all by default); two classes make a binary task "
+          "with labels ±1 and one output";
       s.get = [](const TrainConfig& c) { return nlohmann::json(c.classes); };
       s.set = [](TrainConfig& c, const nlohmann::json& v) {
         const auto bad = [&] {
-          return Error(fmt::format("--classes {}: expected a list of class numbers from 0 to "
-                                   "9999, e.g. 0,1",
-                                   v.dump()));
+          return Error(
+              fmt::format("--classes {}: expected a list of class numbers from 0 to "
+                          "9999, e.g. 0,1",
+                          v.dump()));
         };
         if (!v.is_array()) throw bad();
         std::vector<int> out;
@@ -245,11 +247,12 @@ const std::vector<OptionSpec>& make_options() {
     o.push_back(choice<Activation>(
         "activation", &TrainConfig::activation, R::result, activation_names(), parse_activation,
         [](Activation a) { return to_string(a); }, "hidden-layer nonlinearity",
-        "hidden-layer nonlinearity: " + [] {
-          std::string s;
-          for (const auto& n : activation_names()) s += (s.empty() ? "`" : ", `") + n + "`";
-          return s;
-        }()));
+        "hidden-layer nonlinearity: " +
+            [] {
+              std::string s;
+              for (const auto& n : activation_names()) s += (s.empty() ? "`" : ", `") + n + "`";
+              return s;
+            }()));
     const auto positive = [](double x) { return x > 0 ? "" : "must be positive"; };
     o.push_back(real("omega0", &TrainConfig::omega0, R::result, positive,
                      "sine: ω of the first layer, sin(ω·(Wx+b)) (SIREN's first_omega_0)",
@@ -315,8 +318,8 @@ const std::vector<OptionSpec>& make_options() {
         "each step on the gradient of the mean loss over the whole training set (one step per "
         "epoch; takes `--momentum`, refuses `--batch`)"));
     o.push_back(real(
-        "lr", &TrainConfig::lr, R::result,
-        [](double x) { return x > 0 ? "" : "must be positive"; }, "learning rate",
+        "lr", &TrainConfig::lr, R::result, [](double x) { return x > 0 ? "" : "must be positive"; },
+        "learning rate",
         "learning rate of the optimizer; for `sgd` and `gd` with PyTorch's momentum: "
         "v ← μv + g, w ← w − lr·v"));
     o.push_back(real(
@@ -335,8 +338,7 @@ const std::vector<OptionSpec>& make_options() {
                      "Adam's β₂: v ← β₂v + (1 − β₂)g² (`--optimizer adam` only)"));
     o.push_back(real(
         "eps", &TrainConfig::eps, R::result,
-        [](double x) { return x > 0 ? "" : "must be positive"; },
-        "Adam's ε (--optimizer adam)",
+        [](double x) { return x > 0 ? "" : "must be positive"; }, "Adam's ε (--optimizer adam)",
         "Adam's ε, added to √v̂ after bias correction: w ← w − lr·m̂/(√v̂ + ε) (`--optimizer "
         "adam` only)"));
     o.push_back(integer("batch", &TrainConfig::batch, R::result, 1, int64_t{1} << 30,
@@ -353,9 +355,10 @@ const std::vector<OptionSpec>& make_options() {
       s.role = R::result;
       s.help =
           "stopping criterion, repeatable: loss<=X, loss<=F*initial, margin:G:Q, train_error<=X";
-      s.doc = "repeatable; the run stops when any holds on the whole training set, checked after "
-              "each epoch (see `--train-eval`): `loss<=X`, `loss<=F*initial`, `margin:γ:q` (a "
-              "fraction ≥ q has margin f_y − max_{j≠y} f_j ≥ γ), `train_error<=X`";
+      s.doc =
+          "repeatable; the run stops when any holds on the whole training set, checked after "
+          "each epoch (see `--train-eval`): `loss<=X`, `loss<=F*initial`, `margin:γ:q` (a "
+          "fraction ≥ q has margin f_y − max_{j≠y} f_j ≥ γ), `train_error<=X`";
       s.get = [](const TrainConfig& c) { return nlohmann::json(c.stop); };
       s.set = [](TrainConfig& c, const nlohmann::json& v) {
         // TOML may give one criterion as a plain string.
@@ -365,8 +368,8 @@ const std::vector<OptionSpec>& make_options() {
         std::vector<std::string> out;
         for (const auto& e : list) {
           if (!e.is_string())
-            throw Error(fmt::format("--stop {}: expected a criterion such as loss<=0.01",
-                                    e.dump()));
+            throw Error(
+                fmt::format("--stop {}: expected a criterion such as loss<=0.01", e.dump()));
           parse_stop(e.get<std::string>());
           out.push_back(e.get<std::string>());
         }
@@ -390,16 +393,15 @@ const std::vector<OptionSpec>& make_options() {
                         "trajectory"));
     o.push_back(seed_option());
     // ---- execution
-    o.push_back(integer("threads", &TrainConfig::threads, R::execution, 1, 256,
-                        "expected 1 to 256",
+    o.push_back(integer("threads", &TrainConfig::threads, R::execution, 1, 256, "expected 1 to 256",
                         "threads for this run (kernels and OpenBLAS); 1 per run is fastest for "
                         "sweeps",
                         "threads for this run's kernels and OpenBLAS; results are the same bit "
                         "for bit; two help one run only at H ≥ 512, and a sweep is fastest with "
                         "one single-threaded run per core"));
     o.push_back(choice<TrainEval>(
-        "train_eval", &TrainConfig::train_eval, R::execution, {"early", "full"},
-        parse_train_eval, [](TrainEval e) { return to_string(e); },
+        "train_eval", &TrainConfig::train_eval, R::execution, {"early", "full"}, parse_train_eval,
+        [](TrainEval e) { return to_string(e); },
         "stopping check each epoch: early (evaluate until decided; same run) or full (whole "
         "training set, exact train loss every epoch)",
         "how much of the training set the stopping check evaluates after each epoch: `early` "
@@ -411,10 +413,10 @@ const std::vector<OptionSpec>& make_options() {
     // The options of config schema 2, which report keys list even at their default (see
     // OptionSpec::keyed_at_default). Frozen: an option added later is never listed here.
     for (const char* name :
-         {"dataset", "m", "subset", "classes", "noise", "standardize", "depth", "width",
-          "activation", "init", "init_gain", "init_from", "loss", "lr", "momentum", "batch",
-          "shuffle", "stop", "max_epochs", "max_steps", "measure_every", "seed", "threads",
-          "train_eval"})
+         {"dataset",    "m",         "subset",        "classes", "noise",     "standardize",
+          "depth",      "width",     "activation",    "init",    "init_gain", "init_from",
+          "loss",       "lr",        "momentum",      "batch",   "shuffle",   "stop",
+          "max_epochs", "max_steps", "measure_every", "seed",    "threads",   "train_eval"})
       for (auto& spec : o)
         if (spec.name == name) spec.keyed_at_default = true;
     for (const char* name : {"dataset", "classes", "depth", "init", "init_gain", "init_from"})
@@ -432,23 +434,27 @@ void validate_combinations(const TrainConfig& c) {
   static const TrainConfig defaults;
   const std::string act = to_string(c.activation);
   if (c.omega0 != defaults.omega0 && c.activation != Activation::sine)
-    throw Error(fmt::format("--omega0 {}: only --activation sine has a frequency (the activation "
-                            "is {})",
-                            c.omega0, act));
+    throw Error(
+        fmt::format("--omega0 {}: only --activation sine has a frequency (the activation "
+                    "is {})",
+                    c.omega0, act));
   if (c.omega0_hidden != defaults.omega0_hidden && c.activation != Activation::sine &&
       c.init != InitScheme::siren)
-    throw Error(fmt::format("--omega0-hidden {}: needs --activation sine or --init siren (the "
-                            "activation is {}, the init {})",
-                            c.omega0_hidden, act, to_string(c.init)));
+    throw Error(
+        fmt::format("--omega0-hidden {}: needs --activation sine or --init siren (the "
+                    "activation is {}, the init {})",
+                    c.omega0_hidden, act, to_string(c.init)));
   if (c.gauss_width != defaults.gauss_width && c.activation != Activation::gaussian)
-    throw Error(fmt::format("--gauss-width {}: only --activation gaussian has a width (the "
-                            "activation is {})",
-                            c.gauss_width, act));
+    throw Error(
+        fmt::format("--gauss-width {}: only --activation gaussian has a width (the "
+                    "activation is {})",
+                    c.gauss_width, act));
   if (c.encoding != EncodingKind::fourier) {
     if (c.fourier_features != defaults.fourier_features)
-      throw Error(fmt::format("--fourier-features {}: needs --encoding fourier (the encoding is "
-                              "{})",
-                              c.fourier_features, to_string(c.encoding)));
+      throw Error(
+          fmt::format("--fourier-features {}: needs --encoding fourier (the encoding is "
+                      "{})",
+                      c.fourier_features, to_string(c.encoding)));
     if (c.fourier_sigma != defaults.fourier_sigma)
       throw Error(fmt::format("--fourier-sigma {}: needs --encoding fourier (the encoding is {})",
                               c.fourier_sigma, to_string(c.encoding)));
@@ -457,7 +463,8 @@ void validate_combinations(const TrainConfig& c) {
     throw Error(fmt::format("--pe-levels {}: needs --encoding positional (the encoding is {})",
                             c.pe_levels, to_string(c.encoding)));
   const bool binary = c.classes.size() == 2;
-  if (c.classes.size() == 1) throw Error("--classes: give at least two classes, e.g. --classes 0,1");
+  if (c.classes.size() == 1)
+    throw Error("--classes: give at least two classes, e.g. --classes 0,1");
   switch (c.loss) {
     case Loss::ce:
       if (binary)
@@ -473,8 +480,8 @@ void validate_combinations(const TrainConfig& c) {
   }
   // Options of one optimizer given with another are refused, never silently ignored: only
   // their defaults may stand next to a different --optimizer.
-  const bool adam_options = c.beta1 != defaults.beta1 || c.beta2 != defaults.beta2 ||
-                            c.eps != defaults.eps;
+  const bool adam_options =
+      c.beta1 != defaults.beta1 || c.beta2 != defaults.beta2 || c.eps != defaults.eps;
   const auto adam_flag = [&] {
     return c.beta1 != defaults.beta1 ? "--beta1" : c.beta2 != defaults.beta2 ? "--beta2" : "--eps";
   };

@@ -53,11 +53,11 @@ std::string to_string(SubsetMode s);
 struct TrainConfig {
   // data
   std::string dataset = "mnist";
-  int64_t m = 0;                             // training-set size; 0 = the whole training set
-  SubsetMode subset = SubsetMode::random;    // how the m examples are chosen
-  std::vector<int> classes;                  // empty = all; two = binary task with one output
-  double noise = 0.0;                        // fraction of training labels replaced at random
-  bool standardize = false;                  // per-feature standardization instead of [0, 1]
+  int64_t m = 0;                           // training-set size; 0 = the whole training set
+  SubsetMode subset = SubsetMode::random;  // how the m examples are chosen
+  std::vector<int> classes;                // empty = all; two = binary task with one output
+  double noise = 0.0;                      // fraction of training labels replaced at random
+  bool standardize = false;                // per-feature standardization instead of [0, 1]
   // model
   int depth = 5;  // weight layers d: 4 hidden layers as in the paper
   int64_t width = 256;
@@ -68,7 +68,7 @@ struct TrainConfig {
   InitScheme init = InitScheme::xavier_normal;
   double init_gain = 1.0;
   double init_gain_first = 0.0;  // the first layer's gain; 0 = init_gain
-  std::string init_from;  // .safetensors file to start from instead of a random init
+  std::string init_from;         // .safetensors file to start from instead of a random init
   EncodingKind encoding = EncodingKind::none;  // input encoding (model/encoding.hpp)
   int64_t fourier_features = 256;              // fourier: rows of B
   double fourier_sigma = 10.0;                 // fourier: std of B
@@ -77,7 +77,7 @@ struct TrainConfig {
   Loss loss = Loss::ce;
   Optimizer optimizer = Optimizer::sgd;
   double lr = 0.01;
-  double momentum = 0.9;  // sgd's and gd's μ
+  double momentum = 0.9;                          // sgd's and gd's μ
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam's, PyTorch's defaults
   int64_t batch = 64;
   bool shuffle = true;
@@ -105,14 +105,14 @@ enum class OptionRole {
 
 /// How an option is written on the command line and in TOML.
 enum class OptionKind {
-  integer,      // --depth 5
-  real,         // --lr 0.1
-  flag,         // --standardize (a boolean that is off by default)
-  on_off,       // --shuffle on|off (a boolean that is on by default)
-  text,         // --init-from FILE
-  choice,       // --loss ce (one of `choices`)
-  int_list,     // --classes 0,1 (TOML: an array of integers)
-  text_list,    // --stop X --stop Y (repeatable; TOML: a string or an array of strings)
+  integer,    // --depth 5
+  real,       // --lr 0.1
+  flag,       // --standardize (a boolean that is off by default)
+  on_off,     // --shuffle on|off (a boolean that is on by default)
+  text,       // --init-from FILE
+  choice,     // --loss ce (one of `choices`)
+  int_list,   // --classes 0,1 (TOML: an array of integers)
+  text_list,  // --stop X --stop Y (repeatable; TOML: a string or an array of strings)
 };
 
 /// One run option. The accessors convert between the typed field of TrainConfig and its JSON

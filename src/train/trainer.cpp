@@ -52,8 +52,7 @@ PreparedData prepare_data(const TrainConfig& c, TrainTest raw) {
   }
   p.outputs = c.classes.size() == 2 ? 1 : raw.train.num_classes;
   if (c.m > 0 && c.m != raw.train.n) {  // choose_subset throws for m > n
-    const auto rows =
-        choose_subset(raw.train, c.m, c.subset, derive_seed(c.seed, "subset"));
+    const auto rows = choose_subset(raw.train, c.m, c.subset, derive_seed(c.seed, "subset"));
     raw.train = take_rows(raw.train, rows);
   }
   if (c.noise > 0.0)

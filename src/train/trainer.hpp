@@ -1,8 +1,8 @@
 // One training run: data preparation, steps of the chosen optimizer (optim/: sgd, adam or
-// full-batch gd) until a stopping criterion or a cap, and the registered measures (measure/registry.hpp) at initialization, every N epochs and at
-// the end. The trainer owns the seed: init, data order, subset and label
-// noise each get their own stream derived from the run seed.
-// Deliberately left out: storage and printing. The caller gets a RunOutcome and a progress
+// full-batch gd) until a stopping criterion or a cap, and the registered measures
+// (measure/registry.hpp) at initialization, every N epochs and at the end. The trainer owns the
+// seed: init, data order, subset and label noise each get their own stream derived from the run
+// seed. Deliberately left out: storage and printing. The caller gets a RunOutcome and a progress
 // callback, and decides where they go (database, terminal, JSON).
 #pragma once
 
@@ -21,10 +21,10 @@
 #include "model/encoding.hpp"
 #include "model/mlp.hpp"
 #include "model/network.hpp"
-#include "train/config.hpp"
 #include "objective/loss.hpp"
 #include "optim/gd.hpp"
 #include "optim/optimizer.hpp"
+#include "train/config.hpp"
 #include "train/stop_check.hpp"
 
 namespace initscope {
@@ -168,7 +168,7 @@ class Trainer {
   std::vector<float> dlogits_;       // the logits' gradient (B, K)
   std::vector<int32_t> yb_;
   std::vector<int64_t> order_;
-  Rng order_rng_{0};  // the data order's stream, seeded by run()
+  Rng order_rng_{0};               // the data order's stream, seeded by run()
   std::vector<float> ref_logits_;  // reference engine: forward_rows's logits (B, K)
   // What the training pass saw of each example this epoch, for the check's order and the
   // epoch's running loss and error; written by sgd_step, O(B·K) per step.

@@ -152,9 +152,10 @@ TEST_F(Cli, BadInputGetsOneClearErrorAndNoCompletedRow) {
 // The option table's CLI: every flag parses by its kind, and the run's stored config is what
 // the flags said.
 TEST_F(Cli, FlagsFromTheOptionTable) {
-  const Result r = run(base_ +
-                       "--classes 0,1 --loss logistic --shuffle off --standardize --stop "
-                       "'loss<=0.5' --stop 'train_error<=0' --max-epochs 1 --init he_normal --json");
+  const Result r =
+      run(base_ +
+          "--classes 0,1 --loss logistic --shuffle off --standardize --stop "
+          "'loss<=0.5' --stop 'train_error<=0' --max-epochs 1 --init he_normal --json");
   ASSERT_EQ(r.code, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["config"]["classes"], nlohmann::json::array({0, 1}));
@@ -218,13 +219,14 @@ TEST_F(ClusterCli, ShardsMergeToEveryRunOnce) {
   EXPECT_NE(dry.out.find("3 runs"), std::string::npos) << dry.out;
   EXPECT_FALSE(fs::exists(dir_ / "shard-1.db"));  // a dry run writes nothing
   for (const char* s : {"0/2", "1/2"}) {
-    const Result r = run("sweep " + sweep_ + " --shard " + s + " --jobs 1 --db " + shards + common_);
+    const Result r =
+        run("sweep " + sweep_ + " --shard " + s + " --jobs 1 --db " + shards + common_);
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find(": 3 runs:"), std::string::npos) << r.out;
   }
   const std::string all = (dir_ / "all.db").string();
-  const std::string merge = "merge " + all + " " + (dir_ / "shard-0.db").string() + " " +
-                            (dir_ / "shard-1.db").string();
+  const std::string merge =
+      "merge " + all + " " + (dir_ / "shard-0.db").string() + " " + (dir_ / "shard-1.db").string();
   Result m = run(merge);
   ASSERT_EQ(m.code, 0) << m.out;
   EXPECT_NE(m.out.find("6 runs copied, 0 already present"), std::string::npos) << m.out;
@@ -252,7 +254,9 @@ TEST_F(ClusterCli, BadInputGetsOneClearErrorAndWritesNothing) {
   EXPECT_FALSE(fs::exists(dir_ / "s-0.db"));
   // --shard auto outside an array task (run() cannot unset variables, so popen here).
   const std::string no_env = "env -u SLURM_ARRAY_TASK_ID -u JOB_COMPLETION_INDEX ";
-  FILE* p = popen((no_env + INITSCOPE_BIN + " sweep " + sweep_ + " --shard auto" + common_ + " 2>&1").c_str(), "r");
+  FILE* p = popen(
+      (no_env + INITSCOPE_BIN + " sweep " + sweep_ + " --shard auto" + common_ + " 2>&1").c_str(),
+      "r");
   std::string text;
   char buf[1024];
   size_t n;

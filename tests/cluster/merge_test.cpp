@@ -39,7 +39,8 @@ class Merge : public ::testing::Test {
     Db db(file);
     const int64_t id = db.begin_run(to_json(c), config_hash(c), seed, "test");
     if (status == k_status_running) return id;
-    db.finish_run(id, status, "margin:10:0.9", true, 1.5 + r, "", {{"dist_init", r}, {"wall_seconds", 1.5 + r}},
+    db.finish_run(id, status, "margin:10:0.9", true, 1.5 + r, "",
+                  {{"dist_init", r}, {"wall_seconds", 1.5 + r}},
                   {{0, 0, "train_loss", 2.3}, {10, 1, "train_loss", 0.1}},
                   {{"engine", {{"kernels", "avx512"}}}});
     return id;
@@ -144,7 +145,8 @@ TEST_F(Merge, ForeignFilesStopItWithNothingWritten) {
 void set_meta(const fs::path& file, const std::string& key, const std::string& value) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
-  const std::string sql = "INSERT OR REPLACE INTO meta(key, value) VALUES('" + key + "', '" + value + "')";
+  const std::string sql =
+      "INSERT OR REPLACE INTO meta(key, value) VALUES('" + key + "', '" + value + "')";
   ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
 }
@@ -172,7 +174,9 @@ TEST_F(Merge, OlderIdentitiesAreUpgradedBeforeComparing) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(b.c_str(), &db), SQLITE_OK);
-    sqlite3_exec(db, "UPDATE runs SET config_hash='old-identity'; DELETE FROM meta WHERE key='config_hash_schema'",
+    sqlite3_exec(db,
+                 "UPDATE runs SET config_hash='old-identity'; DELETE FROM meta WHERE "
+                 "key='config_hash_schema'",
                  nullptr, nullptr, nullptr);
     sqlite3_close(db);
   }

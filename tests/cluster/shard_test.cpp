@@ -47,13 +47,13 @@ TEST(ParseShard, BadInputNamesTheFlag) {
 }
 
 TEST(ParseShard, AutoFromASlurmArrayTask) {
-  const auto s = parse_shard("auto", env_of({{"SLURM_ARRAY_TASK_ID", "2"},
-                                             {"SLURM_ARRAY_TASK_COUNT", "4"}}));
+  const auto s =
+      parse_shard("auto", env_of({{"SLURM_ARRAY_TASK_ID", "2"}, {"SLURM_ARRAY_TASK_COUNT", "4"}}));
   EXPECT_EQ(s.index, 2);
   EXPECT_EQ(s.count, 4);
   // A resubmitted single task (--array=2) has SLURM_ARRAY_TASK_COUNT=1: auto/N keeps N.
-  const auto r = parse_shard("auto/4", env_of({{"SLURM_ARRAY_TASK_ID", "2"},
-                                               {"SLURM_ARRAY_TASK_COUNT", "1"}}));
+  const auto r = parse_shard(
+      "auto/4", env_of({{"SLURM_ARRAY_TASK_ID", "2"}, {"SLURM_ARRAY_TASK_COUNT", "1"}}));
   EXPECT_EQ(r.index, 2);
   EXPECT_EQ(r.count, 4);
 }
@@ -70,9 +70,10 @@ TEST(ParseShard, AutoOutsideAnArrayIsAnError) {
   const std::string e = error_of("auto", env_of({}));
   EXPECT_NE(e.find("SLURM_ARRAY_TASK_ID"), std::string::npos) << e;
   EXPECT_NE(e.find("give i/N"), std::string::npos) << e;
-  EXPECT_NE(error_of("auto", env_of({{"SLURM_ARRAY_TASK_ID", "4"}, {"SLURM_ARRAY_TASK_COUNT", "4"}}))
-                .find("--array=0-3"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("auto", env_of({{"SLURM_ARRAY_TASK_ID", "4"}, {"SLURM_ARRAY_TASK_COUNT", "4"}}))
+          .find("--array=0-3"),
+      std::string::npos);
 }
 
 std::vector<TrainConfig> grid() {

@@ -11,10 +11,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <fstream>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -128,7 +128,8 @@ std::string without_intervals(const std::string& line) {
 
 // Claim lines (stdout without the `report:` line) and each figure's data file.
 std::map<std::string, std::string> report_of(const fs::path& db, const fs::path& out) {
-  const Result r = sh(fmt::format("{} report --db '{}' --out '{}'", k_bin, db.string(), out.string()));
+  const Result r =
+      sh(fmt::format("{} report --db '{}' --out '{}'", k_bin, db.string(), out.string()));
   EXPECT_EQ(r.code, 0) << r.out;
   std::map<std::string, std::string> files;
   std::istringstream lines(r.out);
@@ -137,7 +138,8 @@ std::map<std::string, std::string> report_of(const fs::path& db, const fs::path&
     if (line.rfind("report:", 0) != 0) claims += without_intervals(line) + "\n";
   files["claims"] = claims;
   for (const auto& e : fs::recursive_directory_iterator(out))
-    if (e.path().extension() == ".dat") files[fs::relative(e.path(), out).string()] = slurp(e.path());
+    if (e.path().extension() == ".dat")
+      files[fs::relative(e.path(), out).string()] = slurp(e.path());
   return files;
 }
 
@@ -152,7 +154,8 @@ class SlurmArray : public ::testing::Test {
     const Result env = sh(cluster("env"));
     const std::string prefix = "export SLURM_CONF=";
     ASSERT_EQ(env.out.rfind(prefix, 0), 0u) << env.out;
-    ::setenv("SLURM_CONF", env.out.substr(prefix.size(), env.out.find('\n') - prefix.size()).c_str(), 1);
+    ::setenv("SLURM_CONF",
+             env.out.substr(prefix.size(), env.out.find('\n') - prefix.size()).c_str(), 1);
     const Result data = sh(fmt::format("{} data check", k_bin));
     if (data.out.find("\nmnist: initscope data fetch") != std::string::npos) {
       const Result fetch = sh(fmt::format("{} data fetch mnist", k_bin));
@@ -219,7 +222,8 @@ TEST_F(SlurmArray, ShardsCancelledResubmittedAndMergedEqualALocalSweep) {
   m = sh(merge);
   ASSERT_EQ(m.code, 0) << m.out;
   EXPECT_NE(m.out.find(fmt::format("{} runs copied", lost)), std::string::npos) << m.out;
-  const double slurm_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double slurm_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   // The local sweep of the same file.
   const fs::path local = dir_ / "local.db";
@@ -244,8 +248,9 @@ TEST_F(SlurmArray, ShardsCancelledResubmittedAndMergedEqualALocalSweep) {
   EXPECT_GT(rep_local.size(), 1u);
   for (const auto& [name, text] : rep_local) {
     ASSERT_TRUE(rep_merged.count(name)) << name << " is missing from the merged report";
-    EXPECT_TRUE(same_numbers(rep_merged.at(name), text))
-        << name << ":\nmerged:\n" << rep_merged.at(name) << "\nlocal:\n" << text;
+    EXPECT_TRUE(same_numbers(rep_merged.at(name), text)) << name << ":\nmerged:\n"
+                                                         << rep_merged.at(name) << "\nlocal:\n"
+                                                         << text;
   }
   EXPECT_EQ(rep_merged.size(), rep_local.size());
   std::printf("slurm part %.0fs, whole test %.0fs, %zu runs, %zu lost by the cancelled task\n",

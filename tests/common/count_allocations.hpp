@@ -1,6 +1,7 @@
 // Counts every allocation through operator new in the test binary that includes this header,
 // so that a test can check that a step or a call allocates nothing:
-//   const long before = initscope::testing::allocations(); step(); EXPECT_EQ(allocations(), before);
+//   const long before = initscope::testing::allocations(); step(); EXPECT_EQ(allocations(),
+//   before);
 // The replacement operators are ordinary (not inline) definitions: include this header in
 // exactly one source file of a test binary.
 #pragma once

@@ -89,9 +89,10 @@ TEST(Activation, ScalarFormsMatchHandValues) {
       } else {
         EXPECT_TRUE(std::isnan(act_backward_from_output(a, 1.0, act_forward(a, p.z, q)))) << at;
       }
-      EXPECT_NEAR(static_cast<double>(act_forward(a, static_cast<float>(p.z),
-                                                  static_cast<float>(q))),
-                  p.phi, 1e-7) << at;
+      EXPECT_NEAR(
+          static_cast<double>(act_forward(a, static_cast<float>(p.z), static_cast<float>(q))),
+          p.phi, 1e-7)
+          << at;
     }
 }
 
@@ -123,8 +124,8 @@ std::vector<float> kernel_forward(Activation a, const std::vector<float>& x, flo
   const auto B = static_cast<int64_t>(x.size());
   std::vector<const float*> rows(x.size());
   for (size_t i = 0; i < x.size(); ++i) rows[i] = &x[i];
-  std::vector<float> in_panel(static_cast<size_t>(panel_floats(B, 1))),
-      out_panel(in_panel.size()), out(x.size()), deriv_panel(in_panel.size());
+  std::vector<float> in_panel(static_cast<size_t>(panel_floats(B, 1))), out_panel(in_panel.size()),
+      out(x.size()), deriv_panel(in_panel.size());
   const float w = 1.0f, b = 0.0f;
   ForwardArgs f;
   f.inp_rows = rows.data();
@@ -172,7 +173,8 @@ TEST_P(ActivationIsa, KernelFormsMatchHandValues) {
     const auto y2 = kernel_forward(a, x, q, &d);
     const auto& pts = hand_values(a);
     for (size_t i = 0; i < pts.size(); ++i) {
-      EXPECT_NEAR(static_cast<double>(y[i]), pts[i].phi, 1e-7 * std::max(1.0, std::fabs(pts[i].phi)))
+      EXPECT_NEAR(static_cast<double>(y[i]), pts[i].phi,
+                  1e-7 * std::max(1.0, std::fabs(pts[i].phi)))
           << to_string(a) << " at " << pts[i].z;
       EXPECT_EQ(y[i], y2[i]) << "φ with and without φ′, " << to_string(a) << " at " << pts[i].z;
       if (derivative_from(a) == DerivativeFrom::stored) {
@@ -207,8 +209,8 @@ void check_tanh(uint32_t first, uint32_t last, uint32_t stride, int64_t& worst_g
   const auto y = kernel_forward(Activation::tanh, x);
   for (size_t i = 0; i < x.size(); ++i) {
     worst_glibc = std::max(worst_glibc, ulps(y[i], std::tanh(x[i])));
-    worst_rounded = std::max(
-        worst_rounded, ulps(y[i], static_cast<float>(std::tanh(static_cast<double>(x[i])))));
+    worst_rounded = std::max(worst_rounded,
+                             ulps(y[i], static_cast<float>(std::tanh(static_cast<double>(x[i])))));
   }
 }
 
@@ -248,15 +250,20 @@ UlpResult sweep_sine_gaussian(std::vector<float>* sin_out = nullptr) {
     const double t = static_cast<double>(x[i]);
     const auto want_s = static_cast<float>(std::sin(t)), want_c = static_cast<float>(std::cos(t));
     // Same sign or both tiny: ulps() compares bit patterns of one sign.
-    if (std::signbit(s[i]) == std::signbit(want_s)) r.sin = std::max(r.sin, ulps(s[i], want_s));
-    else r.sin = std::max<int64_t>(r.sin, std::fabs(s[i] - want_s) == 0.0f ? 0 : 1000000);
-    if (std::signbit(c[i]) == std::signbit(want_c)) r.cos = std::max(r.cos, ulps(c[i], want_c));
-    else r.cos = std::max<int64_t>(r.cos, std::fabs(c[i] - want_c) == 0.0f ? 0 : 1000000);
+    if (std::signbit(s[i]) == std::signbit(want_s))
+      r.sin = std::max(r.sin, ulps(s[i], want_s));
+    else
+      r.sin = std::max<int64_t>(r.sin, std::fabs(s[i] - want_s) == 0.0f ? 0 : 1000000);
+    if (std::signbit(c[i]) == std::signbit(want_c))
+      r.cos = std::max(r.cos, ulps(c[i], want_c));
+    else
+      r.cos = std::max<int64_t>(r.cos, std::fabs(c[i] - want_c) == 0.0f ? 0 : 1000000);
   }
   // gaussian with s = 1/√2: φ = exp(−z²); z over [0, 10.5) (u = z² up to 110) by 2^-14.
   std::vector<float> z, d;
   for (float v = 0.0f; v < 10.5f; v += 0x1p-14f) z.push_back(v);
-  const auto g = kernel_forward(Activation::gaussian, z, static_cast<float>(1.0 / std::sqrt(2.0)), &d);
+  const auto g =
+      kernel_forward(Activation::gaussian, z, static_cast<float>(1.0 / std::sqrt(2.0)), &d);
   const double sd = static_cast<double>(static_cast<float>(1.0 / std::sqrt(2.0)));
   const double cst = 0.5 / (sd * sd);
   for (size_t i = 0; i < z.size(); ++i) {
@@ -282,10 +289,11 @@ TEST_P(ActivationIsa, SinCosAndExpAreCorrectlyRoundedAndTheSameOnEveryPath) {
   EXPECT_LE(r.cos, 1);
   EXPECT_LE(r.exp, 1);
   EXPECT_LE(r.dexp, 1);
-  std::printf("%s: max ulp from the double-precision library rounded to float: sin %lld, cos "
-              "%lld, exp(-z^2) %lld, its derivative %lld\n",
-              to_string(GetParam()), static_cast<long long>(r.sin), static_cast<long long>(r.cos),
-              static_cast<long long>(r.exp), static_cast<long long>(r.dexp));
+  std::printf(
+      "%s: max ulp from the double-precision library rounded to float: sin %lld, cos "
+      "%lld, exp(-z^2) %lld, its derivative %lld\n",
+      to_string(GetParam()), static_cast<long long>(r.sin), static_cast<long long>(r.cos),
+      static_cast<long long>(r.exp), static_cast<long long>(r.dexp));
   ASSERT_TRUE(set_kernel_isa(KernelIsa::generic));
   sweep_sine_gaussian(&generic);
   ASSERT_EQ(here.size(), generic.size());
@@ -313,12 +321,14 @@ TEST_P(ActivationIsa, DISABLED_TanhExhaustive) {
   const uint32_t hi = std::bit_cast<uint32_t>(10.0f), step = 1u << 22;
   int64_t worst_glibc = 0, worst_rounded = 0;
   for (uint64_t b = 0; b <= hi; b += step)
-    check_tanh(static_cast<uint32_t>(b), static_cast<uint32_t>(std::min<uint64_t>(b + step, hi + 1ull)),
-               1, worst_glibc, worst_rounded);
-  std::printf("tanh %s, all floats in [0, 10]: max %lld ulp from std::tanh(float), %lld from "
-              "tanh(double) rounded\n",
-              to_string(GetParam()), static_cast<long long>(worst_glibc),
-              static_cast<long long>(worst_rounded));
+    check_tanh(static_cast<uint32_t>(b),
+               static_cast<uint32_t>(std::min<uint64_t>(b + step, hi + 1ull)), 1, worst_glibc,
+               worst_rounded);
+  std::printf(
+      "tanh %s, all floats in [0, 10]: max %lld ulp from std::tanh(float), %lld from "
+      "tanh(double) rounded\n",
+      to_string(GetParam()), static_cast<long long>(worst_glibc),
+      static_cast<long long>(worst_rounded));
 }
 
 std::string isa_name(const ::testing::TestParamInfo<KernelIsa>& p) {

@@ -45,7 +45,7 @@ TEST(Encoding, PositionalHandValues) {
   const auto g = encode(e, std::vector<float>{0.5f, 0.25f});
   ASSERT_EQ(g.size(), 8u);
   const double r = std::sqrt(0.5);
-  const double want[8] = {1, r, 0, r,   // k = 0: sin(π/2), sin(π/4); cos(π/2), cos(π/4)
+  const double want[8] = {1, r, 0,  r,   // k = 0: sin(π/2), sin(π/4); cos(π/2), cos(π/4)
                           0, 1, -1, 0};  // k = 1: sin(π), sin(π/2); cos(π), cos(π/2)
   for (size_t i = 0; i < 8; ++i) EXPECT_NEAR(g[i], want[i], 1e-7) << i;
 }
@@ -69,8 +69,8 @@ TEST(Encoding, SeededBIsReproducibleAndNormalWithStdSigma) {
 
 // ||γ(v)||² = m for every v, and γ(v₁)·γ(v₂) = Σ_j cos(2π b_j·(v₁ − v₂)) (stationary).
 TEST(Encoding, FourierNormAndStationarity) {
-  const Encoding e = make_encoding({.kind = EncodingKind::fourier, .features = 64, .sigma = 3.0},
-                                   2, derive_seed(1, "fourier"));
+  const Encoding e = make_encoding({.kind = EncodingKind::fourier, .features = 64, .sigma = 3.0}, 2,
+                                   derive_seed(1, "fourier"));
   const std::vector<float> v = {0.3f, -0.7f, -0.1f, 0.45f};
   const auto g = encode(e, v);
   const int64_t w = e.output_dim();

@@ -88,8 +88,12 @@ TEST(Init, RejectsBadSpecs) {
 // later layers in [−√(6/n)/ω₀, √(6/n)/ω₀] with variance within 5% of 2/(n·ω₀²) for n ≥ 256,
 // the last layer too; biases nn.Linear's U(±1/√n). torch_default: U(±1/√n) for both.
 TEST(Init, SirenAndTorchDefaultBoundsAndBiases) {
-  const Mlp net = Mlp::make({.input_dim = 2, .width = 256, .depth = 4, .outputs = 1,
-                             .activation = Activation::sine, .omega0_hidden = 30.0});
+  const Mlp net = Mlp::make({.input_dim = 2,
+                             .width = 256,
+                             .depth = 4,
+                             .outputs = 1,
+                             .activation = Activation::sine,
+                             .omega0_hidden = 30.0});
   std::vector<float> p(net.num_params);
   init_params(net, p, InitScheme::siren, 1.0, 42);
   for (size_t k = 0; k < net.layers.size(); ++k) {

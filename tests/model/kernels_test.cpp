@@ -218,70 +218,70 @@ TEST_P(Kernels, NetworkStepMatchesReference) {
 TEST_P(Kernels, ThreadsGiveTheOneThreadResultsExactly) {
   const int64_t old = set_parallel_min_weights(0);  // split even these small layers
   for (const Activation act : {Activation::relu, Activation::tanh, Activation::sine})
-  for (const int threads : {2, 3})
-    for (const int64_t B : {13, 64, 131})
-      for (const auto& [C, OC] : {std::pair<int64_t, int64_t>{300, 29}, {37, 70}, {784, 13}}) {
-        const std::string at = std::string(" phi=") + to_string(act) +
-                               " threads=" + std::to_string(threads) + " B=" + std::to_string(B) +
-                               " C=" + std::to_string(C) + " OC=" + std::to_string(OC);
-        const auto inp = randn(static_cast<size_t>(B * C), 21);
-        std::vector<const float*> rows(static_cast<size_t>(B));
-        for (int64_t i = 0; i < B; ++i) rows[static_cast<size_t>(i)] = inp.data() + i * C;
-        const auto w0 = randn(static_cast<size_t>(OC * C), 22, 0.2f),
-                   b0 = randn(static_cast<size_t>(OC), 23);
+    for (const int threads : {2, 3})
+      for (const int64_t B : {13, 64, 131})
+        for (const auto& [C, OC] : {std::pair<int64_t, int64_t>{300, 29}, {37, 70}, {784, 13}}) {
+          const std::string at = std::string(" phi=") + to_string(act) +
+                                 " threads=" + std::to_string(threads) + " B=" + std::to_string(B) +
+                                 " C=" + std::to_string(C) + " OC=" + std::to_string(OC);
+          const auto inp = randn(static_cast<size_t>(B * C), 21);
+          std::vector<const float*> rows(static_cast<size_t>(B));
+          for (int64_t i = 0; i < B; ++i) rows[static_cast<size_t>(i)] = inp.data() + i * C;
+          const auto w0 = randn(static_cast<size_t>(OC * C), 22, 0.2f),
+                     b0 = randn(static_cast<size_t>(OC), 23);
 
-        // Forward: one thread, then `threads`, from the rows each time.
-        std::vector<std::vector<float>> out(2, std::vector<float>(static_cast<size_t>(B * OC)));
-        std::vector<std::vector<float>> out_panel(
-            2, std::vector<float>(static_cast<size_t>(panel_floats(B, OC))));
-        std::vector<std::vector<float>> deriv(2, std::vector<float>(static_cast<size_t>(B * OC)));
-        std::vector<float> deriv_panel(static_cast<size_t>(panel_floats(B, OC)));
-        for (int run = 0; run < 2; ++run) {
-          std::vector<float> in_panel(static_cast<size_t>(panel_floats(B, C)));
-          ForwardArgs f;
-          f.inp_rows = rows.data();
-          f.in_panel = in_panel.data();
-          f.w = w0.data();
-          f.b = b0.data();
-          f.out_panel = out_panel[static_cast<size_t>(run)].data();
-          f.out = out[static_cast<size_t>(run)].data();
-          f.B = B;
-          f.C = C;
-          f.OC = OC;
-          f.act = act;
-          f.act_param = 3.0f;
-          if (act == Activation::sine) {
-            f.deriv_panel = deriv_panel.data();
-            f.deriv = deriv[static_cast<size_t>(run)].data();
+          // Forward: one thread, then `threads`, from the rows each time.
+          std::vector<std::vector<float>> out(2, std::vector<float>(static_cast<size_t>(B * OC)));
+          std::vector<std::vector<float>> out_panel(
+              2, std::vector<float>(static_cast<size_t>(panel_floats(B, OC))));
+          std::vector<std::vector<float>> deriv(2, std::vector<float>(static_cast<size_t>(B * OC)));
+          std::vector<float> deriv_panel(static_cast<size_t>(panel_floats(B, OC)));
+          for (int run = 0; run < 2; ++run) {
+            std::vector<float> in_panel(static_cast<size_t>(panel_floats(B, C)));
+            ForwardArgs f;
+            f.inp_rows = rows.data();
+            f.in_panel = in_panel.data();
+            f.w = w0.data();
+            f.b = b0.data();
+            f.out_panel = out_panel[static_cast<size_t>(run)].data();
+            f.out = out[static_cast<size_t>(run)].data();
+            f.B = B;
+            f.C = C;
+            f.OC = OC;
+            f.act = act;
+            f.act_param = 3.0f;
+            if (act == Activation::sine) {
+              f.deriv_panel = deriv_panel.data();
+              f.deriv = deriv[static_cast<size_t>(run)].data();
+            }
+            f.threads = run == 0 ? 1 : threads;
+            forward_kernel(f);
           }
-          f.threads = run == 0 ? 1 : threads;
-          forward_kernel(f);
-        }
-        EXPECT_EQ(out[0], out[1]) << "forward out" << at;
-        EXPECT_EQ(deriv[0], deriv[1]) << "forward deriv" << at;
-        EXPECT_EQ(out_panel[0], out_panel[1]) << "forward panel" << at;
+          EXPECT_EQ(out[0], out[1]) << "forward out" << at;
+          EXPECT_EQ(deriv[0], deriv[1]) << "forward deriv" << at;
+          EXPECT_EQ(out_panel[0], out_panel[1]) << "forward panel" << at;
 
-        // Backward with the update: the same, from the same weights and momentum.
-        const auto dout = randn(static_cast<size_t>(B * OC), 24);
-        std::vector<std::vector<float>> w(2, w0), b(2, b0), vw(2, randn(w0.size(), 25, 0.1f)),
-            vb(2, randn(b0.size(), 26, 0.1f)),
-            dinp(2, std::vector<float>(static_cast<size_t>(B * C)));
-        const auto dbelow = randn(static_cast<size_t>(B * C), 27);  // a stored φ′ below
-        std::vector<const float*> drows(static_cast<size_t>(B));
-        for (int64_t i = 0; i < B; ++i) drows[static_cast<size_t>(i)] = dbelow.data() + i * C;
-        for (int run = 0; run < 2; ++run) {
-          const int t = run == 0 ? 1 : threads;
-          const auto r = static_cast<size_t>(run);
-          std::vector<float> pack(static_cast<size_t>(backward_sgd_pack_floats(B, OC, t)));
-          linear_backward_sgd(dinp[r].data(), w[r].data(), b[r].data(), vw[r].data(), vb[r].data(),
-                              dout.data(), rows.data(), pack.data(), B, C, OC, 0.05f, 0.9f,
-                              act, t, drows.data());
+          // Backward with the update: the same, from the same weights and momentum.
+          const auto dout = randn(static_cast<size_t>(B * OC), 24);
+          std::vector<std::vector<float>> w(2, w0), b(2, b0), vw(2, randn(w0.size(), 25, 0.1f)),
+              vb(2, randn(b0.size(), 26, 0.1f)),
+              dinp(2, std::vector<float>(static_cast<size_t>(B * C)));
+          const auto dbelow = randn(static_cast<size_t>(B * C), 27);  // a stored φ′ below
+          std::vector<const float*> drows(static_cast<size_t>(B));
+          for (int64_t i = 0; i < B; ++i) drows[static_cast<size_t>(i)] = dbelow.data() + i * C;
+          for (int run = 0; run < 2; ++run) {
+            const int t = run == 0 ? 1 : threads;
+            const auto r = static_cast<size_t>(run);
+            std::vector<float> pack(static_cast<size_t>(backward_sgd_pack_floats(B, OC, t)));
+            linear_backward_sgd(dinp[r].data(), w[r].data(), b[r].data(), vw[r].data(),
+                                vb[r].data(), dout.data(), rows.data(), pack.data(), B, C, OC,
+                                0.05f, 0.9f, act, t, drows.data());
+          }
+          EXPECT_EQ(w[0], w[1]) << "w" << at;
+          EXPECT_EQ(vw[0], vw[1]) << "vw" << at;
+          EXPECT_EQ(b[0], b[1]) << "b" << at;
+          EXPECT_EQ(dinp[0], dinp[1]) << "dinp" << at;
         }
-        EXPECT_EQ(w[0], w[1]) << "w" << at;
-        EXPECT_EQ(vw[0], vw[1]) << "vw" << at;
-        EXPECT_EQ(b[0], b[1]) << "b" << at;
-        EXPECT_EQ(dinp[0], dinp[1]) << "dinp" << at;
-      }
   set_parallel_min_weights(old);
 }
 

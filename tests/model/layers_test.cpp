@@ -78,8 +78,7 @@ TEST_P(ActivationGrad, GradientMatchesFiniteDifferences) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(All, ActivationGrad,
-                         ::testing::ValuesIn(k_activations));
+INSTANTIATE_TEST_SUITE_P(All, ActivationGrad, ::testing::ValuesIn(k_activations));
 
 TEST(Linear, OptimizedMatchesReference) {
   const int64_t B = 7, C = 33, OC = 17;

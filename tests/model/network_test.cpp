@@ -94,13 +94,14 @@ TEST_P(NetworkGrad, OptimizedMatchesReference) {
 
 // Every loss on ReLU networks, and every activation (k_activations) under ce, mse and logistic.
 std::vector<Case> network_cases() {
-  std::vector<Case> cases = {Case{Loss::ce, 10, Activation::relu}, Case{Loss::mse, 10, Activation::relu},
-                             Case{Loss::mse, 1, Activation::relu},
-                             Case{Loss::logistic, 1, Activation::relu},
-                             Case{Loss::ce, 3, Activation::linear}};
+  std::vector<Case> cases = {
+      Case{Loss::ce, 10, Activation::relu}, Case{Loss::mse, 10, Activation::relu},
+      Case{Loss::mse, 1, Activation::relu}, Case{Loss::logistic, 1, Activation::relu},
+      Case{Loss::ce, 3, Activation::linear}};
   for (const Activation a : k_activations)
     if (a != Activation::relu)
-      for (const Case c : {Case{Loss::ce, 10, a}, Case{Loss::mse, 10, a}, Case{Loss::logistic, 1, a}})
+      for (const Case c :
+           {Case{Loss::ce, 10, a}, Case{Loss::mse, 10, a}, Case{Loss::logistic, 1, a}})
         cases.push_back(c);
   return cases;
 }

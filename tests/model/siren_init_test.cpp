@@ -28,8 +28,12 @@ struct LayerStats {
 };
 
 std::vector<LayerStats> siren_stats(bool zero_bias) {
-  const Mlp net = Mlp::make({.input_dim = 2, .width = 256, .depth = 6, .outputs = 1,
-                             .activation = Activation::sine, .omega0 = 30.0,
+  const Mlp net = Mlp::make({.input_dim = 2,
+                             .width = 256,
+                             .depth = 6,
+                             .outputs = 1,
+                             .activation = Activation::sine,
+                             .omega0 = 30.0,
                              .omega0_hidden = 30.0});
   std::vector<double> p(net.num_params);
   {
@@ -38,7 +42,8 @@ std::vector<LayerStats> siren_stats(bool zero_bias) {
     std::copy(pf.begin(), pf.end(), p.begin());
   }
   if (zero_bias)
-    for (const auto& l : net.layers) std::fill_n(p.begin() + static_cast<long>(l.b_offset), l.out, 0.0);
+    for (const auto& l : net.layers)
+      std::fill_n(p.begin() + static_cast<long>(l.b_offset), l.out, 0.0);
   const int g = 64;  // a 64 × 64 grid, linspace(−1, 1) as SIREN's get_mgrid
   std::vector<double> x;
   for (int i = 0; i < g; ++i)
@@ -77,9 +82,10 @@ std::vector<LayerStats> siren_stats(bool zero_bias) {
 
 void print(const char* what, const std::vector<LayerStats>& st) {
   for (size_t k = 0; k < st.size(); ++k)
-    std::printf("siren init, %s, layer %zu: pre-activation std %.3f, activation std %.3f, KS "
-                "distance to arcsine %.4f\n",
-                what, k, st[k].pre_std, st[k].post_std, st[k].ks);
+    std::printf(
+        "siren init, %s, layer %zu: pre-activation std %.3f, activation std %.3f, KS "
+        "distance to arcsine %.4f\n",
+        what, k, st[k].pre_std, st[k].post_std, st[k].ks);
 }
 
 // Tolerances: pre-activation std of the hidden layers after the first within ±7% of the

@@ -32,8 +32,8 @@ struct Problem {
 // 700 chosen rows of a pool of 900: chunks of 256, 256 and 188 by default.
 Problem make_problem(Activation act, int64_t outputs) {
   Problem p;
-  p.net = Mlp::make(
-      {.input_dim = 21, .width = 19, .depth = 4, .outputs = outputs, .activation = act});
+  p.net =
+      Mlp::make({.input_dim = 21, .width = 19, .depth = 4, .outputs = outputs, .activation = act});
   p.params.resize(p.net.num_params);
   init_params(p.net, p.params, InitScheme::xavier_normal, 1.0, 7);
   Rng r(8);
@@ -119,15 +119,16 @@ TEST_P(Gradient, IndependentOfTheChunkSizeUpToFloatRounding) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    All, Gradient,
-    ::testing::Values(Case{Activation::relu, Loss::ce, 10}, Case{Activation::relu, Loss::mse, 10},
-                      Case{Activation::relu, Loss::logistic, 1},
-                      Case{Activation::linear, Loss::ce, 10},
-                      Case{Activation::linear, Loss::mse, 1},
-                      Case{Activation::linear, Loss::logistic, 1},
-                      Case{Activation::tanh, Loss::ce, 10}, Case{Activation::tanh, Loss::mse, 10},
-                      Case{Activation::tanh, Loss::logistic, 1}));
+INSTANTIATE_TEST_SUITE_P(All, Gradient,
+                         ::testing::Values(Case{Activation::relu, Loss::ce, 10},
+                                           Case{Activation::relu, Loss::mse, 10},
+                                           Case{Activation::relu, Loss::logistic, 1},
+                                           Case{Activation::linear, Loss::ce, 10},
+                                           Case{Activation::linear, Loss::mse, 1},
+                                           Case{Activation::linear, Loss::logistic, 1},
+                                           Case{Activation::tanh, Loss::ce, 10},
+                                           Case{Activation::tanh, Loss::mse, 10},
+                                           Case{Activation::tanh, Loss::logistic, 1}));
 
 TEST(Gradient, RowPointersGiveTheIndexResultAndNoCallAllocates) {
   const Problem p = make_problem(Activation::tanh, 10);
@@ -141,11 +142,13 @@ TEST(Gradient, RowPointersGiveTheIndexResultAndNoCallAllocates) {
     labels.push_back(p.y[static_cast<size_t>(r)]);
   }
   std::vector<float> g1(p.net.num_params), g2(p.net.num_params);
-  const double l1 = loss_gradient(p.net, p.params, Loss::ce, p.x.data(), p.y.data(), p.rows, g1, gw);
+  const double l1 =
+      loss_gradient(p.net, p.params, Loss::ce, p.x.data(), p.y.data(), p.rows, g1, gw);
   const float* logits_before = gw.ws.logits.data();
   const long before = g_allocations.load();
   const double l2 = loss_gradient(p.net, p.params, Loss::ce, rows, labels, g2, gw);
-  const double l3 = loss_gradient(p.net, p.params, Loss::ce, p.x.data(), p.y.data(), p.rows, g1, gw);
+  const double l3 =
+      loss_gradient(p.net, p.params, Loss::ce, p.x.data(), p.y.data(), p.rows, g1, gw);
   EXPECT_EQ(g_allocations.load() - before, 0) << "loss_gradient allocated";
   EXPECT_EQ(gw.ws.logits.data(), logits_before);
   EXPECT_EQ(l1, l2);

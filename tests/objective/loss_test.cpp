@@ -70,8 +70,7 @@ TEST(Loss, BatchSumsLossesAndScalesGradients) {
   const double logits[4] = {0.5, -0.25, 2.0, 0.0};
   const int32_t y[4] = {1, 0, 0, 1};
   double dl[4], each[4];
-  const double total =
-      loss_forward_backward(Loss::logistic, dl, logits, y, 4, 1, 0.25, each);
+  const double total = loss_forward_backward(Loss::logistic, dl, logits, y, 4, 1, 0.25, each);
   double sum = 0.0;
   for (int i = 0; i < 4; ++i) {
     EXPECT_DOUBLE_EQ(each[i], example_loss(Loss::logistic, logits + i, y[i], 1));

@@ -4,8 +4,8 @@
 #include <filesystem>
 
 #include "common/error.hpp"
-#include "store/safetensors.hpp"
 #include "run/checkpoint.hpp"
+#include "store/safetensors.hpp"
 
 namespace initscope {
 namespace {

@@ -21,9 +21,10 @@ namespace fs = std::filesystem;
 // rebuilt from schema 1's own keys only, so that adding an option never moves these pins.
 std::string schema1_hash(const TrainConfig& c) {
   static const char* const k_schema1_keys[] = {
-      "activation", "batch", "classes", "dataset", "depth", "init", "init_from", "init_gain",
-      "loss", "lr", "m", "max_epochs", "max_steps", "measure_every", "momentum", "noise", "seed",
-      "shuffle", "standardize", "stop", "subset", "width"};
+      "activation",  "batch",         "classes",  "dataset", "depth", "init",
+      "init_from",   "init_gain",     "loss",     "lr",      "m",     "max_epochs",
+      "max_steps",   "measure_every", "momentum", "noise",   "seed",  "shuffle",
+      "standardize", "stop",          "subset",   "width"};
   const nlohmann::json all = to_json(c);
   nlohmann::json j = nlohmann::json::object();
   for (const char* key : k_schema1_keys) j[key] = all.at(key);
@@ -43,9 +44,9 @@ std::string digest(const Sweep& s, Hash hash) {
 struct Pin {
   const char* file;
   size_t runs;
-  const char* first_hash;  // of the first run, today's schema
-  const char* digest;      // of all of them, today's schema
-  const char* first_schema1, *digest_schema1;  // the same by initscope c5f5dce (sweep --dry-run)
+  const char* first_hash;                      // of the first run, today's schema
+  const char* digest;                          // of all of them, today's schema
+  const char *first_schema1, *digest_schema1;  // the same by initscope c5f5dce (sweep --dry-run)
 };
 
 const Pin k_pins[] = {
@@ -76,8 +77,7 @@ TEST(ExperimentHashes, TodaysExperimentFilesKeepTheirIdentities) {
     const Sweep s = sweep_load(experiments_dir() / p.file);
     ASSERT_EQ(s.runs.size(), p.runs) << p.file;
     EXPECT_EQ(config_hash(s.runs.front()), p.first_hash) << p.file;
-    EXPECT_EQ(digest(s, [](const TrainConfig& c) { return config_hash(c); }), p.digest)
-        << p.file;
+    EXPECT_EQ(digest(s, [](const TrainConfig& c) { return config_hash(c); }), p.digest) << p.file;
   }
 }
 

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -69,7 +69,8 @@ TEST(Config, ValidationNamesTheFlag) {
   check([](TrainConfig& c) { c.omega0 = 10; }, "--omega0 10: only --activation sine");
   check([](TrainConfig& c) { c.omega0_hidden = 10; }, "--omega0-hidden 10: needs");
   check([](TrainConfig& c) { c.gauss_width = -1; }, "--gauss-width -1.0: must be positive");
-  check([](TrainConfig& c) { c.gauss_width = 0.2; }, "--gauss-width 0.2: only --activation gaussian");
+  check([](TrainConfig& c) { c.gauss_width = 0.2; },
+        "--gauss-width 0.2: only --activation gaussian");
   check([](TrainConfig& c) { c.init_gain_first = -1; }, "--init-gain-first");
   check(
       [](TrainConfig& c) {
@@ -77,7 +78,8 @@ TEST(Config, ValidationNamesTheFlag) {
         c.fourier_features = 0;
       },
       "--fourier-features 0: must be at least 1");
-  check([](TrainConfig& c) { c.fourier_features = 64; }, "--fourier-features 64: needs --encoding fourier");
+  check([](TrainConfig& c) { c.fourier_features = 64; },
+        "--fourier-features 64: needs --encoding fourier");
   check([](TrainConfig& c) { c.fourier_sigma = 1; }, "--fourier-sigma 1: needs --encoding fourier");
   check([](TrainConfig& c) { c.pe_levels = 4; }, "--pe-levels 4: needs --encoding positional");
   check(
@@ -194,9 +196,9 @@ TEST(Config, OptimizerOptionsAndTheirCombinations) {
 TEST(Config, IdentityHasOnlyWhatDiffersFromTheDefaults) {
   TrainConfig c;
   c.width = 1024;
-  c.threads = 2;                    // execution: never in the identity
-  c.train_eval = TrainEval::full;   // likewise
-  c.lr = 0.01;                      // the default: left out
+  c.threads = 2;                   // execution: never in the identity
+  c.train_eval = TrainEval::full;  // likewise
+  c.lr = 0.01;                     // the default: left out
   EXPECT_EQ(identity_json(c).dump(), R"({"schema":2,"width":1024})");
   TrainConfig d;
   d.width = 1024;
@@ -222,18 +224,42 @@ TEST(Config, NumbersAreNeverNarrowed) {
 TEST(Config, EveryOptionRoundTripsThroughItsText) {
   // The CLI path: text → JSON by the option's kind → config_from_json, for one value each.
   const std::map<std::string, std::string> texts = {
-      {"dataset", "fashion-mnist"}, {"m", "1024"}, {"subset", "stratified"},
-      {"classes", "3,8"}, {"noise", "0.25"}, {"standardize", ""}, {"depth", "3"},
-      {"width", "64"}, {"activation", "sine"}, {"init", "siren"}, {"init_gain", "0.5"},
-      {"omega0", "20"}, {"omega0_hidden", "25"}, {"gauss_width", "1"},  // default: not gaussian
-      {"init_gain_first", "2"}, {"encoding", "fourier"}, {"fourier_features", "64"},
-      {"fourier_sigma", "3"}, {"pe_levels", "10"},  // default: not positional
-      {"init_from", "w.safetensors"}, {"loss", "mse"}, {"lr", "0.1"},
-      {"optimizer", "adam"}, {"beta1", "0.5"}, {"beta2", "0.99"}, {"eps", "1e-06"},
+      {"dataset", "fashion-mnist"},
+      {"m", "1024"},
+      {"subset", "stratified"},
+      {"classes", "3,8"},
+      {"noise", "0.25"},
+      {"standardize", ""},
+      {"depth", "3"},
+      {"width", "64"},
+      {"activation", "sine"},
+      {"init", "siren"},
+      {"init_gain", "0.5"},
+      {"omega0", "20"},
+      {"omega0_hidden", "25"},
+      {"gauss_width", "1"},  // default: not gaussian
+      {"init_gain_first", "2"},
+      {"encoding", "fourier"},
+      {"fourier_features", "64"},
+      {"fourier_sigma", "3"},
+      {"pe_levels", "10"},  // default: not positional
+      {"init_from", "w.safetensors"},
+      {"loss", "mse"},
+      {"lr", "0.1"},
+      {"optimizer", "adam"},
+      {"beta1", "0.5"},
+      {"beta2", "0.99"},
+      {"eps", "1e-06"},
       {"momentum", "0.9"},  // adam refuses another momentum; sgd's values are tested above
-      {"batch", "32"}, {"shuffle", "off"}, {"stop", "loss<=0.01"}, {"max_epochs", "7"},
-      {"max_steps", "0"}, {"measure_every", "2"}, {"seed", "18446744073709551615"},
-      {"threads", "2"}, {"train_eval", "full"}};
+      {"batch", "32"},
+      {"shuffle", "off"},
+      {"stop", "loss<=0.01"},
+      {"max_epochs", "7"},
+      {"max_steps", "0"},
+      {"measure_every", "2"},
+      {"seed", "18446744073709551615"},
+      {"threads", "2"},
+      {"train_eval", "full"}};
   nlohmann::json j = nlohmann::json::object();
   for (const auto& spec : run_options()) {
     ASSERT_TRUE(texts.count(spec.name)) << spec.name << " has no test value";
@@ -251,11 +277,12 @@ TEST(Config, EveryOptionRoundTripsThroughItsText) {
     EXPECT_NO_THROW(spec.set(d, spec.get(c))) << spec.name;
     EXPECT_EQ(spec.get(d), spec.get(c)) << spec.name;
   }
-  EXPECT_NE(error_of([] { option_value_from_text(*find_option("width"), "12x"); })
-                .find("--width 12x"),
-            std::string::npos);
-  EXPECT_NE(error_of([] { option_value_from_text(*find_option("shuffle"), "yes"); })
-                .find("--shuffle yes: expected on or off"),
+  EXPECT_NE(
+      error_of([] { option_value_from_text(*find_option("width"), "12x"); }).find("--width 12x"),
+      std::string::npos);
+  EXPECT_NE(error_of([] {
+              option_value_from_text(*find_option("shuffle"), "yes");
+            }).find("--shuffle yes: expected on or off"),
             std::string::npos);
 }
 

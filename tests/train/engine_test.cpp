@@ -305,8 +305,7 @@ TEST(EngineAgreement, WholeAdamAndGdRunTrajectoriesMatch) {
     for (size_t i = 0; i < oa.trajectory.size(); ++i)
       EXPECT_NEAR(oa.trajectory[i].value, ob.trajectory[i].value,
                   1e-4 * std::max(1.0, std::fabs(ob.trajectory[i].value)))
-          << to_string(o) << " " << oa.trajectory[i].name << " at epoch "
-          << oa.trajectory[i].epoch;
+          << to_string(o) << " " << oa.trajectory[i].name << " at epoch " << oa.trajectory[i].epoch;
   }
 }
 
