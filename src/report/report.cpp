@@ -1,14 +1,17 @@
 // Reading the runs, running the studies and writing the page (see report.hpp).
 #include "report/report.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <system_error>
+#include <utility>
 
 #include <fmt/core.h>
 
 #include "common/error.hpp"
 #include "report/aggregate.hpp"
 #include "report/page.hpp"
+#include "train/config.hpp"
 
 namespace initscope::report {
 
@@ -29,6 +32,26 @@ void prepare_folder(const fs::path& dir) {
   fs::remove(probe, ec);
   if (!writable)
     throw Error(fmt::format("--out {}: cannot write files in that folder", dir.string()));
+}
+
+// Runs by configuration, then seed, then id: the order in which sums and bootstrap resamples see
+// them, so that a report depends on which runs a database holds, not on the order they were
+// written in (a merged database holds them in shard order, a local sweep in completion order;
+// in row order the bootstrap intervals and the last digits of means differed between the two).
+void canonical_order(std::vector<const RunRecord*>& runs) {
+  std::vector<std::pair<std::string, const RunRecord*>> keyed;
+  keyed.reserve(runs.size());
+  for (const RunRecord* r : runs) {
+    nlohmann::json c = normalized_config(r->config);
+    c.erase("seed");
+    keyed.emplace_back(c.dump(), r);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    if (a.second->seed != b.second->seed) return a.second->seed < b.second->seed;
+    return a.second->id < b.second->id;
+  });
+  for (size_t i = 0; i < runs.size(); ++i) runs[i] = keyed[i].second;
 }
 
 }  // namespace
@@ -60,6 +83,7 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOption
     if (selected.empty()) continue;
     // Excluded runs are listed by the page and never reach a study's figures or claims.
     std::erase_if(selected, [](const RunRecord* r) { return classify(*r) == RunUse::excluded; });
+    canonical_order(selected);
     page.add_claims(study->build(selected, context, page));
   }
   ReportResult result;
