@@ -236,6 +236,50 @@ RunRecord read_run_row(Statement& st, const std::filesystem::path& file) {
   return r;
 }
 
+// A run's metrics, trajectory and artifacts, inside the caller's transaction: what finish_run
+// writes, and what a merge copies.
+void write_results(sqlite3* db, const std::filesystem::path& file, int64_t id,
+                   const std::map<std::string, double>& metrics,
+                   const std::vector<TrajectoryPoint>& trajectory,
+                   const std::map<std::string, nlohmann::json>& artifacts,
+                   const std::string& doing) {
+  {
+    Statement st(db, file, "INSERT INTO metrics(run_id, name, value) VALUES(?, ?, ?)", doing);
+    for (const auto& [name, value] : metrics) {
+      st.bind(1, id);
+      st.bind(2, name);
+      st.bind(3, value);
+      st.step();
+      st.reset();
+    }
+  }
+  {
+    // One prepared statement for every point: a trajectory can have 100k rows.
+    Statement st(db, file,
+                 "INSERT INTO trajectory(run_id, step, epoch, name, value) VALUES(?, ?, ?, ?, ?)",
+                 doing);
+    for (const TrajectoryPoint& p : trajectory) {
+      st.bind(1, id);
+      st.bind(2, p.step);
+      st.bind(3, p.epoch);
+      st.bind(4, p.name);
+      st.bind(5, p.value);
+      st.step();
+      st.reset();
+    }
+  }
+  {
+    Statement st(db, file, "INSERT INTO artifacts(run_id, name, value) VALUES(?, ?, ?)", doing);
+    for (const auto& [name, value] : artifacts) {
+      st.bind(1, id);
+      st.bind(2, name);
+      st.bind(3, value.dump());
+      st.step();
+      st.reset();
+    }
+  }
+}
+
 }  // namespace
 
 Db::Db(const std::filesystem::path& file) : file_(file) {
@@ -460,41 +504,7 @@ void Db::finish_run(int64_t id, const std::string& status, const std::string& st
     st.bind(6, id);
     st.step();
   }
-  {
-    Statement st(db_, file_, "INSERT INTO metrics(run_id, name, value) VALUES(?, ?, ?)", doing);
-    for (const auto& [name, value] : metrics) {
-      st.bind(1, id);
-      st.bind(2, name);
-      st.bind(3, value);
-      st.step();
-      st.reset();
-    }
-  }
-  {
-    // One prepared statement for every point: a trajectory can have 100k rows.
-    Statement st(db_, file_,
-                 "INSERT INTO trajectory(run_id, step, epoch, name, value) VALUES(?, ?, ?, ?, ?)",
-                 doing);
-    for (const TrajectoryPoint& p : trajectory) {
-      st.bind(1, id);
-      st.bind(2, p.step);
-      st.bind(3, p.epoch);
-      st.bind(4, p.name);
-      st.bind(5, p.value);
-      st.step();
-      st.reset();
-    }
-  }
-  {
-    Statement st(db_, file_, "INSERT INTO artifacts(run_id, name, value) VALUES(?, ?, ?)", doing);
-    for (const auto& [name, value] : artifacts) {
-      st.bind(1, id);
-      st.bind(2, name);
-      st.bind(3, value.dump());
-      st.step();
-      st.reset();
-    }
-  }
+  write_results(db_, file_, id, metrics, trajectory, artifacts, doing);
   tx.commit();
 }
 
@@ -715,40 +725,7 @@ int64_t Db::insert_copied_run(const RunRecord& run, const std::vector<Trajectory
     st.step();
     id = sqlite3_last_insert_rowid(db_);
   }
-  {
-    Statement st(db_, file_, "INSERT INTO metrics(run_id, name, value) VALUES(?, ?, ?)", doing);
-    for (const auto& [name, value] : run.metrics) {
-      st.bind(1, id);
-      st.bind(2, name);
-      st.bind(3, value);
-      st.step();
-      st.reset();
-    }
-  }
-  {
-    Statement st(db_, file_,
-                 "INSERT INTO trajectory(run_id, step, epoch, name, value) VALUES(?, ?, ?, ?, ?)",
-                 doing);
-    for (const TrajectoryPoint& p : trajectory) {
-      st.bind(1, id);
-      st.bind(2, p.step);
-      st.bind(3, p.epoch);
-      st.bind(4, p.name);
-      st.bind(5, p.value);
-      st.step();
-      st.reset();
-    }
-  }
-  {
-    Statement st(db_, file_, "INSERT INTO artifacts(run_id, name, value) VALUES(?, ?, ?)", doing);
-    for (const auto& [name, value] : artifacts) {
-      st.bind(1, id);
-      st.bind(2, name);
-      st.bind(3, value.dump());
-      st.step();
-      st.reset();
-    }
-  }
+  write_results(db_, file_, id, run.metrics, trajectory, artifacts, doing);
   return id;
 }
 
