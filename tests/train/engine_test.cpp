@@ -63,12 +63,16 @@ class EngineAgreement : public ::testing::TestWithParam<KernelIsa> {
   void TearDown() override { set_kernel_isa(best_kernel_isa()); }
 };
 
-TEST_P(EngineAgreement, TwoHundredStepsMatchTheReference) {
+// 200 steps of a 5-layer network of this activation on the fused engine against the reference
+// engine: the losses step by step within 1e-5 relative, and the final weights within 1e-5 of
+// the largest. Returns the largest weight difference over the largest weight.
+double expect_engines_agree(Activation activation) {
   PreparedData d;
   d.train = testing::blobs(1000, 100, 10, 5, 2.0);
   d.test = testing::blobs(100, 100, 10, 6, 2.0);
   d.outputs = 10;
   TrainConfig c = testing::toy_config();
+  c.activation = activation;
   c.width = 70;
   c.depth = 5;
   c.batch = 64;
@@ -77,8 +81,8 @@ TEST_P(EngineAgreement, TwoHundredStepsMatchTheReference) {
   c.seed = 11;
   const Steps ref = train_200(c, d, Engine::reference);
   const Steps fused = train_200(c, d, Engine::fused);
-  ASSERT_EQ(ref.losses.size(), fused.losses.size());
-  for (size_t s = 0; s < ref.losses.size(); ++s)
+  EXPECT_EQ(ref.losses.size(), fused.losses.size());
+  for (size_t s = 0; s < std::min(ref.losses.size(), fused.losses.size()); ++s)
     EXPECT_NEAR(fused.losses[s], ref.losses[s], 1e-5 * std::max(1.0, ref.losses[s]))
         << "step " << s;
   EXPECT_LT(ref.losses.back(), 0.01 * ref.losses.front());  // it did learn
@@ -87,40 +91,21 @@ TEST_P(EngineAgreement, TwoHundredStepsMatchTheReference) {
     max_diff = std::max(max_diff, std::fabs(fused.params[i] - ref.params[i]));
     max_abs = std::max(max_abs, std::fabs(ref.params[i]));
   }
-  // Measured: 1.8e-7 on AVX-512, AVX2 and generic alike (a few float ulps of the largest weight).
   EXPECT_LT(max_diff, 1e-5f * max_abs) << "largest weight " << max_abs;
+  return static_cast<double>(max_diff / max_abs);
+}
+
+TEST_P(EngineAgreement, TwoHundredStepsMatchTheReference) {
+  // Measured: 1.8e-7 on AVX-512, AVX2 and generic alike (a few float ulps of the largest weight).
+  expect_engines_agree(Activation::relu);
 }
 
 // The same for a tanh network: the fused forward's SIMD tanh and the backward's 1 − post²
 // against std::tanh and 1 − tanh(pre)² in the reference engine.
 TEST_P(EngineAgreement, TanhTwoHundredStepsMatchTheReference) {
-  PreparedData d;
-  d.train = testing::blobs(1000, 100, 10, 5, 2.0);
-  d.test = testing::blobs(100, 100, 10, 6, 2.0);
-  d.outputs = 10;
-  TrainConfig c = testing::toy_config();
-  c.activation = Activation::tanh;
-  c.width = 70;
-  c.depth = 5;
-  c.batch = 64;
-  c.lr = 0.02;
-  c.momentum = 0.9;
-  c.seed = 11;
-  const Steps ref = train_200(c, d, Engine::reference);
-  const Steps fused = train_200(c, d, Engine::fused);
-  ASSERT_EQ(ref.losses.size(), fused.losses.size());
-  for (size_t s = 0; s < ref.losses.size(); ++s)
-    EXPECT_NEAR(fused.losses[s], ref.losses[s], 1e-5 * std::max(1.0, ref.losses[s]))
-        << "step " << s;
-  EXPECT_LT(ref.losses.back(), 0.01 * ref.losses.front());  // it did learn
-  float max_diff = 0.0f, max_abs = 0.0f;
-  for (size_t i = 0; i < ref.params.size(); ++i) {
-    max_diff = std::max(max_diff, std::fabs(fused.params[i] - ref.params[i]));
-    max_abs = std::max(max_abs, std::fabs(ref.params[i]));
-  }
-  EXPECT_LT(max_diff, 1e-5f * max_abs) << "largest weight " << max_abs;
+  const double worst = expect_engines_agree(Activation::tanh);
   std::printf("tanh, %s: largest weight difference %.2e of the largest weight\n",
-              to_string(GetParam()), static_cast<double>(max_diff / max_abs));
+              to_string(GetParam()), worst);
 }
 
 // Adam: the fused engine's forward, plain backward and adam_update against the naive twins
