@@ -16,7 +16,7 @@ void add_data(CLI::App& app, Common& common) {
 
   auto* fetch = data->add_subcommand("fetch", "Put a dataset's files into the data directory");
   auto name = std::make_shared<std::string>();
-  fetch->add_option("name", *name, "mnist or fashion-mnist")->required();
+  fetch->add_option("name", *name, "mnist, fashion-mnist or images")->required();
   fetch->add_option("--data-dir", common.data_dir,
                     "data directory (default $INITSCOPE_DATA or ~/.cache/initscope)");
   fetch->callback([name, &common] {

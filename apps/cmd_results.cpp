@@ -51,20 +51,40 @@ void add_results(CLI::App& app, Common& common) {
       throw Error(
           fmt::format("--db {}: no such database (train a run first, or pass --db)", common.db));
     Db db(common.db);
+    // train and test: the error in % for classification, the MSE for regression tasks.
     fmt::print(
-        "{:>4}  {:<20}  {:<9}  {:<16}  {:<8} {:>6} {:>6} {:>5} {:>5} {:>6} {:>7} {:>7} {:>8} "
-        "{:>7}\n",
+        "{:>4}  {:<20}  {:<9}  {:<16}  {:<8} {:>6} {:>6} {:>5} {:>5} {:>6} {:>9} {:>9} {:>8} "
+        "{:>7}  {}\n",
         "id", "created", "status", "stopped_by", "dataset", "width", "m", "noise", "seed", "epochs",
-        "train%", "test%", "dist", "secs");
-    for (const auto& r : db.runs())
+        "train", "test", "dist", "secs", "pretrain");
+    bool any_regression = false;
+    for (const auto& r : db.runs()) {
+      const bool regression = r.metrics.count("train_mse") > 0;
+      any_regression = any_regression || regression;
+      const auto fit = [&](const char* split) {
+        return regression ? metric_str(r, fmt::format("{}_mse", split).c_str(), 1, "{:.3e}")
+                          : metric_str(r, fmt::format("{}_error", split).c_str(), 100,
+                                       "{:.2f}%");
+      };
+      const std::string pretrain = cfg_str(r.config, "pretrain");
       fmt::print(
-          "{:>4}  {:<20}  {:<9}  {:<16}  {:<8} {:>6} {:>6} {:>5} {:>5} {:>6} {:>7} {:>7} {:>8} "
-          "{:>7}\n",
+          "{:>4}  {:<20}  {:<9}  {:<16}  {:<8} {:>6} {:>6} {:>5} {:>5} {:>6} {:>9} {:>9} {:>8} "
+          "{:>7}  {}\n",
           r.id, r.created, r.status, r.stopped_by, cfg_str(r.config, "dataset"),
           cfg_str(r.config, "width"), cfg_str(r.config, "m"), cfg_str(r.config, "noise"), r.seed,
-          metric_str(r, "epochs", 1, "{:.0f}"), metric_str(r, "train_error", 100, "{:.2f}"),
-          metric_str(r, "test_error", 100, "{:.2f}"), metric_str(r, "dist_init", 1, "{:.3f}"),
-          metric_str(r, "wall_seconds", 1, "{:.1f}"));
+          metric_str(r, "epochs", 1, "{:.0f}"), fit("train"), fit("test"),
+          metric_str(r, "dist_init", 1, "{:.3f}"), metric_str(r, "wall_seconds", 1, "{:.1f}"),
+          pretrain == "none" || pretrain == "-"
+              ? "-"
+              : fmt::format("{} ({:.0f} steps, dist_pretrain {:.3f})", pretrain,
+                            r.metrics.count("pretrain_steps") ? r.metrics.at("pretrain_steps")
+                                                              : NAN,
+                            r.metrics.count("dist_pretrain") ? r.metrics.at("dist_pretrain")
+                                                             : NAN));
+    }
+    if (any_regression)
+      fmt::print("train, test: error rate for classification, mean squared error for "
+                 "regression tasks\n");
   });
 
   auto* show = app.add_subcommand("show", "Show one run in full");

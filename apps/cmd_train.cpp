@@ -26,11 +26,10 @@ struct ProgressLine {
     const auto now = std::chrono::steady_clock::now();
     if (p.epoch > 0 && now - last < std::chrono::milliseconds(100)) return;
     last = now;
-    fmt::print(
-        stderr,
-        "\r\033[Kepoch {:>4}  loss {:.4g}  train err {:.2f}%  {} {}{:.4g}  {:.0f} steps/s  {:.1f}s",
-        p.epoch, p.loss, 100.0 * p.error, p.criterion_name, p.bound ? std::string(1, p.bound) : "",
-        p.criterion, p.steps_per_second, p.elapsed);
+    const std::string err = p.regression ? "" : fmt::format("  train err {:.2f}%", 100.0 * p.error);
+    fmt::print(stderr, "\r\033[Kepoch {:>4}  loss {:.4g}{}  {} {}{:.4g}  {:.0f} steps/s  {:.1f}s",
+               p.epoch, p.loss, err, p.criterion_name, p.bound ? std::string(1, p.bound) : "",
+               p.criterion, p.steps_per_second, p.elapsed);
     drawn = true;
   }
   void finish() {
@@ -143,11 +142,27 @@ void add_train(CLI::App& app, Common& common) {
                r.converged ? "" : " (did not meet its criterion)");
     fmt::print("  epochs {:.0f}  steps {:.0f}  {:.1f}s  ({:.0f} steps/s)\n", get("epochs"),
                get("steps"), get("wall_seconds"), get("steps_per_second"));
-    fmt::print("  train loss {:.4g}  train error {:.2f}%  test error {:.2f}%  gen error {:.2f}%\n",
-               get("train_loss"), 100 * get("train_error"), 100 * get("test_error"),
-               100 * get("gen_error"));
-    fmt::print("  dist_init {:.4f}  margin min {:.3g} p10 {:.3g} median {:.3g}\n", get("dist_init"),
-               get("margin_min"), get("margin_p10"), get("margin_median"));
+    if (m.count("train_mse")) {  // a regression task: no errors or margins
+      fmt::print("  train mse {:.4g}  test mse {:.4g}", get("train_mse"), get("test_mse"));
+      if (m.count("train_psnr"))
+        fmt::print("  train psnr {:.2f} dB  test psnr {:.2f} dB", get("train_psnr"),
+                   get("test_psnr"));
+      fmt::print("\n  dist_init {:.4f}\n", get("dist_init"));
+    } else {
+      fmt::print(
+          "  train loss {:.4g}  train error {:.2f}%  test error {:.2f}%  gen error {:.2f}%\n",
+          get("train_loss"), 100 * get("train_error"), 100 * get("test_error"),
+          100 * get("gen_error"));
+      fmt::print("  dist_init {:.4f}  margin min {:.3g} p10 {:.3g} median {:.3g}\n",
+                 get("dist_init"), get("margin_min"), get("margin_p10"), get("margin_median"));
+    }
+    if (m.count("pretrain_steps"))
+      fmt::print(
+          "  pretrained ({}) for {:.0f} steps{}: dist_pretrain {:.4f}  pretraining moved "
+          "{:.4f} from the init\n",
+          to_string(c.pretrain), get("pretrain_steps"),
+          get("pretrain_converged") > 0 ? "" : " (did not meet --pretrain-stop)",
+          get("dist_pretrain"), get("pretrain_dist_init"));
     if (!r.error.empty()) fmt::print("  {}\n", r.error);
     fmt::print("  stored in {} (initscope show {} --db {})\n", common.db, r.id, common.db);
   });

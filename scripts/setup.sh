@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config git ca-certificates
           libopenblas-dev liblapacke-dev libsqlite3-dev libcli11-dev libtomlplusplus-dev
-          nlohmann-json3-dev libfmt-dev zlib1g-dev libfftw3-dev
+          nlohmann-json3-dev libfmt-dev zlib1g-dev libpng-dev libfftw3-dev
           libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox chromium)
 [[ " $* " == *" --torch "* ]] && packages+=(python3 python3-torch python3-numpy)
 

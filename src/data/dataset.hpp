@@ -8,18 +8,27 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace initscope {
 
-/// n examples of dim features each, with integer labels in [0, num_classes).
+/// n examples of dim features each, with integer labels in [0, num_classes) (classification),
+/// or with target_dim real targets each (regression: signal1d, image:NAME; then num_classes is
+/// 0 and every label 0).
 struct Dataset {
   int64_t n = 0;
   int64_t dim = 0;
   int num_classes = 0;
-  std::vector<float> x;    // (n, dim), row-major
-  std::vector<int32_t> y;  // (n)
+  std::vector<float> x;        // (n, dim), row-major
+  std::vector<int32_t> y;      // (n)
+  int64_t target_dim = 0;      // regression: outputs per example; 0 = classification
+  std::vector<float> targets;  // (n, target_dim), row-major
+  double psnr_range = 0.0;     // regression: the targets' peak-to-peak range for PSNR
+                               // (2 for pixels in [−1, 1]); 0 = PSNR is not defined
   const float* row(int64_t i) const { return x.data() + i * dim; }
+  bool regression() const { return target_dim > 0; }
+  const float* target(int64_t i) const { return targets.data() + i * target_dim; }
 };
 
 struct TrainTest {
@@ -86,6 +95,62 @@ std::vector<DataStatus> check_data(const std::filesystem::path& dir);
 std::string sha256_file(const std::filesystem::path& file);
 /// SHA-256 of a byte string as 64 lowercase hex digits.
 std::string sha256_hex(const void* data, size_t size);
+
+// ---- Regression tasks: signal1d and image:NAME -------------------------------------------
+
+/// A 1-D regression task on [−1, 1]: y = Σ_k a_k sin(2π f_k x + φ_k), with the phases φ_k drawn
+/// from a fixed stream (the same target function for every run with the same frequencies and
+/// amplitudes; the run seed moves only the training points and the noise), n training points
+/// (uniform random from `seed`, or a grid: linspace(−1, 1, n)) whose targets get N(0, noise²)
+/// added, and a noiseless test grid linspace(−1, 1, test_grid).
+struct SignalSpec {
+  std::vector<double> freqs{1, 2, 3};
+  std::vector<double> amps;  // empty = all 1
+  int64_t n = 32;
+  bool grid = false;
+  int64_t test_grid = 2048;
+  double noise = 0.0;
+  uint64_t seed = 1;
+};
+TrainTest make_signal1d(const SignalSpec& spec);
+/// The phases φ_k of a signal with k frequencies (the fixed stream's first k draws in [0, 2π)).
+std::vector<double> signal_phases(size_t k);
+
+/// A grayscale image as rows × cols values in [0, 1], row-major.
+struct GrayImage {
+  int64_t rows = 0, cols = 0;
+  std::vector<float> pixels;
+};
+
+/// Reads a PNG (any bit depth and colour type libpng reads; 16-bit is reduced to 8) as gray in
+/// [0, 1]. Colour becomes gray with scikit-image's rgb2gray weights (0.2125 R + 0.7154 G +
+/// 0.0721 B on the stored values); an alpha channel is composited over black. Throws Error naming
+/// the file if it is missing, not a PNG, or corrupt.
+GrayImage read_png_gray(const std::filesystem::path& file);
+
+/// The central square crop of `img`, resampled to size × size: each output pixel is the
+/// area-weighted mean of the source pixels it covers (exact 2×2 means for 512 → 256); upscaling
+/// interpolates bilinearly (pixel centres, edges clamped).
+GrayImage square_resize(const GrayImage& img, int64_t size);
+
+/// An image as a regression task: inputs (r, c) coordinates of each pixel on linspace(−1, 1,
+/// size) in both axes (row first, as SIREN's get_mgrid), one target per pixel, the gray value
+/// mapped to [−1, 1] (psnr_range 2, i.e. PSNR with peak 1 on [0, 1]). The training set is every
+/// `stride`-th pixel in each axis (rows and columns ≡ 0 mod stride), the test set the others, in
+/// row-major order; stride 1 trains on every pixel and tests on the same pixels.
+TrainTest image_task(const GrayImage& img, int64_t stride);
+
+/// The standard images `initscope data fetch images` puts in DATA_DIR/images/NAME.png (from
+/// Debian's python3-skimage package), with their SHA-256 sums.
+struct ImageFile {
+  std::string_view name, sha256;
+};
+const std::vector<ImageFile>& standard_images();
+
+/// The PNG file `image:SPEC` names: a standard image's name (DATA_DIR/images/NAME.png, with a
+/// hint to fetch it if missing), or a path to a user's PNG (anything with a '/' or ending in
+/// .png). Throws Error for an unknown name.
+std::filesystem::path image_file(const std::string& spec, const std::filesystem::path& dir);
 
 // ---- Transforms ---------------------------------------------------------------------------
 

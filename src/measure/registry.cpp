@@ -31,19 +31,51 @@ void weights_measure(const MeasureInput& in, Metrics& out) {
       m = measure_weights(*in.net, in.params, in.init, *in.init_metrics, /*spectral=*/true);
       break;
   }
+  // After pretraining: the distance from the pretrained start as well (dist_init stays the
+  // distance from the random initialization), and at the end how far pretraining went.
+  if (!in.pretrained.empty() && in.when != k_at_init) {
+    double d2 = 0.0, p2 = 0.0;
+    for (size_t i = 0; i < in.params.size(); ++i) {
+      const double d = static_cast<double>(in.params[i]) - in.pretrained[i];
+      const double q = static_cast<double>(in.pretrained[i]) - in.init[i];
+      d2 += d * d;
+      p2 += q * q;
+    }
+    m["dist_pretrain"] = std::sqrt(d2);
+    if (in.when == k_at_end) m["pretrain_dist_init"] = std::sqrt(p2);
+  }
   out.insert(m.begin(), m.end());
 }
 
 // Test loss and error during training; at the end also the training set's, the generalization
 // error and the training margins' minimum, 10th percentile and median.
+// A regression task has no error or margins: its fit is the mean squared error, and the PSNR
+// where the signal's range is known (images).
+void fit_metrics(const Evaluation& e, const char* split, Metrics& out) {
+  out[fmt::format("{}_loss", split)] = e.loss;
+  out[fmt::format("{}_mse", split)] = e.mse;
+  if (std::isfinite(e.psnr)) out[fmt::format("{}_psnr", split)] = e.psnr;
+}
+
 void errors_measure(const MeasureInput& in, Metrics& out) {
   if (in.when == k_during) {
     const Evaluation te = in.evaluate(Split::test, false);
+    if (te.regression) {
+      fit_metrics(te, "test", out);
+      return;
+    }
     out["test_loss"] = te.loss;
     out["test_error"] = te.error;
     return;
   }
   Evaluation tr = in.evaluate(Split::train, true);
+  if (tr.regression) {
+    const Evaluation te = in.evaluate(Split::test, false);
+    fit_metrics(tr, "train", out);
+    fit_metrics(te, "test", out);
+    out["gen_mse"] = te.mse - tr.mse;
+    return;
+  }
   const Evaluation te = in.evaluate(Split::test, false);
   std::sort(tr.margins.begin(), tr.margins.end());
   out["train_loss"] = tr.loss;

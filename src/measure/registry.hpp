@@ -6,6 +6,7 @@
 // (every registered measure runs; a measure that is costly and optional reads its own option).
 #pragma once
 
+#include <cmath>
 #include <functional>
 #include <span>
 #include <string>
@@ -31,10 +32,14 @@ enum MeasureNeed : unsigned {
 };
 
 /// Loss, error and margins of a whole dataset at the current parameters.
+/// For a regression task error is NaN, margins empty, and mse (and psnr where the data's
+/// range is known) hold the fit.
 struct Evaluation {
   double loss = 0.0;            // mean
   double error = 0.0;           // fraction misclassified
   std::vector<double> margins;  // one per example (only if asked for)
+  bool regression = false;
+  double mse = NAN, psnr = NAN;
 };
 enum class Split { train, test };
 
@@ -42,8 +47,9 @@ enum class Split { train, test };
 struct MeasureInput {
   MeasureTime when = k_at_end;
   const Mlp* net = nullptr;
-  std::span<const float> params;  // (num_params) the current weights (the init at k_at_init)
-  std::span<const float> init;    // (num_params) the initialization
+  std::span<const float> params;      // (num_params) the current weights (the init at k_at_init)
+  std::span<const float> init;        // (num_params) the initialization
+  std::span<const float> pretrained;  // (num_params) the pretrained start, or empty
   const Metrics* init_metrics = nullptr;  // what k_at_init measures found, constant over a run
   std::function<Evaluation(Split, bool margins)> evaluate;  // set if the trainer has data
 };

@@ -27,6 +27,7 @@ struct GradientWorkspace {
   Workspace ws;                   // the network's activations for one chunk (backward buffers)
   std::vector<float> x;           // (chunk, input_dim): the chunk's rows, gathered
   std::vector<int32_t> y;         // (chunk): their labels
+  std::vector<float> t;           // (chunk, outputs): their targets (regression)
   std::vector<float> dlogits;     // (chunk, outputs)
   std::vector<float> chunk_grad;  // (num_params): the chunk's summed gradient
   std::vector<double> sum;        // (num_params): Σ over chunks
@@ -59,9 +60,11 @@ double loss_gradient(const Mlp& net, std::span<const float> params, Loss loss,
                      std::span<float> grad, GradientWorkspace& gw, RowObserver* observer = nullptr);
 
 /// The same for rows chosen by index from a dataset held as x (·, input_dim) row-major with
-/// labels y (·): the rows x[indices[i]], i < indices.size().
+/// labels y (·): the rows x[indices[i]], i < indices.size(). For a regression task `targets`
+/// (·, outputs) holds each row's targets and the loss is regression_loss (loss.hpp), `y` unused;
+/// for classification `targets` is nullptr.
 double loss_gradient(const Mlp& net, std::span<const float> params, Loss loss, const float* x,
-                     const int32_t* y, std::span<const int64_t> indices, std::span<float> grad,
-                     GradientWorkspace& gw, RowObserver* observer = nullptr);
+                     const int32_t* y, const float* targets, std::span<const int64_t> indices,
+                     std::span<float> grad, GradientWorkspace& gw, RowObserver* observer = nullptr);
 
 }  // namespace initscope

@@ -114,6 +114,55 @@ double loss_forward_backward(Loss loss, T* dlogits, const T* logits, const int32
   return total;
 }
 
+// ---- Regression (signal1d, image:NAME): real targets, the mean squared error ----------------
+// With targets t (K) the loss is (1/K) Σ_j (f_j − t_j)², so the mean over a batch is PyTorch's
+// F.mse_loss(f, t) with its default mean reduction over every element. Only --loss mse is
+// accepted for regression tasks (config validation); these functions are that loss.
+
+/// Squared error of one example with outputs f (K) and targets t (K), averaged over K.
+template <class T>
+double regression_loss(const T* f, const float* t, int64_t K) {
+  double s = 0.0;
+  for (int64_t j = 0; j < K; ++j) {
+    const double d = static_cast<double>(f[j]) - static_cast<double>(t[j]);
+    s += d * d;
+  }
+  return s / static_cast<double>(K);
+}
+
+/// d(regression_loss)/d(f) times `scale`, into g (K).
+template <class T>
+void regression_loss_gradient(T* g, const T* f, const float* t, int64_t K, T scale) {
+  const T c = scale * T(2) / static_cast<T>(K);
+  for (int64_t j = 0; j < K; ++j) g[j] = c * (f[j] - static_cast<T>(t[j]));
+}
+
+/// loss_forward_backward for regression: targets t (B, K) row-major.
+template <class T>
+double regression_forward_backward(T* dlogits, const T* logits, const float* t, int64_t B,
+                                   int64_t K, T scale, double* losses = nullptr) {
+  double total = 0.0;
+  for (int64_t i = 0; i < B; ++i) {
+    const double li = regression_loss(logits + i * K, t + i * K, K);
+    total += li;
+    if (losses) losses[i] = li;
+    regression_loss_gradient(dlogits + i * K, logits + i * K, t + i * K, K, scale);
+  }
+  return total;
+}
+
+/// Peak signal-to-noise ratio in dB of a mean squared error, for signals of peak-to-peak range
+/// `range`: 10·log10(range² / mse). Pixels in [−1, 1] (range 2) give the PSNR of the same
+/// image in [0, 1] with peak 1.
+inline double psnr_db(double mse, double range) {
+  return 10.0 * std::log10(range * range / mse);
+}
+
+/// The mean squared error at which the PSNR is `db` (psnr_db's inverse).
+inline double mse_at_psnr(double db, double range) {
+  return range * range * std::pow(10.0, -db / 10.0);
+}
+
 /// Margin of one example: f_y − max_{j≠y} f_j, or t·f for a binary task.
 template <class T>
 double example_margin(const T* f, int32_t y, int64_t K) {

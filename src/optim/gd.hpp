@@ -23,12 +23,14 @@ struct GdState {
 };
 GdState make_gd_state(const Mlp& net, int64_t chunk = k_gradient_chunk, int threads = 1);
 
-/// One step on rows x[indices[i]] (x (·, input_dim) row-major, labels y (·)): grad = ∇ of the
+/// One step on rows x[indices[i]] (x (·, input_dim) row-major, labels y (·), or for regression
+/// targets (·, outputs), else nullptr; loss_gradient's contract): grad = ∇ of the
 /// mean loss over those rows at params; momentum ← μ·momentum + grad; params ← params − lr·
 /// momentum. Returns the mean loss before the step. `observer`, if given, sees each chunk's
 /// logits (gradient.hpp, RowObserver). Allocates nothing.
 double gd_step(const Mlp& net, std::span<float> params, std::span<float> momentum, Loss loss,
-               const float* x, const int32_t* y, std::span<const int64_t> indices, float lr,
-               float mu, GdState& state, RowObserver* observer = nullptr);
+               const float* x, const int32_t* y, const float* targets,
+               std::span<const int64_t> indices, float lr, float mu, GdState& state,
+               RowObserver* observer = nullptr);
 
 }  // namespace initscope

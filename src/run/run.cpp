@@ -10,11 +10,15 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/rng.hpp"
+#include "data/dataset.hpp"
 #include "model/cpu.hpp"
 #include "run/checkpoint.hpp"
 #include "train/config.hpp"
 
 namespace initscope {
+
+namespace fs = std::filesystem;
 
 int64_t estimate_run_bytes(const TrainConfig& config, const PreparedData& data) {
   const Mlp net = Mlp::make(model_spec(config, data));
@@ -56,6 +60,38 @@ const char* initscope_version() {
   return INITSCOPE_VERSION;
 }
 
+TrainTest load_task(const TrainConfig& c, const fs::path& dir) {
+  if (c.dataset == "signal1d") {
+    SignalSpec spec;
+    spec.freqs = c.signal_freqs;
+    spec.amps = c.signal_amps;
+    spec.n = c.m > 0 ? c.m : 32;
+    spec.grid = c.signal_grid;
+    spec.test_grid = c.test_grid;
+    spec.noise = c.target_noise;
+    spec.seed = c.seed;
+    return make_signal1d(spec);
+  }
+  if (c.dataset.rfind("image:", 0) == 0) {
+    const GrayImage img = read_png_gray(image_file(c.dataset.substr(6), dir));
+    TrainTest tt = image_task(square_resize(img, c.image_size), c.train_stride);
+    if (c.target_noise > 0) {
+      Rng rng(derive_seed(c.seed, "target-noise"));
+      for (auto& t : tt.train.targets) t = static_cast<float>(t + c.target_noise * rng.normal());
+    }
+    return tt;
+  }
+  return load_dataset(c.dataset, dir);
+}
+
+std::string task_data_key(const TrainConfig& c) {
+  if (c.dataset == "signal1d") return "";
+  if (c.dataset.rfind("image:", 0) == 0)
+    return fmt::format("{}@{}/{}/{}", c.dataset, c.image_size, c.train_stride,
+                       c.target_noise > 0 ? std::to_string(c.seed) : "");
+  return c.dataset;
+}
+
 std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions& options, Db& db,
                                      const ProgressFn& progress, const TrainTest* raw) {
   validate(config);
@@ -63,8 +99,7 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
   // Loaded here, the raw files are prepared and freed before training: only the run's own
   // training and test sets stay in memory (a sweep worker shares one loaded copy instead).
   const PreparedData data =
-      raw ? prepare_data(config, *raw)
-          : prepare_data(config, load_dataset(config.dataset, options.data_dir));
+      raw ? prepare_data(config, *raw) : prepare_data(config, load_task(config, options.data_dir));
   check_memory(config, data);
   // --init-from is read here, so a bad file fails before the row is inserted.
   std::vector<float> start;
@@ -77,7 +112,9 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
       throw Error(fmt::format("--init-from {}: parameter {} is {}; expected finite weights",
                               config.init_from, bad, start[static_cast<size_t>(bad)]));
   }
-  Trainer trainer(config, data, Engine::fused, start);
+  // With pretraining the two phases' trainers are made in run_pretrained, after the row.
+  std::optional<Trainer> trainer;
+  if (config.pretrain == Pretrain::none) trainer.emplace(config, data, Engine::fused, start);
   upgrade_run_identities(db);
   if (options.save_weights) std::filesystem::create_directories(*options.save_weights);
 
@@ -92,14 +129,27 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
   }
   RunOutcome out;
   try {
-    out = trainer.run(progress);
-    if (options.save_weights) {
-      const std::map<std::string, std::string> meta = {{"initscope_run", std::to_string(id)},
-                                                       {"config", to_json(config).dump()}};
-      save_params(*options.save_weights / "init.safetensors", trainer.net(),
-                  trainer.initial_params(), meta, &data.encoding);
-      save_params(*options.save_weights / "final.safetensors", trainer.net(), trainer.params(),
-                  meta, &data.encoding);
+    const std::map<std::string, std::string> meta = {{"initscope_run", std::to_string(id)},
+                                                     {"config", to_json(config).dump()}};
+    if (trainer) {
+      out = trainer->run(progress);
+      if (options.save_weights) {
+        save_params(*options.save_weights / "init.safetensors", trainer->net(),
+                    trainer->initial_params(), meta, &data.encoding);
+        save_params(*options.save_weights / "final.safetensors", trainer->net(), trainer->params(),
+                    meta, &data.encoding);
+      }
+    } else {
+      PretrainedRun r = run_pretrained(config, data, progress);
+      out = std::move(r.out);
+      if (options.save_weights) {
+        save_params(*options.save_weights / "init.safetensors", r.net, r.init, meta,
+                    &data.encoding);
+        save_params(*options.save_weights / "pretrained.safetensors", r.net, r.pretrained, meta,
+                    &data.encoding);
+        save_params(*options.save_weights / "final.safetensors", r.net, r.final_params, meta,
+                    &data.encoding);
+      }
     }
   } catch (const std::exception& e) {
     db.finish_run(id, k_status_failed, "failed", false, 0.0, e.what(), {}, {});

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 
 #include "store/db.hpp"
 #include "train/config.hpp"
@@ -26,6 +27,14 @@ struct RunOptions {
 std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions& options, Db& db,
                                      const ProgressFn& progress = {},
                                      const TrainTest* raw = nullptr);
+
+/// The raw data of a run's task: a named dataset from `data_dir`, the signal1d task made from
+/// its options and seed, or an image (image:NAME) read, cropped, resized and split.
+TrainTest load_task(const TrainConfig& config, const std::filesystem::path& data_dir);
+/// What load_task's result depends on, for sharing one loaded copy between the runs of a
+/// sweep: the dataset's name, or for images also its size and stride; "" for signal1d, whose
+/// data depend on the run seed and are made by each run.
+std::string task_data_key(const TrainConfig& config);
 
 /// The memory a run of `config` on `data` needs, in bytes: parameters, initialization and
 /// momentum, the training and evaluation workspaces, and the prepared data.

@@ -57,7 +57,8 @@ struct Child {
     Db db(o.db);
     RunOptions ro = o.run;
     ro.claim = true;
-    const auto r = execute_run(c, ro, db, {}, &data.at(c.dataset));
+    const std::string key = task_data_key(c);
+    const auto r = execute_run(c, ro, db, {}, key.empty() ? nullptr : &data.at(key));
     if (!r) {
       msg = "skipped";
     } else {
@@ -109,6 +110,8 @@ double estimated_epochs(const TrainConfig& c) {
       case StopCriterion::Kind::loss:
       case StopCriterion::Kind::loss_relative:
       case StopCriterion::Kind::train_error:
+      case StopCriterion::Kind::mse:
+      case StopCriterion::Kind::psnr:
         e = 200.0;
         break;
     }
@@ -168,11 +171,13 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
     return sum;
   }
 
-  // Load each dataset once; children share it copy-on-write.
+  // Load each dataset once; children share it copy-on-write. (signal1d's data depend on the
+  // run's seed: each run makes its own.)
   std::map<std::string, TrainTest> data;
   for (const size_t i : pending) {
-    const auto& name = sweep.runs[i].dataset;
-    if (!data.count(name)) data.emplace(name, load_dataset(name, options.run.data_dir));
+    const std::string key = task_data_key(sweep.runs[i]);
+    if (!key.empty() && !data.count(key))
+      data.emplace(key, load_task(sweep.runs[i], options.run.data_dir));
   }
 
   struct sigaction sa {};

@@ -169,23 +169,57 @@ OptionSpec choice(std::string name, T TrainConfig::*field, OptionRole role,
   return s;
 }
 
+// A list of finite reals (TOML: an array of numbers; the command line: "1,2,3").
+OptionSpec real_list(std::string name, std::vector<double> TrainConfig::*field, std::string what,
+                     std::string help, std::string doc) {
+  OptionSpec s;
+  s.name = std::move(name);
+  s.kind = OptionKind::real_list;
+  s.role = OptionRole::result;
+  s.help = std::move(help);
+  s.doc = std::move(doc);
+  s.get = [field](const TrainConfig& c) { return nlohmann::json(c.*field); };
+  const std::string flag = dashed(s.name);
+  s.set = [field, flag, what](TrainConfig& c, const nlohmann::json& v) {
+    const auto bad = [&] {
+      return Error(
+          fmt::format("{} {}: expected a list of finite {}, e.g. 1,2,3", flag, v.dump(), what));
+    };
+    if (!v.is_array()) throw bad();
+    std::vector<double> out;
+    for (const auto& e : v) {
+      if (!e.is_number() || !std::isfinite(e.get<double>())) throw bad();
+      out.push_back(e.get<double>());
+    }
+    c.*field = std::move(out);
+  };
+  return s;
+}
+
 const std::vector<OptionSpec>& make_options() {
   using R = OptionRole;
   static const std::vector<OptionSpec> options = [] {
     std::vector<OptionSpec> o;
     // ---- data
     {
-      OptionSpec s =
-          text("dataset", &TrainConfig::dataset, R::result, "mnist, fashion-mnist or cifar10", "");
+      OptionSpec s = text("dataset", &TrainConfig::dataset, R::result,
+                          "mnist, fashion-mnist, cifar10, signal1d or image:NAME", "");
       s.kind = OptionKind::choice;
       s.choices = dataset_names();
+      s.choices.push_back("signal1d");
+      s.choices.push_back("image:NAME");
       for (const auto& n : s.choices) s.doc += (s.doc.empty() ? "`" : ", `") + n + "`";
+      s.doc +=
+          " (regression: `signal1d`, a sum of sines on [−1, 1]; `image:NAME`, a grayscale "
+          "image as a function of (row, column) in [−1, 1]², NAME a standard image or a PNG "
+          "path)";
       const auto base = s.set;
       const auto names = s.choices;
       s.set = [base, names](TrainConfig& c, const nlohmann::json& v) {
         base(c, v);
+        if (c.dataset.rfind("image:", 0) == 0 && c.dataset.size() > 6) return;
         for (const auto& n : names)
-          if (c.dataset == n) return;
+          if (c.dataset == n && n != "image:NAME") return;
         throw Error(
             fmt::format("--dataset {}: unknown dataset (expected {})", c.dataset, joined(names)));
       };
@@ -236,6 +270,39 @@ const std::vector<OptionSpec>& make_options() {
     o.push_back(boolean("standardize", &TrainConfig::standardize, OptionKind::flag,
                         "per-feature standardization instead of [0,1] pixels",
                         "per-feature standardization instead of pixels in [0, 1]"));
+    o.push_back(real_list("signal_freqs", &TrainConfig::signal_freqs, "frequencies",
+                          "signal1d: frequencies f_k of Σ a_k sin(2π f_k x + φ_k)",
+                          "`signal1d`: the frequencies f_k (cycles on [0, 1]) of the target "
+                          "y = Σ a_k sin(2π f_k x + φ_k), x ∈ [−1, 1]; the phases φ_k come from a "
+                          "fixed stream, so the target is the same for every seed"));
+    o.push_back(
+        real_list("signal_amps", &TrainConfig::signal_amps, "amplitudes",
+                  "signal1d: amplitudes a_k (default all 1)",
+                  "`signal1d`: the amplitudes a_k, one per frequency (all `1` by default)"));
+    o.push_back(boolean("signal_grid", &TrainConfig::signal_grid, OptionKind::flag,
+                        "signal1d: training points on a grid instead of uniform random",
+                        "`signal1d`: the m training points on linspace(−1, 1, m) instead of "
+                        "uniform random ones from the seed (m: `--m`, 32 if 0)"));
+    o.push_back(integer("test_grid", &TrainConfig::test_grid, R::result, 2, int64_t{1} << 24,
+                        "expected at least 2 test points", "signal1d: test points on a grid",
+                        "`signal1d`: the test set, linspace(−1, 1, N) without noise"));
+    o.push_back(real(
+        "target_noise", &TrainConfig::target_noise, R::axis,
+        [](double x) { return x >= 0 ? "" : "must be ≥ 0"; },
+        "regression: std of Gaussian noise on the training targets",
+        "regression tasks: standard deviation of seeded Gaussian noise added to the training "
+        "targets (the test targets stay clean)"));
+    o.push_back(integer("image_size", &TrainConfig::image_size, R::result, 2, 8192,
+                        "expected a side of 2 to 8192 pixels",
+                        "image: side of the image after a central square crop",
+                        "`image:NAME`: the side in pixels after a central square crop (area "
+                        "averaging down, bilinear up)"));
+    o.push_back(integer("train_stride", &TrainConfig::train_stride, R::result, 1, 4096,
+                        "expected a stride of 1 or more pixels",
+                        "image: train on every stride-th pixel per axis, test on the rest",
+                        "`image:NAME`: train on pixels whose row and column are multiples of "
+                        "the stride, test on the others (`2`: a quarter trains, three quarters "
+                        "test); `1` trains and tests on every pixel"));
     // ---- model
     o.push_back(integer("depth", &TrainConfig::depth, R::result, 1, 64,
                         "expected 1 to 64 weight layers",
@@ -391,6 +458,37 @@ const std::vector<OptionSpec>& make_options() {
                         "epochs between trajectory measurements (0 = end only)",
                         "also record test error, distances and norms every N epochs in the "
                         "trajectory"));
+    o.push_back(choice<Pretrain>(
+        "pretrain", &TrainConfig::pretrain, R::result,
+        {"none", "random-labels", "noise-targets", "noise-inputs"}, parse_pretrain,
+        [](Pretrain p) { return to_string(p); },
+        "train on corrupted data first, then on the task from there",
+        "train first on corrupted data, until `--pretrain-stop`, and then on the task from the "
+        "weights it reached: `random-labels` (every label random), `noise-targets` (regression: "
+        "targets replaced by Gaussian noise of their std), `noise-inputs` (Gaussian-noise inputs "
+        "with random labels, or uniform inputs with noise targets); `dist_pretrain` and "
+        "`dist_init` measure from both starting points"));
+    {
+      OptionSpec s =
+          *std::find_if(o.begin(), o.end(), [](const OptionSpec& x) { return x.name == "stop"; });
+      s.name = "pretrain_stop";
+      s.help = "the pretraining phase's stopping criterion (as --stop), repeatable";
+      s.doc = "`--pretrain`'s criteria, in `--stop`'s syntax; the caps apply to each phase";
+      s.get = [](const TrainConfig& c) { return nlohmann::json(c.pretrain_stop); };
+      const auto set_stop = s.set;
+      s.set = [set_stop](TrainConfig& c, const nlohmann::json& v) {
+        TrainConfig tmp;
+        try {
+          set_stop(tmp, v);
+        } catch (const Error& e) {
+          std::string m = e.what();
+          if (m.rfind("--stop", 0) == 0) m = "--pretrain-stop" + m.substr(6);
+          throw Error(m);
+        }
+        c.pretrain_stop = tmp.stop;
+      };
+      o.push_back(std::move(s));
+    }
     o.push_back(seed_option());
     // ---- execution
     o.push_back(integer("threads", &TrainConfig::threads, R::execution, 1, 256, "expected 1 to 256",
@@ -425,6 +523,133 @@ const std::vector<OptionSpec>& make_options() {
     return o;
   }();
   return options;
+}
+
+// The task's options: those of signal1d and image:NAME only with that task, what a regression
+// task cannot take (classes, label noise, class-based subsets and criteria), and the stopping
+// criteria and pretraining that need one kind of task or the other.
+void validate_task(const TrainConfig& c) {
+  static const TrainConfig defaults;
+  const bool signal = c.dataset == "signal1d", image = c.dataset.rfind("image:", 0) == 0;
+  const bool regression = signal || image;
+  const auto refuse = [&](const std::string& flag, const std::string& value,
+                          const std::string& needs) {
+    return Error(fmt::format("{} {}: needs {} (the dataset is {})", flag, value, needs, c.dataset));
+  };
+  if (!signal) {
+    if (c.signal_freqs != defaults.signal_freqs)
+      throw refuse("--signal-freqs", fmt::format("{}", fmt::join(c.signal_freqs, ",")),
+                   "--dataset signal1d");
+    if (c.signal_amps != defaults.signal_amps)
+      throw refuse("--signal-amps", fmt::format("{}", fmt::join(c.signal_amps, ",")),
+                   "--dataset signal1d");
+    if (c.signal_grid) throw refuse("--signal-grid", "", "--dataset signal1d");
+    if (c.test_grid != defaults.test_grid)
+      throw refuse("--test-grid", std::to_string(c.test_grid), "--dataset signal1d");
+  }
+  if (!image) {
+    if (c.image_size != defaults.image_size)
+      throw refuse("--image-size", std::to_string(c.image_size), "--dataset image:NAME");
+    if (c.train_stride != defaults.train_stride)
+      throw refuse("--train-stride", std::to_string(c.train_stride), "--dataset image:NAME");
+  }
+  if (!regression && c.target_noise != defaults.target_noise)
+    throw refuse("--target-noise", fmt::format("{}", c.target_noise),
+                 "a regression task (signal1d or image:NAME); label noise is --noise");
+  if (signal) {
+    if (c.signal_freqs.empty())
+      throw Error("--signal-freqs: expected at least one frequency, e.g. 1,2,3");
+    if (!c.signal_amps.empty() && c.signal_amps.size() != c.signal_freqs.size())
+      throw Error(
+          fmt::format("--signal-amps {}: {} amplitudes for {} frequencies; expected one "
+                      "per frequency",
+                      fmt::format("{}", fmt::join(c.signal_amps, ",")), c.signal_amps.size(),
+                      c.signal_freqs.size()));
+  }
+  if (image && c.train_stride >= c.image_size)
+    throw Error(
+        fmt::format("--train-stride {}: not smaller than the {}-pixel image "
+                    "(--image-size); expected 1 to {}",
+                    c.train_stride, c.image_size, c.image_size - 1));
+  if (regression) {
+    if (c.loss != Loss::mse)
+      throw Error(fmt::format("--loss {}: a regression task ({}) is fitted with --loss mse",
+                              to_string(c.loss), c.dataset));
+    if (!c.classes.empty()) throw Error(fmt::format("--classes: {} has no classes", c.dataset));
+    if (c.noise != defaults.noise)
+      throw Error(fmt::format("--noise {}: {} has no labels to corrupt; use --target-noise",
+                              c.noise, c.dataset));
+    if (c.subset == SubsetMode::stratified)
+      throw Error(fmt::format("--subset stratified: {} has no classes to stratify by", c.dataset));
+    if (c.standardize)
+      throw Error(
+          fmt::format("--standardize: {}'s inputs are coordinates in [−1, 1] already", c.dataset));
+  }
+  const auto check_criteria = [&](const std::vector<std::string>& list, const char* flag) {
+    for (const auto& text : list) {
+      const StopCriterion k = parse_stop(text);
+      switch (k.kind) {
+        case StopCriterion::Kind::mse:
+          if (!regression)
+            throw Error(
+                fmt::format("{} {}: needs a regression task (signal1d or image:NAME); "
+                            "the dataset is {}",
+                            flag, text, c.dataset));
+          break;
+        case StopCriterion::Kind::psnr:
+          if (!image)
+            throw Error(
+                fmt::format("{} {}: the PSNR needs an image task (image:NAME); the "
+                            "dataset is {}",
+                            flag, text, c.dataset));
+          break;
+        case StopCriterion::Kind::margin:
+        case StopCriterion::Kind::train_error:
+          if (regression)
+            throw Error(
+                fmt::format("{} {}: {} is a regression task without classes; use "
+                            "mse<=X{}",
+                            flag, text, c.dataset, image ? " or psnr>=X" : ""));
+          break;
+        case StopCriterion::Kind::loss:
+        case StopCriterion::Kind::loss_relative:
+          break;
+      }
+    }
+  };
+  check_criteria(c.stop, "--stop");
+  check_criteria(c.pretrain_stop, "--pretrain-stop");
+  switch (c.pretrain) {
+    case Pretrain::none:
+      if (!c.pretrain_stop.empty())
+        throw Error(fmt::format("--pretrain-stop {}: needs --pretrain", c.pretrain_stop[0]));
+      return;
+    case Pretrain::random_labels:
+      if (regression)
+        throw Error(
+            fmt::format("--pretrain random-labels: {} has no labels; use "
+                        "noise-targets",
+                        c.dataset));
+      break;
+    case Pretrain::noise_targets:
+      if (!regression)
+        throw Error(
+            fmt::format("--pretrain noise-targets: {} has labels, not targets; use "
+                        "random-labels",
+                        c.dataset));
+      break;
+    case Pretrain::noise_inputs:
+      break;
+  }
+  if (c.pretrain_stop.empty())
+    throw Error(
+        fmt::format("--pretrain {}: give the pretraining's criterion with "
+                    "--pretrain-stop (e.g. {})",
+                    to_string(c.pretrain), regression ? "mse<=1e-3" : "train_error<=0"));
+  if (!c.init_from.empty())
+    throw Error(
+        "--pretrain: the run starts from --init-from's weights; pretrain only from a "
+        "random initialization");
 }
 
 // The checks between options, after each option's own. An option of one activation, init or
@@ -462,6 +687,7 @@ void validate_combinations(const TrainConfig& c) {
   if (c.pe_levels != defaults.pe_levels && c.encoding != EncodingKind::positional)
     throw Error(fmt::format("--pe-levels {}: needs --encoding positional (the encoding is {})",
                             c.pe_levels, to_string(c.encoding)));
+  validate_task(c);
   const bool binary = c.classes.size() == 2;
   if (c.classes.size() == 1)
     throw Error("--classes: give at least two classes, e.g. --classes 0,1");
@@ -522,8 +748,8 @@ StopCriterion parse_stop(const std::string& text) {
   c.text = text;
   const auto bad = [&](const std::string& why) {
     return Error(
-        fmt::format("--stop {}: {} (expected loss<=X, loss<=F*initial, margin:G:Q or "
-                    "train_error<=X)",
+        fmt::format("--stop {}: {} (expected loss<=X, loss<=F*initial, margin:G:Q, "
+                    "train_error<=X, mse<=X or psnr>=X)",
                     text, why));
   };
   if (text.rfind("loss<=", 0) == 0) {
@@ -543,6 +769,13 @@ StopCriterion parse_stop(const std::string& text) {
     c.kind = StopCriterion::Kind::train_error;
     c.value = parse_number(text.substr(13), text);
     if (c.value < 0 || c.value > 1) throw bad("the error bound must be in [0, 1]");
+  } else if (text.rfind("mse<=", 0) == 0) {
+    c.kind = StopCriterion::Kind::mse;
+    c.value = parse_number(text.substr(5), text);
+    if (c.value < 0) throw bad("the MSE bound must be non-negative");
+  } else if (text.rfind("psnr>=", 0) == 0) {
+    c.kind = StopCriterion::Kind::psnr;
+    c.value = parse_number(text.substr(6), text);
   } else if (text.rfind("margin:", 0) == 0) {
     const std::string rest = text.substr(7);
     const auto colon = rest.find(':');
@@ -555,6 +788,50 @@ StopCriterion parse_stop(const std::string& text) {
     throw bad("unknown criterion");
   }
   return c;
+}
+
+double StopCriterion::loss_bound(double initial_loss) const {
+  switch (kind) {
+    case Kind::loss:
+    case Kind::mse:
+      return value;
+    case Kind::loss_relative:
+      return value * initial_loss;
+    case Kind::psnr:
+      return mse_at_psnr(value, range);
+    case Kind::margin:
+    case Kind::train_error:
+      break;
+  }
+  IS_CHECK(false, "loss_bound of a criterion that counts examples");
+  return NAN;
+}
+
+Pretrain parse_pretrain(const std::string& name) {
+  if (name == "none") return Pretrain::none;
+  if (name == "random-labels") return Pretrain::random_labels;
+  if (name == "noise-targets") return Pretrain::noise_targets;
+  if (name == "noise-inputs") return Pretrain::noise_inputs;
+  throw Error(fmt::format(
+      "--pretrain {}: expected none, random-labels, noise-targets or noise-inputs", name));
+}
+
+std::string to_string(Pretrain p) {
+  switch (p) {
+    case Pretrain::none:
+      return "none";
+    case Pretrain::random_labels:
+      return "random-labels";
+    case Pretrain::noise_targets:
+      return "noise-targets";
+    case Pretrain::noise_inputs:
+      return "noise-inputs";
+  }
+  return "?";
+}
+
+bool is_regression_task(const std::string& dataset) {
+  return dataset == "signal1d" || dataset.rfind("image:", 0) == 0;
 }
 
 TrainEval parse_train_eval(const std::string& name) {
@@ -626,6 +903,9 @@ TrainConfig config_from_json(const nlohmann::json& j, const std::string& where) 
       }
       s->set(c, value);
     }
+    // A regression task's loss is the mean squared error: when none is given it is chosen
+    // here, where an absent key can still be told from a written `ce` (refused below).
+    if (is_regression_task(c.dataset) && !j.contains("loss")) c.loss = Loss::mse;
     validate_combinations(c);
   } catch (const Error& e) {
     throw Error(at + e.what());
@@ -679,6 +959,21 @@ nlohmann::json option_value_from_text(const OptionSpec& spec, const std::string&
           throw Error(fmt::format("{} {}: '{}' is not a class number (expected e.g. 0,1)",
                                   spec.flag(), text, item));
         }
+      }
+      return out;
+    }
+    case OptionKind::real_list: {
+      nlohmann::json out = nlohmann::json::array();
+      std::stringstream ss(text);
+      std::string item;
+      while (std::getline(ss, item, ',')) {
+        errno = 0;
+        char* end = nullptr;
+        const double v = std::strtod(item.c_str(), &end);
+        if (item.empty() || end != item.c_str() + item.size() || errno != 0)
+          throw Error(fmt::format("{} {}: '{}' is not a number (expected e.g. 1,2,3)", spec.flag(),
+                                  text, item));
+        out.push_back(v);
       }
       return out;
     }
@@ -753,6 +1048,7 @@ std::string options_markdown() {
         def = d.get<bool>() ? "on" : "off";
         break;
       case OptionKind::int_list:
+      case OptionKind::real_list:
       case OptionKind::text_list:
         def = d.empty() ? "" : d.dump();
         break;

@@ -27,12 +27,19 @@ namespace initscope {
 ///   loss<=F*initial    mean training loss ≤ F × the loss at initialization
 ///   margin:γ:q         a fraction ≥ q of training points has margin ≥ γ (Figure 1: margin:10:0.99)
 ///   train_error<=X     training error ≤ X
+///   mse<=X             regression: training mean squared error ≤ X
+///   psnr>=X            image regression: training PSNR ≥ X dB (the MSE bound it implies)
 struct StopCriterion {
-  enum class Kind { loss, loss_relative, margin, train_error };
+  enum class Kind { loss, loss_relative, margin, train_error, mse, psnr };
   Kind kind = Kind::loss;
   double value = 0.0;     // X, F or γ
   double quantile = 0.0;  // q, margin only
+  double range = 0.0;     // psnr: the targets' peak-to-peak range (set by the trainer)
   std::string text;       // as given, used as stopped_by
+  /// Whether it bounds the mean loss (loss, loss_relative, mse, psnr); the others count examples.
+  bool on_loss() const { return kind != Kind::margin && kind != Kind::train_error; }
+  /// The mean training loss that meets an on_loss() criterion.
+  double loss_bound(double initial_loss) const;
 };
 StopCriterion parse_stop(const std::string& text);  // throws Error naming --stop
 
@@ -48,6 +55,21 @@ std::string to_string(TrainEval e);
 SubsetMode parse_subset(const std::string& name);  // throws Error naming --subset
 std::string to_string(SubsetMode s);
 
+/// What a run trains on before its task, when its initialization is itself trained
+/// (RM23's "bad initialization" made concrete):
+///  random_labels: the task's inputs, every label replaced by a uniformly random class;
+///  noise_targets: the task's inputs (regression), targets replaced by white Gaussian noise of
+///                 the targets' own standard deviation;
+///  noise_inputs:  inputs replaced by Gaussian noise of the data's mean and standard deviation
+///                 (classification, with random labels) or by uniform points of [−1, 1]^d
+///                 (regression, with noise targets).
+enum class Pretrain { none, random_labels, noise_targets, noise_inputs };
+Pretrain parse_pretrain(const std::string& name);  // throws Error naming --pretrain
+std::string to_string(Pretrain p);                 // "none", "random-labels", ...
+
+/// Whether a dataset name is a regression task (signal1d, image:NAME) rather than classes.
+bool is_regression_task(const std::string& dataset);
+
 /// The defaults here are the schema's: changing one changes what an absent key means, so it
 /// needs a k_config_schema bump (the golden test of the defaults says so when it fails).
 struct TrainConfig {
@@ -58,6 +80,14 @@ struct TrainConfig {
   std::vector<int> classes;                // empty = all; two = binary task with one output
   double noise = 0.0;                      // fraction of training labels replaced at random
   bool standardize = false;                // per-feature standardization instead of [0, 1]
+  // regression tasks: signal1d (data/dataset.hpp, SignalSpec) and image:NAME (image_task)
+  std::vector<double> signal_freqs{1, 2, 3};
+  std::vector<double> signal_amps;  // empty = all 1
+  bool signal_grid = false;         // training points on a grid instead of uniform random
+  int64_t test_grid = 2048;         // signal1d: test points
+  double target_noise = 0.0;        // std of Gaussian noise added to training targets
+  int64_t image_size = 256;         // image: side after the central square crop
+  int64_t train_stride = 2;         // image: train on every stride-th pixel in each axis
   // model
   int depth = 5;  // weight layers d: 4 hidden layers as in the paper
   int64_t width = 256;
@@ -85,6 +115,8 @@ struct TrainConfig {
   int64_t max_epochs = 1000;      // cap; generous so that slow runs still reach their criterion
   int64_t max_steps = -1;         // cap; -1 = none, 0 = measure the initialization only
   int64_t measure_every = 0;      // epochs between trajectory measurements; 0 = only at the end
+  Pretrain pretrain = Pretrain::none;      // train on corrupted data first (Pretrain)
+  std::vector<std::string> pretrain_stop;  // the pretraining phase's criteria (as `stop`)
   uint64_t seed = 1;
   // execution (not part of the run's identity: they do not change its result)
   int threads = 1;  // threads for this run: our kernels' and OpenBLAS's
@@ -112,6 +144,7 @@ enum class OptionKind {
   text,       // --init-from FILE
   choice,     // --loss ce (one of `choices`)
   int_list,   // --classes 0,1 (TOML: an array of integers)
+  real_list,  // --signal-freqs 1,2.5 (TOML: an array of numbers)
   text_list,  // --stop X --stop Y (repeatable; TOML: a string or an array of strings)
 };
 

@@ -46,7 +46,10 @@ double StopCheck::value(size_t i) const {
   switch (c.kind) {
     case StopCriterion::Kind::loss:
     case StopCriterion::Kind::loss_relative:
+    case StopCriterion::Kind::mse:
       return complete() ? loss() : partial_loss_ / n;
+    case StopCriterion::Kind::psnr:  // an upper bound until complete, as the MSE's is a lower
+      return psnr_db(complete() ? loss() : partial_loss_ / n, c.range);
     case StopCriterion::Kind::train_error:
       return static_cast<double>(wrong_) / n;
     case StopCriterion::Kind::margin:
@@ -69,6 +72,11 @@ bool StopCheck::met(size_t i) const {
       return value(i) <= c.value;
     case StopCriterion::Kind::loss_relative:
       return value(i) <= c.value * initial_loss_;
+    case StopCriterion::Kind::mse:
+    case StopCriterion::Kind::psnr:  // on the MSE, so that the PSNR's rounding cannot differ
+      return (complete() ? loss()
+                         : partial_loss_ / static_cast<double>(std::max<int64_t>(n_, 1))) <=
+             c.loss_bound(initial_loss_);
     case StopCriterion::Kind::train_error:
       return holds_with(i, wrong_);
     case StopCriterion::Kind::margin:
@@ -88,9 +96,10 @@ bool StopCheck::certainly_unmet() const {
     const auto& c = criteria_[i];
     switch (c.kind) {
       case StopCriterion::Kind::loss:
-      case StopCriterion::Kind::loss_relative: {
-        const double bound =
-            c.kind == StopCriterion::Kind::loss ? c.value : c.value * initial_loss_;
+      case StopCriterion::Kind::loss_relative:
+      case StopCriterion::Kind::mse:
+      case StopCriterion::Kind::psnr: {
+        const double bound = c.loss_bound(initial_loss_);
         // NaN (initial loss unknown, or a NaN loss seen) never counts as certain.
         if (!(partial_loss_ / n > bound * (1 + k_loss_slack) + 1e-15)) return false;
         break;
@@ -109,8 +118,7 @@ int64_t StopCheck::fewest_to_decide() const {
   int64_t most = 0;
   for (size_t i = 0; i < criteria_.size(); ++i) {
     const auto& c = criteria_[i];
-    if (c.kind == StopCriterion::Kind::loss || c.kind == StopCriterion::Kind::loss_relative)
-      return 0;
+    if (c.on_loss()) return 0;
     const bool margin = c.kind == StopCriterion::Kind::margin;
     const int64_t count = margin ? misses_[i] : wrong_;
     // Start just below the allowance and step up to the first count that cannot hold.

@@ -32,6 +32,57 @@ constexpr int64_t k_check_min_chunk = 64;
 
 }  // namespace
 
+PreparedData pretrain_data(const TrainConfig& c, const PreparedData& task) {
+  PreparedData p = task;
+  p.corrupted.clear();
+  Dataset& d = p.train;
+  Rng rng(derive_seed(c.seed, "pretrain"));
+  // Noise of the data's own scale: one mean and standard deviation over all values.
+  const auto moments = [](const std::vector<float>& v) {
+    double sum = 0.0, sq = 0.0;
+    for (const float x : v) sum += x;
+    const double mean = v.empty() ? 0.0 : sum / static_cast<double>(v.size());
+    for (const float x : v) sq += (x - mean) * (x - mean);
+    return std::pair{mean, v.empty() ? 0.0 : std::sqrt(sq / static_cast<double>(v.size()))};
+  };
+  const auto noise_targets = [&] {
+    const auto [mean, sd] = moments(d.targets);
+    for (auto& t : d.targets) t = static_cast<float>(mean + sd * rng.normal());
+  };
+  const auto random_labels = [&] {
+    const auto classes = static_cast<uint64_t>(p.outputs == 1 ? 2 : d.num_classes);
+    for (auto& y : d.y) y = static_cast<int32_t>(rng.below(classes));
+  };
+  switch (c.pretrain) {
+    case Pretrain::none:
+      IS_CHECK(false, "pretrain_data without --pretrain");
+      break;
+    case Pretrain::random_labels:
+      random_labels();
+      break;
+    case Pretrain::noise_targets:
+      noise_targets();
+      break;
+    case Pretrain::noise_inputs: {
+      if (d.regression()) {
+        // Uniform coordinates in [−1, 1]^d, the task's domain, then the model's encoding.
+        const int64_t raw_dim =
+            p.encoding.kind == EncodingKind::none ? d.dim : p.encoding.input_dim;
+        std::vector<float> raw(static_cast<size_t>(d.n * raw_dim));
+        for (auto& x : raw) x = static_cast<float>(-1.0 + 2.0 * rng.uniform());
+        d.x = p.encoding.kind == EncodingKind::none ? std::move(raw) : encode(p.encoding, raw);
+        noise_targets();
+      } else {
+        const auto [mean, sd] = moments(d.x);
+        for (auto& x : d.x) x = static_cast<float>(mean + sd * rng.normal());
+        random_labels();
+      }
+      break;
+    }
+  }
+  return p;
+}
+
 int64_t first_nonfinite(std::span<const float> v) {
   // Summing is one pass at memory speed and a NaN or inf anywhere makes the sum non-finite;
   // only then is the culprit looked for. (Finite values can overflow the float sum, so the sum
@@ -50,7 +101,9 @@ PreparedData prepare_data(const TrainConfig& c, TrainTest raw) {
     raw.train = select_classes(raw.train, c.classes);
     raw.test = select_classes(raw.test, c.classes);
   }
-  p.outputs = c.classes.size() == 2 ? 1 : raw.train.num_classes;
+  p.outputs = raw.train.regression()  ? raw.train.target_dim
+              : c.classes.size() == 2 ? 1
+                                      : raw.train.num_classes;
   if (c.m > 0 && c.m != raw.train.n) {  // choose_subset throws for m > n
     const auto rows = choose_subset(raw.train, c.m, c.subset, derive_seed(c.seed, "subset"));
     raw.train = take_rows(raw.train, rows);
@@ -98,21 +151,31 @@ std::string to_string(RunStatus s) {
 }
 
 Trainer::Trainer(const TrainConfig& config, const PreparedData& data, Engine engine,
-                 std::span<const float> start)
+                 std::span<const float> start, std::span<const float> origin)
     : config_(config), data_(data), engine_(engine), loss_(config.loss) {
   const MlpSpec spec = model_spec(config, data);
   net_ = Mlp::make(spec);
-  for (const auto& s : config.stop) criteria_.push_back(parse_stop(s));
+  for (const auto& s : config.stop) {
+    criteria_.push_back(parse_stop(s));
+    criteria_.back().range = data.train.psnr_range;
+  }
 
   params_.assign(net_.num_params, 0.0f);
-  if (config.init_from.empty()) {
-    init_params(net_, params_, config.init, config.init_gain, derive_seed(config.seed, "init"),
-                config.init_gain_first);
-  } else {
-    IS_CHECK(start.size() == params_.size());  // run/ reads init_from and checks its shapes
+  if (!origin.empty()) {  // pretrained: start from `start`, measure from both
+    IS_CHECK(start.size() == params_.size() && origin.size() == params_.size());
     std::copy(start.begin(), start.end(), params_.begin());
+    pretrained_ = params_;
+    init_.assign(origin.begin(), origin.end());
+  } else {
+    if (config.init_from.empty()) {
+      init_params(net_, params_, config.init, config.init_gain, derive_seed(config.seed, "init"),
+                  config.init_gain_first);
+    } else {
+      IS_CHECK(start.size() == params_.size());  // run/ reads init_from and checks its shapes
+      std::copy(start.begin(), start.end(), params_.begin());
+    }
+    init_ = params_;
   }
-  init_ = params_;
   switch (config.optimizer) {
     case Optimizer::sgd:
       momentum_.assign(net_.num_params, 0.0f);
@@ -134,6 +197,7 @@ Trainer::Trainer(const TrainConfig& config, const PreparedData& data, Engine eng
   if (engine_ == Engine::reference || config.optimizer == Optimizer::adam)
     xb_.assign(static_cast<size_t>(B * spec.input_dim), 0.0f);
   yb_.assign(static_cast<size_t>(B), 0);
+  if (data.train.regression()) tb_.assign(static_cast<size_t>(B * spec.outputs), 0.0f);
   dlogits_.assign(static_cast<size_t>(std::max(B, k_eval_chunk) * spec.outputs), 0.0f);
   order_.resize(static_cast<size_t>(data.train.n));
   std::iota(order_.begin(), order_.end(), int64_t{0});
@@ -166,15 +230,23 @@ Evaluation Trainer::evaluate(const Dataset& d, bool margins) {
     for (int64_t i = 0; i < B; ++i) eval_rows_[static_cast<size_t>(i)] = d.row(start + i);
     const float* logits = forward_rows(eval_rows_.data(), B);
     for (int64_t i = 0; i < B; ++i) {
-      const float* f = logits + i * K;
-      const int32_t y = d.y[static_cast<size_t>(start + i)];
-      loss_sum += example_loss(loss_, f, y, K);
-      wrong += example_error(f, y, K) ? 1 : 0;
-      if (margins) ev.margins[static_cast<size_t>(start + i)] = example_margin(f, y, K);
+      const Judged e = judge(d, start + i, logits + i * K);
+      loss_sum += e.loss;
+      wrong += e.wrong ? 1 : 0;
+      if (margins) ev.margins[static_cast<size_t>(start + i)] = e.margin;
     }
   }
   ev.loss = d.n ? loss_sum / static_cast<double>(d.n) : 0.0;
   ev.error = d.n ? static_cast<double>(wrong) / static_cast<double>(d.n) : 0.0;
+  if (d.regression()) {
+    // A regression task has no classes: no error and no margins, but its mean squared error
+    // (the loss itself) and, where the range of the signal is known, its PSNR.
+    ev.regression = true;
+    ev.error = NAN;
+    ev.margins.clear();
+    ev.mse = ev.loss;
+    ev.psnr = d.psnr_range > 0 ? psnr_db(ev.mse, d.psnr_range) : NAN;
+  }
   return ev;
 }
 
@@ -217,12 +289,10 @@ bool Trainer::run_check(bool full, double initial_loss) {
       eval_rows_[static_cast<size_t>(i)] = train.row(order[start + i]);
     const float* logits = forward_rows(eval_rows_.data(), B);
     for (int64_t i = 0; i < B; ++i) {
-      const float* f = logits + i * K;
       const int64_t row = order[start + i];
-      const int32_t y = train.y[static_cast<size_t>(row)];
-      const double loss = example_loss(loss_, f, y, K);
-      if (!std::isfinite(loss)) return false;
-      check_.add(row, loss, example_margin(f, y, K), example_error(f, y, K));
+      const Judged e = judge(train, row, logits + i * K);
+      if (!std::isfinite(e.loss)) return false;
+      check_.add(row, e.loss, e.margin, e.wrong);
     }
     check_rows_seen_ += B;
     if (!full && check_.certainly_unmet()) break;
@@ -230,20 +300,44 @@ bool Trainer::run_check(bool full, double initial_loss) {
   return true;
 }
 
+Trainer::Judged Trainer::judge(const Dataset& d, int64_t row, const float* f) const {
+  const int64_t K = net_.spec.outputs;
+  if (d.regression()) return {regression_loss(f, d.target(row), K), NAN, false};
+  const int32_t y = d.y[static_cast<size_t>(row)];
+  return {example_loss(loss_, f, y, K), example_margin(f, y, K), example_error(f, y, K)};
+}
+
+void Trainer::gather_supervision(std::span<const int64_t> rows) {
+  const Dataset& train = data_.train;
+  const int64_t T = train.target_dim;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const int64_t row = rows[i];
+    yb_[i] = train.y[static_cast<size_t>(row)];
+    if (T > 0) std::copy_n(train.target(row), T, tb_.data() + static_cast<int64_t>(i) * T);
+  }
+}
+
+double Trainer::batch_loss_backward(float* dlogits, const float* logits, int64_t B, float scale) {
+  const int64_t K = net_.spec.outputs;
+  if (data_.train.regression())
+    return regression_forward_backward(dlogits, logits, tb_.data(), B, K, scale,
+                                       step_losses_.data());
+  return loss_forward_backward(loss_, dlogits, logits, yb_.data(), B, K, scale,
+                               step_losses_.data());
+}
+
 // One SGD step: PyTorch's SGD with momentum (dampening 0, no Nesterov, no weight decay),
 // v ← μ·v + g; w ← w − lr·v, on the mean loss of the batch.
 double Trainer::sgd_step(std::span<const int64_t> rows) {
   IS_CHECK(config_.optimizer == Optimizer::sgd);  // momentum_ exists, Adam's moments do not
   const Dataset& train = data_.train;
-  const int64_t B = static_cast<int64_t>(rows.size()), dim = train.dim, K = net_.spec.outputs;
+  const int64_t B = static_cast<int64_t>(rows.size()), dim = train.dim;
   IS_CHECK(B >= 1 && B <= train_ws_.batch);
   // The batch: row pointers into the training set (the fused engine reads x where it lies;
   // its first layer transposes the rows into a panel anyway) and labels yb (B).
-  for (int64_t i = 0; i < B; ++i) {
-    const int64_t row = rows[static_cast<size_t>(i)];
-    xrows_[static_cast<size_t>(i)] = train.row(row);
-    yb_[static_cast<size_t>(i)] = train.y[static_cast<size_t>(row)];
-  }
+  for (int64_t i = 0; i < B; ++i)
+    xrows_[static_cast<size_t>(i)] = train.row(rows[static_cast<size_t>(i)]);
+  gather_supervision(rows);
   const float lr = static_cast<float>(config_.lr), mu = static_cast<float>(config_.momentum);
   const float scale = 1.0f / static_cast<float>(B);  // gradient of the batch mean
   double loss = 0.0;
@@ -251,8 +345,7 @@ double Trainer::sgd_step(std::span<const int64_t> rows) {
     // logits (B, K) = forward(x); dlogits (B, K) = scale · dloss/dlogits; then the backward
     // pass updates every layer's parameters and momentum as it goes, output layer first.
     const float* logits = mlp_forward(net_, params_.data(), xrows_.data(), B, train_ws_);
-    loss = loss_forward_backward(loss_, dlogits_.data(), logits, yb_.data(), B, K, scale,
-                                 step_losses_.data());
+    loss = batch_loss_backward(dlogits_.data(), logits, B, scale);
     note_batch(rows, logits);
     mlp_backward_sgd(net_, params_.data(), momentum_.data(), xrows_.data(), dlogits_.data(), B,
                      train_ws_, lr, mu);
@@ -260,8 +353,7 @@ double Trainer::sgd_step(std::span<const int64_t> rows) {
     for (int64_t i = 0; i < B; ++i)
       std::copy_n(xrows_[static_cast<size_t>(i)], dim, xb_.data() + i * dim);
     const auto logits = mlp_forward_ref(net_, params_.data(), xb_.data(), B);
-    loss = loss_forward_backward(loss_, dlogits_.data(), logits.data(), yb_.data(), B, K, scale,
-                                 step_losses_.data());
+    loss = batch_loss_backward(dlogits_.data(), logits.data(), B, scale);
     note_batch(rows, logits.data());
     const auto grads = mlp_backward_ref(net_, params_.data(), xb_.data(), dlogits_.data(), B);
     sgd_update_ref(params_.data(), momentum_.data(), grads.data(),
@@ -293,27 +385,23 @@ double Trainer::minibatch_step(std::span<const int64_t> rows) {
 double Trainer::adam_step(std::span<const int64_t> rows) {
   IS_CHECK(config_.optimizer == Optimizer::adam);
   const Dataset& train = data_.train;
-  const int64_t B = static_cast<int64_t>(rows.size()), dim = train.dim, K = net_.spec.outputs;
+  const int64_t B = static_cast<int64_t>(rows.size()), dim = train.dim;
   IS_CHECK(B >= 1 && B <= train_ws_.batch);
   // The batch gathered into xb_ (B, dim): mlp_backward's first layer reads x as one matrix.
-  for (int64_t i = 0; i < B; ++i) {
-    const int64_t row = rows[static_cast<size_t>(i)];
-    std::copy_n(train.row(row), dim, xb_.data() + i * dim);
-    yb_[static_cast<size_t>(i)] = train.y[static_cast<size_t>(row)];
-  }
+  for (int64_t i = 0; i < B; ++i)
+    std::copy_n(train.row(rows[static_cast<size_t>(i)]), dim, xb_.data() + i * dim);
+  gather_supervision(rows);
   const float scale = 1.0f / static_cast<float>(B);
   double loss = 0.0;
   if (engine_ == Engine::fused) {
     const float* logits = mlp_forward(net_, params_.data(), xb_.data(), B, train_ws_);
-    loss = loss_forward_backward(loss_, dlogits_.data(), logits, yb_.data(), B, K, scale,
-                                 step_losses_.data());
+    loss = batch_loss_backward(dlogits_.data(), logits, B, scale);
     note_batch(rows, logits);
     mlp_backward(net_, params_.data(), grad_.data(), xb_.data(), dlogits_.data(), B, train_ws_);
     adam_update(params_, adam_, grad_, config_.lr, adam_hyper());
   } else {
     const auto logits = mlp_forward_ref(net_, params_.data(), xb_.data(), B);
-    loss = loss_forward_backward(loss_, dlogits_.data(), logits.data(), yb_.data(), B, K, scale,
-                                 step_losses_.data());
+    loss = batch_loss_backward(dlogits_.data(), logits.data(), B, scale);
     note_batch(rows, logits.data());
     const auto grads = mlp_backward_ref(net_, params_.data(), xb_.data(), dlogits_.data(), B);
     adam_update_ref(params_.data(), adam_.m.data(), adam_.v.data(), grads.data(),
@@ -342,22 +430,29 @@ double Trainer::gd_step() {
       }
     } observer(this);
     return initscope::gd_step(net_, params_, momentum_, loss_, train.x.data(), train.y.data(),
-                              order_, lr, mu, gd_, &observer);
+                              train.regression() ? train.targets.data() : nullptr, order_, lr, mu,
+                              gd_, &observer);
   }
   // The reference: every row at once through the naive twins in double, as the oracle of
   // objective/'s gradient tests (a float sum over thousands of rows, in row order, would be
   // the least accurate of the two engines), then the float update.
   std::vector<double> x(static_cast<size_t>(n * dim)), p(params_.begin(), params_.end());
   std::vector<int32_t> y(static_cast<size_t>(n));
+  std::vector<float> t(static_cast<size_t>(n * train.target_dim));
   for (int64_t i = 0; i < n; ++i) {
     const int64_t row = order_[static_cast<size_t>(i)];
     std::copy_n(train.row(row), dim, x.data() + i * dim);
     y[static_cast<size_t>(i)] = train.y[static_cast<size_t>(row)];
+    if (train.regression())
+      std::copy_n(train.target(row), train.target_dim, t.data() + i * train.target_dim);
   }
   const auto logits = mlp_forward_ref(net_, p.data(), x.data(), n);
   std::vector<double> dlogits(logits.size());
-  const double loss = loss_forward_backward(loss_, dlogits.data(), logits.data(), y.data(), n, K,
-                                            1.0 / static_cast<double>(n));
+  const double inv_n = 1.0 / static_cast<double>(n);
+  const double loss =
+      train.regression()
+          ? regression_forward_backward(dlogits.data(), logits.data(), t.data(), n, K, inv_n)
+          : loss_forward_backward(loss_, dlogits.data(), logits.data(), y.data(), n, K, inv_n);
   note_rows(order_, std::vector<float>(logits.begin(), logits.end()).data());
   const auto g = mlp_backward_ref(net_, p.data(), x.data(), dlogits.data(), n);
   const std::vector<float> grads(g.begin(), g.end());
@@ -370,10 +465,15 @@ double Trainer::gd_step() {
 // row's risk of failing the stopping check (its margin, or −loss for a loss criterion).
 void Trainer::note_batch(std::span<const int64_t> rows, const float* logits) {
   const int64_t K = net_.spec.outputs;
+  const bool regression = data_.train.regression();
   for (size_t i = 0; i < rows.size(); ++i) {
     const float* f = logits + static_cast<int64_t>(i) * K;
     const int32_t y = yb_[i];
     epoch_loss_sum_ += step_losses_[i];
+    if (regression) {  // no classes: only the loss tells the risk
+      risk_[static_cast<size_t>(rows[i])] = static_cast<float>(-step_losses_[i]);
+      continue;
+    }
     epoch_wrong_ += example_error(f, y, K) ? 1 : 0;
     risk_[static_cast<size_t>(rows[i])] =
         static_cast<float>(risk_is_loss_ ? -step_losses_[i] : example_margin(f, y, K));
@@ -386,11 +486,10 @@ void Trainer::note_rows(std::span<const int64_t> rows, const float* logits) {
   for (size_t i = 0; i < rows.size(); ++i) {
     const float* f = logits + static_cast<int64_t>(i) * K;
     const auto row = static_cast<size_t>(rows[i]);
-    const int32_t y = data_.train.y[row];
-    const double loss = example_loss(loss_, f, y, K);
-    epoch_loss_sum_ += loss;
-    epoch_wrong_ += example_error(f, y, K) ? 1 : 0;
-    risk_[row] = static_cast<float>(risk_is_loss_ ? -loss : example_margin(f, y, K));
+    const Judged e = judge(data_.train, rows[i], f);
+    epoch_loss_sum_ += e.loss;
+    epoch_wrong_ += e.wrong ? 1 : 0;
+    risk_[row] = static_cast<float>(risk_is_loss_ ? -e.loss : e.margin);
   }
 }
 
@@ -435,6 +534,7 @@ MeasureInput Trainer::measure_input(MeasureTime when, const RunState& s) {
   in.net = &net_;
   in.params = when == k_at_init ? std::span<const float>(init_) : std::span<const float>(params_);
   in.init = init_;
+  in.pretrained = pretrained_;
   in.init_metrics = &s.init_metrics;
   in.evaluate = [this](Split split, bool margins) {
     return evaluate(split == Split::train ? data_.train : data_.test, margins);
@@ -549,8 +649,10 @@ void Trainer::learn_risk_order(double initial_loss) {
       risk_threshold_ = static_cast<float>(-c.value);
       break;
     case StopCriterion::Kind::loss_relative:
+    case StopCriterion::Kind::mse:
+    case StopCriterion::Kind::psnr:
       risk_is_loss_ = true;
-      risk_threshold_ = static_cast<float>(-c.value * initial_loss);
+      risk_threshold_ = static_cast<float>(-c.loss_bound(initial_loss));
       break;
   }
 }
@@ -559,9 +661,10 @@ void Trainer::learn_risk_order(double initial_loss) {
 void Trainer::record_check(RunState& s, bool complete, double epoch_loss, double epoch_error,
                            const StopCriterion*& met) {
   auto& traj = s.out.trajectory;
+  const Dataset& train = data_.train;
   if (s.epoch > 0) {
     traj.push_back({s.step, s.epoch, "epoch_loss", epoch_loss});
-    traj.push_back({s.step, s.epoch, "epoch_error", epoch_error});
+    if (!train.regression()) traj.push_back({s.step, s.epoch, "epoch_error", epoch_error});
   }
   for (size_t i = 0; i < criteria_.size() && complete; ++i) {
     if (criteria_[i].kind == StopCriterion::Kind::margin)
@@ -570,7 +673,10 @@ void Trainer::record_check(RunState& s, bool complete, double epoch_loss, double
   }
   if (complete) {
     traj.push_back({s.step, s.epoch, "train_loss", check_.loss()});
-    traj.push_back({s.step, s.epoch, "train_error", check_.error()});
+    if (!train.regression())
+      traj.push_back({s.step, s.epoch, "train_error", check_.error()});
+    else if (train.psnr_range > 0)
+      traj.push_back({s.step, s.epoch, "train_psnr", psnr_db(check_.loss(), train.psnr_range)});
   }
 }
 
@@ -589,11 +695,15 @@ void Trainer::report_progress(const RunState& s, bool complete, double epoch_los
   Progress p;
   p.epoch = s.epoch;
   p.step = s.step;
+  p.regression = data_.train.regression();
   p.loss = complete ? check_.loss() : epoch_loss;
   p.error = complete ? check_.error() : epoch_error;
   p.criterion = criteria_.empty() ? p.loss : check_.value(0);
   if (!complete && !criteria_.empty())
-    p.bound = criteria_[0].kind == StopCriterion::Kind::margin ? '<' : '>';
+    p.bound = criteria_[0].kind == StopCriterion::Kind::margin ||
+                      criteria_[0].kind == StopCriterion::Kind::psnr
+                  ? '<'
+                  : '>';
   p.criterion_name = criteria_.empty() ? "loss" : criteria_[0].text;
   p.elapsed = seconds_since(s.t_start);
   p.steps_per_second = s.t_train > 0 ? static_cast<double>(s.step) / s.t_train : 0.0;
@@ -622,6 +732,53 @@ void Trainer::measure_at_end(RunState& s) {
   // The share of the training set the stopping checks evaluated (1 = every example each time).
   m["check_rows_fraction"] = static_cast<double>(check_rows_seen_) /
                              static_cast<double>(std::max<int64_t>(n * s.checks, 1));
+}
+
+PretrainedRun run_pretrained(const TrainConfig& config, const PreparedData& task,
+                             const ProgressFn& progress) {
+  IS_CHECK(config.pretrain != Pretrain::none);
+  TrainConfig first = config;
+  first.stop = config.pretrain_stop;
+  first.pretrain = Pretrain::none;
+  first.pretrain_stop.clear();
+  const PreparedData pre = pretrain_data(config, task);
+  Trainer phase1(first, pre, Engine::fused);
+  RunOutcome one = phase1.run(progress);
+  PretrainedRun r;
+  r.net = phase1.net();
+  r.init.assign(phase1.initial_params().begin(), phase1.initial_params().end());
+  r.pretrained.assign(phase1.params().begin(), phase1.params().end());
+  const auto pretrain_metrics = [&](Metrics& m) {
+    m["pretrain_steps"] = one.metrics.at("steps");
+    m["pretrain_epochs"] = one.metrics.at("epochs");
+    m["pretrain_converged"] = one.converged ? 1.0 : 0.0;
+    m["pretrain_train_loss"] = one.metrics.count("train_loss") ? one.metrics.at("train_loss") : NAN;
+    m["pretrain_seconds"] = one.metrics.at("wall_seconds");
+  };
+  if (one.status == RunStatus::diverged) {
+    r.out = std::move(one);
+    r.out.stopped_by = "diverged";
+    r.out.error = "pretraining: " + r.out.error;
+    for (auto& p : r.out.trajectory) p.name = "pretrain_" + p.name;
+    pretrain_metrics(r.out.metrics);
+    r.final_params = r.pretrained;
+    return r;
+  }
+  Trainer phase2(config, task, Engine::fused, r.pretrained, r.init);
+  RunOutcome two = phase2.run(progress);
+  r.final_params.assign(phase2.params().begin(), phase2.params().end());
+  const auto steps = static_cast<int64_t>(one.metrics.at("steps"));
+  const auto epochs = static_cast<int64_t>(one.metrics.at("epochs"));
+  std::vector<TrajectoryPoint> traj;
+  traj.reserve(one.trajectory.size() + two.trajectory.size());
+  for (auto& p : one.trajectory) traj.push_back({p.step, p.epoch, "pretrain_" + p.name, p.value});
+  for (auto& p : two.trajectory)
+    traj.push_back({p.step + steps, p.epoch + epochs, p.name, p.value});
+  two.trajectory = std::move(traj);
+  pretrain_metrics(two.metrics);
+  two.metrics["wall_seconds"] += one.metrics.at("wall_seconds");
+  r.out = std::move(two);
+  return r;
 }
 
 }  // namespace initscope

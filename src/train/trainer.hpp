@@ -43,6 +43,12 @@ struct PreparedData {
 /// the (class-selected) training set and the like.
 PreparedData prepare_data(const TrainConfig& c, TrainTest raw);
 
+/// The data of a run's pretraining phase (config.pretrain, not none): the prepared task data
+/// with its labels, targets or inputs corrupted from the seed's `pretrain` stream (Pretrain in
+/// train/config.hpp says how). The test set is the task's, so that the phase's test metrics say
+/// how the pretrained network does on the task.
+PreparedData pretrain_data(const TrainConfig& c, const PreparedData& task);
+
 /// The index of the first value that is NaN or infinite, or −1 if all are finite.
 int64_t first_nonfinite(std::span<const float> v);
 
@@ -56,6 +62,7 @@ struct Progress {
   double loss = 0.0, error = 0.0;
   double criterion = 0.0;  // the first criterion's current value (loss, error or fraction)
   char bound = 0;
+  bool regression = false;  // no error to show
   std::string criterion_name;
   double steps_per_second = 0.0, elapsed = 0.0;
 };
@@ -88,8 +95,11 @@ class Trainer {
  public:
   /// Builds the network and initializes it: randomly from the run seed, or, if config.init_from
   /// is set, to `start` (num_params floats, which the caller read from that file: run/ does).
+  /// After pretraining (run_pretrained) `start` is the pretrained weights and `origin` the
+  /// random initialization they came from: measures then take distances from both (dist_init
+  /// from origin, dist_pretrain from start).
   Trainer(const TrainConfig& config, const PreparedData& data, Engine engine = Engine::fused,
-          std::span<const float> start = {});
+          std::span<const float> start = {}, std::span<const float> origin = {});
   /// Trains until a criterion or cap; then measures. Call once.
   RunOutcome run(const ProgressFn& progress = {});
 
@@ -112,6 +122,8 @@ class Trainer {
   Engine engine() const { return engine_; }
   std::span<const float> params() const { return params_; }
   std::span<const float> initial_params() const { return init_; }
+  /// The weights training started from when they were pretrained (else empty).
+  std::span<const float> pretrained_params() const { return pretrained_; }
   /// Loss, error and (optionally) margins of `d` at the current parameters.
   Evaluation evaluate(const Dataset& d, bool margins);
 
@@ -140,6 +152,19 @@ class Trainer {
   MeasureInput measure_input(MeasureTime when, const RunState& s);
   AdamHyper adam_hyper() const { return {config_.beta1, config_.beta2, config_.eps}; }
 
+  // What one example's outputs f score against its label, or its targets for regression (no
+  // margin, NaN, and never "wrong": a regression task has no classes).
+  struct Judged {
+    double loss, margin;
+    bool wrong;
+  };
+  Judged judge(const Dataset& d, int64_t row, const float* f) const;
+  /// The batch's labels into yb_, and for regression its targets into tb_.
+  void gather_supervision(std::span<const int64_t> rows);
+  /// Sum of the gathered batch's losses; dlogits (B, K) = scale · ∂loss/∂logits, each example's
+  /// loss into step_losses_.
+  double batch_loss_backward(float* dlogits, const float* logits, int64_t B, float scale);
+
   /// The stopping check after an epoch: evaluates the training set into check_ in the order of
   /// risk from this epoch's training pass, until the decision is known, or everything if `full`.
   /// Returns false if an example's loss is not finite.
@@ -159,7 +184,8 @@ class Trainer {
   // optimizers' state exists only for the chosen one: momentum_ for sgd and gd, adam_'s moments
   // and grad_ for adam, gd_'s gradient workspace for gd.
   std::vector<float> params_, init_, momentum_;
-  std::vector<float> grad_;  // (num_params) adam: the batch mean's gradient
+  std::vector<float> pretrained_;  // (num_params) after pretraining: where training started
+  std::vector<float> grad_;        // (num_params) adam: the batch mean's gradient
   AdamState adam_;
   GdState gd_;
   Workspace train_ws_, eval_ws_;
@@ -167,6 +193,7 @@ class Trainer {
   std::vector<float> xb_;            // the batch gathered (B, dim): reference engine and adam
   std::vector<float> dlogits_;       // the logits' gradient (B, K)
   std::vector<int32_t> yb_;
+  std::vector<float> tb_;  // (B, K) the batch's targets (regression only)
   std::vector<int64_t> order_;
   Rng order_rng_{0};               // the data order's stream, seeded by run()
   std::vector<float> ref_logits_;  // reference engine: forward_rows's logits (B, K)
@@ -183,5 +210,21 @@ class Trainer {
   std::vector<const float*> eval_rows_;  // (k_eval_chunk) rows of one evaluation forward pass
   int64_t check_rows_seen_ = 0;          // examples evaluated by all checks, for the run's metrics
 };
+
+/// A run with pretraining (config.pretrain not none). Phase 1 trains the random initialization
+/// on pretrain_data until config.pretrain_stop or the caps; phase 2 trains the task from the
+/// weights it reached, with dist_init measured from the random initialization and
+/// dist_pretrain from the pretrained weights. The outcome is phase 2's with phase 1 folded in:
+/// phase 1's trajectory first, its names prefixed "pretrain_" (phase 2's steps and epochs
+/// continue from phase 1's), and the metrics pretrain_steps, pretrain_epochs,
+/// pretrain_converged, pretrain_train_loss, pretrain_seconds; wall_seconds covers both. A
+/// pretraining that diverges ends the run there, as diverged.
+struct PretrainedRun {
+  RunOutcome out;
+  std::vector<float> init, pretrained, final_params;  // (num_params) each
+  Mlp net;
+};
+PretrainedRun run_pretrained(const TrainConfig& config, const PreparedData& task,
+                             const ProgressFn& progress = {});
 
 }  // namespace initscope

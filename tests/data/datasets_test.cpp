@@ -103,14 +103,14 @@ TEST(CheckData, ReportsMissingOkAndInvalid) {
   test::write_tiny_mnist(tmp / "mnist", /*gz=*/false);
   test::write_bytes(tmp / "mnist" / "t10k-labels-idx1-ubyte", {1, 2, 3, 4, 5});
   const auto status = check_data(tmp.path());
-  ASSERT_EQ(status.size(), 4u + 4u + 6u);
+  ASSERT_EQ(status.size(), 4u + 4u + 6u + standard_images().size());
   int ok = 0, missing = 0;
   for (const auto& s : status) {
     ok += s.ok;
     missing += s.detail == "missing";
   }
-  EXPECT_EQ(ok, 4);       // the fake fashion-mnist files; fake MNIST fails its checksums
-  EXPECT_EQ(missing, 6);  // all of CIFAR-10
+  EXPECT_EQ(ok, 4);            // the fake fashion-mnist files; fake MNIST fails its checksums
+  EXPECT_EQ(missing, 6 + 12);  // all of CIFAR-10 and the standard images
   EXPECT_EQ(status[0].dataset, "mnist");
   EXPECT_NE(status[0].detail.find("sha256 mismatch"), std::string::npos) << status[0].detail;
   EXPECT_NE(status[3].detail.find("magic"), std::string::npos) << status[3].detail;
@@ -119,6 +119,7 @@ TEST(CheckData, ReportsMissingOkAndInvalid) {
   EXPECT_EQ(status[4].file.filename(), "train-images-idx3-ubyte.gz");
   EXPECT_EQ(status[5].detail, "6 labels");
   EXPECT_EQ(status[8].dataset, "cifar10");
+  EXPECT_EQ(status[14].dataset, "images");
 }
 
 TEST(RealFashionMnist, ReadsDebianPackageFiles) {

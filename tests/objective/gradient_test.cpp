@@ -66,7 +66,7 @@ TEST_P(Gradient, MatchesTheReferenceTwinsInDouble) {
   GradientWorkspace gw = make_gradient_workspace(p.net);
   std::vector<float> grad(p.net.num_params);
   const double loss =
-      loss_gradient(p.net, p.params, c.loss, p.x.data(), p.y.data(), p.rows, grad, gw);
+      loss_gradient(p.net, p.params, c.loss, p.x.data(), p.y.data(), nullptr, p.rows, grad, gw);
 
   // The oracle: every chosen row at once, in double.
   const int64_t dim = p.net.spec.input_dim, K = c.outputs;
@@ -105,8 +105,8 @@ TEST_P(Gradient, IndependentOfTheChunkSizeUpToFloatRounding) {
   for (const int64_t chunk : {int64_t{700}, int64_t{256}, int64_t{64}, int64_t{33}}) {
     GradientWorkspace gw = make_gradient_workspace(p.net, chunk);
     grads.emplace_back(p.net.num_params);
-    losses.push_back(
-        loss_gradient(p.net, p.params, c.loss, p.x.data(), p.y.data(), p.rows, grads.back(), gw));
+    losses.push_back(loss_gradient(p.net, p.params, c.loss, p.x.data(), p.y.data(), nullptr, p.rows,
+                                   grads.back(), gw));
   }
   for (size_t k = 1; k < grads.size(); ++k) {
     double diff2 = 0.0, ref2 = 0.0;
@@ -143,12 +143,12 @@ TEST(Gradient, RowPointersGiveTheIndexResultAndNoCallAllocates) {
   }
   std::vector<float> g1(p.net.num_params), g2(p.net.num_params);
   const double l1 =
-      loss_gradient(p.net, p.params, Loss::ce, p.x.data(), p.y.data(), p.rows, g1, gw);
+      loss_gradient(p.net, p.params, Loss::ce, p.x.data(), p.y.data(), nullptr, p.rows, g1, gw);
   const float* logits_before = gw.ws.logits.data();
   const long before = g_allocations.load();
   const double l2 = loss_gradient(p.net, p.params, Loss::ce, rows, labels, g2, gw);
   const double l3 =
-      loss_gradient(p.net, p.params, Loss::ce, p.x.data(), p.y.data(), p.rows, g1, gw);
+      loss_gradient(p.net, p.params, Loss::ce, p.x.data(), p.y.data(), nullptr, p.rows, g1, gw);
   EXPECT_EQ(g_allocations.load() - before, 0) << "loss_gradient allocated";
   EXPECT_EQ(gw.ws.logits.data(), logits_before);
   EXPECT_EQ(l1, l2);

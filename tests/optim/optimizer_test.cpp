@@ -143,7 +143,7 @@ TEST(Gd, TwoStepsOfATinyNetworkMatchTheClosedForm) {
   std::vector<float> p(k_p0.begin(), k_p0.end()), vf(5, 0.0f);
   GdState st = make_gd_state(net, 2);
   for (int s = 0; s < 2; ++s) {
-    gd_step(net, p, vf, Loss::mse, xf.data(), y.data(), rows, static_cast<float>(lr),
+    gd_step(net, p, vf, Loss::mse, xf.data(), y.data(), nullptr, rows, static_cast<float>(lr),
             static_cast<float>(mu), st);
     for (size_t j = 0; j < 5; ++j) EXPECT_NEAR(p[j], s == 0 ? p1[j] : p2[j], 1e-6) << j;
   }
@@ -163,12 +163,12 @@ TEST(Optimizers, UpdatesAllocateNothing) {
   std::vector<int64_t> rows(static_cast<size_t>(n));
   std::iota(rows.begin(), rows.end(), int64_t{0});
   GdState gd = make_gd_state(net);
-  gd_step(net, p, v, Loss::ce, x.data(), y.data(), rows, 0.1f, 0.9f, gd);
+  gd_step(net, p, v, Loss::ce, x.data(), y.data(), nullptr, rows, 0.1f, 0.9f, gd);
   const long before = g_allocations.load();
   for (int i = 0; i < 3; ++i) {
     adam_update(p, st, g, 1e-3, AdamHyper{});
     sgd_update(p, v, g, 0.1f, 0.9f);
-    gd_step(net, p, v, Loss::ce, x.data(), y.data(), rows, 0.1f, 0.9f, gd);
+    gd_step(net, p, v, Loss::ce, x.data(), y.data(), nullptr, rows, 0.1f, 0.9f, gd);
   }
   EXPECT_EQ(g_allocations.load() - before, 0) << "an update allocated";
 }

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -150,16 +151,19 @@ TEST(Config, HashIgnoresThreadsButNotResults) {
 // k_config_schema bump (and then this pin), never a quiet edit.
 TEST(Config, DefaultsArePinnedToTheSchema) {
   EXPECT_EQ(k_config_schema, 2);
-  EXPECT_EQ(to_json(TrainConfig{}).dump(),
-            R"({"activation":"relu","batch":64,"beta1":0.9,"beta2":0.999,"classes":[],)"
-            R"("dataset":"mnist","depth":5,"encoding":"none","eps":1e-08,)"
-            R"("fourier_features":256,"fourier_sigma":10.0,"gauss_width":1.0,)"
-            R"("init":"xavier_normal","init_from":"","init_gain":1.0,"init_gain_first":0.0,)"
-            R"("loss":"ce","lr":0.01,"m":0,"max_epochs":1000,"max_steps":-1,)"
-            R"("measure_every":0,"momentum":0.9,"noise":0.0,"omega0":30.0,)"
-            R"("omega0_hidden":30.0,"optimizer":"sgd","pe_levels":10,"seed":1,"shuffle":true,)"
-            R"("standardize":false,"stop":[],"subset":"random","threads":1,)"
-            R"("train_eval":"early","width":256})");
+  EXPECT_EQ(
+      to_json(TrainConfig{}).dump(),
+      R"({"activation":"relu","batch":64,"beta1":0.9,"beta2":0.999,"classes":[],)"
+      R"("dataset":"mnist","depth":5,"encoding":"none","eps":1e-08,)"
+      R"("fourier_features":256,"fourier_sigma":10.0,"gauss_width":1.0,)"
+      R"("image_size":256,"init":"xavier_normal","init_from":"","init_gain":1.0,"init_gain_first":0.0,)"
+      R"("loss":"ce","lr":0.01,"m":0,"max_epochs":1000,"max_steps":-1,)"
+      R"("measure_every":0,"momentum":0.9,"noise":0.0,"omega0":30.0,)"
+      R"("omega0_hidden":30.0,"optimizer":"sgd","pe_levels":10,)"
+      R"("pretrain":"none","pretrain_stop":[],"seed":1,"shuffle":true,)"
+      R"("signal_amps":[],"signal_freqs":[1.0,2.0,3.0],"signal_grid":false,)"
+      R"("standardize":false,"stop":[],"subset":"random","target_noise":0.0,)"
+      R"("test_grid":2048,"threads":1,"train_eval":"early","train_stride":2,"width":256})");
   EXPECT_EQ(identity_json(TrainConfig{}).dump(), R"({"schema":2})");
 }
 
@@ -260,13 +264,21 @@ TEST(Config, EveryOptionRoundTripsThroughItsText) {
       {"seed", "18446744073709551615"},
       {"threads", "2"},
       {"train_eval", "full"}};
+  // The options of regression tasks and pretraining, each with the task it needs
+  // (RegressionOptionsRoundTrip below); here absent.
+  const std::set<std::string> elsewhere = {"signal_freqs", "signal_amps",  "signal_grid",
+                                           "test_grid",    "target_noise", "image_size",
+                                           "train_stride", "pretrain",     "pretrain_stop"};
   nlohmann::json j = nlohmann::json::object();
   for (const auto& spec : run_options()) {
+    if (elsewhere.count(spec.name)) continue;
     ASSERT_TRUE(texts.count(spec.name)) << spec.name << " has no test value";
     j[spec.name] = option_value_from_text(spec, texts.at(spec.name));
   }
   const TrainConfig c = config_from_json(j);
-  EXPECT_EQ(to_json(c), j);
+  nlohmann::json all = to_json(c);
+  for (const auto& name : elsewhere) all.erase(name);
+  EXPECT_EQ(all, j);
   EXPECT_EQ(c.classes, (std::vector<int>{3, 8}));
   EXPECT_EQ(c.subset, SubsetMode::stratified);
   EXPECT_FALSE(c.shuffle);
@@ -284,6 +296,91 @@ TEST(Config, EveryOptionRoundTripsThroughItsText) {
               option_value_from_text(*find_option("shuffle"), "yes");
             }).find("--shuffle yes: expected on or off"),
             std::string::npos);
+}
+
+TEST(Config, RegressionOptionsRoundTripThroughTheirText) {
+  const auto parse = [](const std::map<std::string, std::string>& texts) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [name, text] : texts)
+      j[name] = option_value_from_text(*find_option(name), text);
+    const TrainConfig c = config_from_json(j);
+    EXPECT_EQ(to_json(c)["loss"], "mse");  // chosen for a regression task when not given
+    j["loss"] = "mse";
+    EXPECT_EQ(to_json(c).dump(), [&] {
+      nlohmann::json all = to_json(TrainConfig{});
+      for (auto& [k, v] : j.items()) all[k] = v;
+      return all.dump();
+    }());
+    return c;
+  };
+  const TrainConfig s = parse({{"dataset", "signal1d"},
+                               {"signal_freqs", "1,2.5"},
+                               {"signal_amps", "1,0.5"},
+                               {"signal_grid", ""},
+                               {"test_grid", "512"},
+                               {"target_noise", "0.1"},
+                               {"pretrain", "noise-targets"},
+                               {"pretrain_stop", "mse<=0.001"}});
+  EXPECT_EQ(s.signal_freqs, (std::vector<double>{1, 2.5}));
+  EXPECT_TRUE(s.signal_grid);
+  EXPECT_EQ(s.pretrain, Pretrain::noise_targets);
+  const TrainConfig i = parse({{"dataset", "image:camera"},
+                               {"image_size", "64"},
+                               {"train_stride", "4"},
+                               {"stop", "psnr>=30"}});
+  EXPECT_EQ(i.image_size, 64);
+  EXPECT_EQ(i.train_stride, 4);
+  EXPECT_EQ(parse({{"dataset", "image:/tmp/my image.png"}}).dataset, "image:/tmp/my image.png");
+}
+
+// Every bad combination of a task's options: one message naming the flag and what it needs.
+TEST(Config, RegressionTasksRefuseWhatTheyCannotTake) {
+  const auto refused = [](const nlohmann::json& j, std::initializer_list<std::string> pieces) {
+    const std::string e = error_of([&] { config_from_json(j); });
+    EXPECT_FALSE(e.empty()) << j.dump();
+    for (const auto& p : pieces) EXPECT_NE(e.find(p), std::string::npos) << e << " ∌ " << p;
+  };
+  refused({{"signal_freqs", {1, 2}}}, {"--signal-freqs 1,2", "needs --dataset signal1d"});
+  refused({{"dataset", "mnist"}, {"image_size", 64}}, {"--image-size 64", "image:NAME"});
+  refused({{"dataset", "signal1d"}, {"train_stride", 4}}, {"--train-stride 4", "image:NAME"});
+  refused({{"target_noise", 0.1}}, {"--target-noise", "regression task"});
+  refused({{"dataset", "signal1d"}, {"loss", "ce"}}, {"--loss ce", "--loss mse"});
+  refused({{"dataset", "signal1d"}, {"classes", {0, 1}}}, {"--classes", "no classes"});
+  refused({{"dataset", "signal1d"}, {"noise", 0.1}}, {"--noise 0.1", "--target-noise"});
+  refused({{"dataset", "signal1d"}, {"subset", "stratified"}}, {"--subset stratified"});
+  refused({{"dataset", "signal1d"}, {"signal_freqs", nlohmann::json::array()}},
+          {"--signal-freqs", "at least one"});
+  refused({{"dataset", "signal1d"}, {"signal_amps", {1, 2}}},
+          {"--signal-amps 1,2", "2 amplitudes for 3 frequencies"});
+  refused({{"dataset", "image:camera"}, {"image_size", 8}, {"train_stride", 8}},
+          {"--train-stride 8", "not smaller than the 8-pixel image"});
+  refused({{"dataset", "signal1d"}, {"stop", "psnr>=30"}}, {"psnr>=30", "image task"});
+  refused({{"stop", "mse<=0.1"}}, {"--stop mse<=0.1", "regression task"});
+  refused({{"dataset", "image:camera"}, {"stop", "margin:1:0.9"}},
+          {"--stop margin:1:0.9", "mse<=X or psnr>=X"});
+  refused({{"dataset", "signal1d"}, {"pretrain", "noise-targets"}}, {"--pretrain-stop"});
+  refused({{"pretrain_stop", "loss<=1"}}, {"--pretrain-stop loss<=1", "needs --pretrain"});
+  refused({{"dataset", "signal1d"}, {"pretrain", "random-labels"}, {"pretrain_stop", "mse<=1"}},
+          {"--pretrain random-labels", "noise-targets"});
+  refused({{"pretrain", "noise-targets"}, {"pretrain_stop", "loss<=1"}},
+          {"--pretrain noise-targets", "random-labels"});
+  refused({{"pretrain", "random-labels"}, {"pretrain_stop", "bogus"}},
+          {"--pretrain-stop bogus", "unknown criterion"});
+  refused({{"dataset", "image:"}}, {"--dataset image:", "unknown dataset"});
+  refused({{"dataset", "signal2d"}}, {"--dataset signal2d", "signal1d"});
+}
+
+TEST(Config, StopCriteriaOnTheFit) {
+  StopCriterion m = parse_stop("mse<=0.001");
+  EXPECT_EQ(m.kind, StopCriterion::Kind::mse);
+  EXPECT_TRUE(m.on_loss());
+  EXPECT_EQ(m.loss_bound(NAN), 0.001);
+  StopCriterion p = parse_stop("psnr>=30");
+  p.range = 2.0;
+  EXPECT_EQ(p.kind, StopCriterion::Kind::psnr);
+  EXPECT_NEAR(p.loss_bound(NAN), 4e-3, 1e-15);  // 30 dB on [0, 1] pixels is an MSE of 1e-3
+  EXPECT_FALSE(parse_stop("margin:1:0.5").on_loss());
+  EXPECT_NE(error_of([] { parse_stop("mse<=-1"); }).find("non-negative"), std::string::npos);
 }
 
 // The README's option table is generated from the option table; this keeps them one.
