@@ -63,8 +63,7 @@ void add_results(CLI::App& app, Common& common) {
       any_regression = any_regression || regression;
       const auto fit = [&](const char* split) {
         return regression ? metric_str(r, fmt::format("{}_mse", split).c_str(), 1, "{:.3e}")
-                          : metric_str(r, fmt::format("{}_error", split).c_str(), 100,
-                                       "{:.2f}%");
+                          : metric_str(r, fmt::format("{}_error", split).c_str(), 100, "{:.2f}%");
       };
       const std::string pretrain = cfg_str(r.config, "pretrain");
       fmt::print(
@@ -76,15 +75,15 @@ void add_results(CLI::App& app, Common& common) {
           metric_str(r, "dist_init", 1, "{:.3f}"), metric_str(r, "wall_seconds", 1, "{:.1f}"),
           pretrain == "none" || pretrain == "-"
               ? "-"
-              : fmt::format("{} ({:.0f} steps, dist_pretrain {:.3f})", pretrain,
-                            r.metrics.count("pretrain_steps") ? r.metrics.at("pretrain_steps")
-                                                              : NAN,
-                            r.metrics.count("dist_pretrain") ? r.metrics.at("dist_pretrain")
-                                                             : NAN));
+              : fmt::format(
+                    "{} ({:.0f} steps, dist_pretrain {:.3f})", pretrain,
+                    r.metrics.count("pretrain_steps") ? r.metrics.at("pretrain_steps") : NAN,
+                    r.metrics.count("dist_pretrain") ? r.metrics.at("dist_pretrain") : NAN));
     }
     if (any_regression)
-      fmt::print("train, test: error rate for classification, mean squared error for "
-                 "regression tasks\n");
+      fmt::print(
+          "train, test: error rate for classification, mean squared error for "
+          "regression tasks\n");
   });
 
   auto* show = app.add_subcommand("show", "Show one run in full");
