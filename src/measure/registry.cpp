@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "measure/spectrum.hpp"
 #include "measure/weights.hpp"
 
 namespace initscope {
@@ -94,6 +95,7 @@ const std::vector<Measure>& measures() {
   static const std::vector<Measure> all{
       {"weights", k_at_init | k_during | k_at_end, k_needs_weights, weights_measure},
       {"errors", k_during | k_at_end, k_needs_weights | k_needs_data, errors_measure},
+      {"fourier", k_during | k_at_end, k_needs_weights, fourier_measure},
   };
   return all;
 }

@@ -8,11 +8,13 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "common/metrics.hpp"
+#include "model/encoding.hpp"
 #include "model/mlp.hpp"
 
 namespace initscope {
@@ -44,6 +46,18 @@ struct Evaluation {
 enum class Split { train, test };
 
 /// Everything a measure may read at one moment.
+/// The box a coordinate task's function lives on, for its Fourier spectra (fourier.cpp).
+struct FunctionBox {
+  int64_t dims = 0;  // raw input coordinates in [−1, 1]^dims (1 or 2); 0: not a coordinate task
+  double cutoff = 0.0;  // cycles per unit: the target's top frequency, or the training lattice's
+                        // Nyquist frequency for images; the spectra's high bands lie above it
+  const Encoding* encoding = nullptr;  // applied to the coordinates before the network
+  int threads = 1;
+};
+
+/// Named arrays a measure leaves for the run's artifacts (spectra), beside its scalar metrics.
+using MeasureArrays = std::map<std::string, std::vector<double>>;
+
 struct MeasureInput {
   MeasureTime when = k_at_end;
   const Mlp* net = nullptr;
@@ -52,6 +66,8 @@ struct MeasureInput {
   std::span<const float> pretrained;  // (num_params) the pretrained start, or empty
   const Metrics* init_metrics = nullptr;  // what k_at_init measures found, constant over a run
   std::function<Evaluation(Split, bool margins)> evaluate;  // set if the trainer has data
+  FunctionBox box;                  // set for coordinate tasks (signal1d, image:NAME)
+  MeasureArrays* arrays = nullptr;  // where k_at_end measures may leave arrays
 };
 
 struct Measure {

@@ -157,6 +157,7 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
   }
   std::map<std::string, nlohmann::json> artifacts;
   if (!data.corrupted.empty()) artifacts["corrupted_indices"] = data.corrupted;
+  for (const auto& [name, values] : out.arrays) artifacts[name] = values;
   // What ran the step: the same run is about twice as slow on OpenBLAS's AVX2 kernels.
   artifacts["engine"] = {{"kernels", to_string(kernel_isa())},
                          {"blas_core", blas_core_name()},

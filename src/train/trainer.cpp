@@ -539,6 +539,19 @@ MeasureInput Trainer::measure_input(MeasureTime when, const RunState& s) {
   in.evaluate = [this](Split split, bool margins) {
     return evaluate(split == Split::train ? data_.train : data_.test, margins);
   };
+  if (data_.train.regression()) {  // coordinate tasks: their function's spectra
+    in.box.dims =
+        data_.encoding.kind == EncodingKind::none ? data_.train.dim : data_.encoding.input_dim;
+    in.box.encoding = &data_.encoding;
+    in.box.threads = config_.threads;
+    if (config_.dataset == "signal1d") {
+      for (const double f : config_.signal_freqs)
+        in.box.cutoff = std::max(in.box.cutoff, std::fabs(f));
+    } else {  // an image: the training lattice's Nyquist frequency, in cycles per unit
+      in.box.cutoff = static_cast<double>(config_.image_size - 1) /
+                      (4.0 * static_cast<double>(config_.train_stride));
+    }
+  }
   return in;
 }
 
@@ -715,7 +728,9 @@ void Trainer::measure_at_end(RunState& s) {
   const int64_t n = data_.train.n;
   const auto t = Clock::now();
   Metrics& m = s.out.metrics;
-  run_measures(measure_input(k_at_end, s), m);
+  MeasureInput in = measure_input(k_at_end, s);
+  in.arrays = &s.out.arrays;
+  run_measures(in, m);
   m["initial_loss"] = s.initial_loss;
   m["steps"] = static_cast<double>(s.step);
   m["epochs"] = static_cast<double>(s.epoch);

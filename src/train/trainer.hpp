@@ -78,6 +78,7 @@ struct RunOutcome {
   std::string error;       // what went wrong for a diverged run
   Metrics metrics;
   std::vector<TrajectoryPoint> trajectory;
+  MeasureArrays arrays;  // the measures' arrays (spectra), stored as artifacts
 };
 
 /// How the trainer computes a step and an evaluation.

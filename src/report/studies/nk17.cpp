@@ -492,7 +492,10 @@ class Nk17Study final : public Study {
   std::vector<const RunRecord*> select(const std::vector<RunRecord>& all) const override {
     std::vector<const RunRecord*> out;
     out.reserve(all.size());
-    for (const auto& r : all) out.push_back(&r);
+    for (const auto& r : all) {  // the coordinate tasks are the RM23 study's
+      const std::string dataset = r.config.value("dataset", std::string("mnist"));
+      if (dataset != "signal1d" && dataset.rfind("image:", 0) != 0) out.push_back(&r);
+    }
     return out;
   }
 
