@@ -9,7 +9,9 @@
 # the two engines round by round so that a busy spell on a shared machine hits both. The sgemm
 # peak (OpenBLAS, step_bench --mode peak) is measured in the same invocation. Prints per step:
 # time, GFLOP/s (6·B·Σ in·out − 2·B·2·256, as bench/run.sh counts), speedup over PyTorch (the
-# ratio of the two best times of this invocation) and the fraction of the sgemm peak.
+# ratio of the two best times of this invocation, and the median and range of the ratios round
+# by round, which a machine whose speed drifts between rounds moves less) and the fraction of
+# the sgemm peak.
 #
 #   bench/siren.sh [--rounds 3] [--seconds 1] [--save FILE]
 set -euo pipefail
@@ -42,12 +44,19 @@ TORCH_ENV=()
 if grep -q avx512f /proc/cpuinfo; then TORCH_ENV=(env OPENBLAS_CORETYPE=SKYLAKEX); fi
 
 echo "bench/siren.sh: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+ours() {
+  "$BUILD/bench/step_bench" --mode siren --threads 1,2 --seconds "$SECS" --repeats 3 |
+    sed "s/^{/{\"round\": $ROUND, /" >>"$RESULTS"
+}
+theirs() {
+  "${TORCH_ENV[@]}" "$PYTHON" "$ROOT/bench/pytorch_reference.py" --siren --threads 1,2 --seconds "$SECS" \
+    --repeats 3 | sed "s/^{/{\"round\": $ROUND, /" >>"$RESULTS"
+}
 for ROUND in $(seq "$ROUNDS"); do
   echo "  round $ROUND" >&2
   "$BUILD/bench/step_bench" --mode peak --seconds "$SECS" --repeats 2 >>"$RESULTS"
-  "$BUILD/bench/step_bench" --mode siren --threads 1,2 --seconds "$SECS" --repeats 3 >>"$RESULTS"
-  "${TORCH_ENV[@]}" "$PYTHON" "$ROOT/bench/pytorch_reference.py" --siren --threads 1,2 --seconds "$SECS" \
-    --repeats 3 >>"$RESULTS"
+  # Each engine goes first in every other round.
+  if ((ROUND % 2)); then ours; theirs; else theirs; ours; fi
 done
 
 "$PYTHON" - "$RESULTS" <<'PY'
@@ -64,6 +73,11 @@ for r in rows:
 print(f"sgemm peak (OpenBLAS, best of 64x4096x4096 and 1024x4096x4096, this invocation): {peak:.1f} GFLOP/s")
 print(f"{'step':<34} {'initscope':>11} {'thr':>3} {'GFLOP/s':>8} {'PyTorch':>11} {'thr':>3} {'GFLOP/s':>8} {'speedup':>8} {'of peak':>8}")
 names = {"siren_gd": "gd, all 16384 points", "siren_adam": "Adam, batch 4096"}
+rounds = {}
+for r in rows:
+    if r["kind"] in names:
+        key = (r["kind"], r["round"], r["engine"])
+        rounds[key] = min(rounds.get(key, 1e300), r["seconds_per_step"])
 for kind in ("siren_gd", "siren_adam"):
     r, t = best.get((kind, "initscope")), best.get((kind, "pytorch"))
     if not r or not t:
@@ -72,4 +86,9 @@ for kind in ("siren_gd", "siren_adam"):
     gf, tgf = r["flops_per_step"] / ours * 1e-9, t["flops_per_step"] / theirs * 1e-9
     print(f"{'SIREN 2-256-256-256-1 ' + names[kind]:<34} {ours*1e3:9.2f}ms {r['threads']:>3} {gf:8.1f} "
           f"{theirs*1e3:9.2f}ms {t['threads']:>3} {tgf:8.1f} {theirs/ours:7.2f}x {gf/peak:7.0%}")
+    ratios = sorted(rounds[(kind, n, "pytorch")] / rounds[(kind, n, "initscope")]
+                    for (k, n, e) in rounds if k == kind and e == "initscope" and (kind, n, "pytorch") in rounds)
+    if ratios:
+        print(f"{'':<34} speedup round by round: median {ratios[len(ratios) // 2]:.2f}x, "
+              f"range {ratios[0]:.2f}-{ratios[-1]:.2f}x over {len(ratios)} rounds")
 PY
