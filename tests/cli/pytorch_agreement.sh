@@ -34,6 +34,8 @@ data=${INITSCOPE_DATA:-$HOME/.cache/initscope}
 # (m = 256, lr 0.01) all 10 nudged runs, initscope and PyTorch stay within 6e-7 of float64,
 # and initscope agrees with PyTorch to 1.8e-7 (losses) and 1.7e-7 (weights).
 /usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --optimizer gd --activation relu --m 256 --lr 0.01 --momentum 0.9 --epochs 50 --steps 50 --tol 1e-5
+# gd on SIREN's network (sine in float, kernels_impl.hpp sincos_f): 2.1e-7 (losses), 4.7e-7 (weights).
+/usr/bin/python3 "$tools/pytorch_train_check.py" --initscope "$bin" --data-dir "$data" --optimizer gd --activation sine --init siren --m 640 --lr 0.001 --momentum 0.9 --epochs 50 --steps 50 --tol 1e-5
 # RM23's models, 50 steps each (m = 640, batch 64, 5 epochs) to 1e-5 relative on the losses after
 # every epoch and on the final weights. sine from SIREN's init at ω₀ = 30 needs a small SGD step:
 # from lr 3e-3 on, the run turns chaotic (its loss rises again) and any rounding difference grows.
