@@ -14,6 +14,8 @@ Process start-up, data loading and model construction are never timed.
   bench/pytorch_reference.py --optimizer adam --batch 4096 --widths 256 (torch.optim.Adam, lr 1e-3)
   bench/pytorch_reference.py --optimizer gd --m 16384 --widths 256 (one step on all m rows: the
       mean loss's gradient, then SGD momentum 0.9; the step initscope's --optimizer gd takes)
+  bench/pytorch_reference.py --siren [--threads 1,2] (issue 10's SIREN-shaped steps: one full-batch
+      gd step and one Adam step on a batch of 4096; see siren_steps)
   bench/pytorch_reference.py --sweep experiments/nk17-fig1-quick.toml [--jobs N]
 
 --sweep trains every run of an initscope sweep file the way `initscope sweep` does (each run
@@ -124,6 +126,97 @@ def time_width(x, y, width, threads, batch, seconds, repeats, warmup, seed, opti
         loss.item()  # synchronizes nothing on the CPU, but keeps the last loss alive
         best = min(best, (time.perf_counter() - t0) / steps)
     return best, steps
+
+
+# ---- the SIREN-shaped steps (issue 10) -------------------------------------------------------
+
+class Sine(torch.nn.Module):
+    """SIREN's layer nonlinearity on a linear output z: sin(omega0 * z), omega0 on the bias too."""
+
+    def __init__(self, omega0):
+        super().__init__()
+        self.omega0 = omega0
+
+    def forward(self, z):
+        return torch.sin(self.omega0 * z)
+
+
+def siren_model(width=256, hidden_layers=3, omega0=30.0):
+    """2 -> width x hidden_layers -> 1 with sine, the official SIREN init (first layer U(+-1/n),
+    later U(+-sqrt(6/n)/omega0), biases left at nn.Linear's)."""
+    sizes = [2] + [width] * hidden_layers + [1]
+    layers = []
+    for i in range(len(sizes) - 1):
+        lin = torch.nn.Linear(sizes[i], sizes[i + 1])
+        bound = 1.0 / sizes[i] if i == 0 else (6.0 / sizes[i]) ** 0.5 / omega0
+        with torch.no_grad():
+            lin.weight.uniform_(-bound, bound)
+        layers.append(lin)
+        if i < len(sizes) - 2:
+            layers.append(Sine(omega0))
+    return torch.nn.Sequential(*layers)
+
+
+def siren_steps(threads_list, seconds, repeats, seed):
+    """bench/step_bench --mode siren in PyTorch: the 128 x 128 grid of [-1, 1]^2, targets +-1 by
+    the sign of sin(pi x) sin(pi y), MSE on one output; one full-batch gd step (SGD momentum 0.9
+    on all 16384 points) and one Adam step on a batch of 4096 from a per-epoch shuffle."""
+    side = 128
+    g = torch.linspace(-1.0, 1.0, side, dtype=torch.float64)
+    u, v = torch.meshgrid(g, g, indexing="ij")
+    x = torch.stack([u.reshape(-1), v.reshape(-1)], dim=1).float()
+    t = torch.where(torch.sin(torch.pi * u) * torch.sin(torch.pi * v) > 0, 1.0, -1.0).reshape(-1, 1).float()
+    n = x.shape[0]
+    sizes = [2, 256, 256, 256, 1]
+    macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    for kind, batch in (("siren_gd", n), ("siren_adam", 4096)):
+        per_thread = {}
+        for threads in threads_list:
+            torch.set_num_threads(threads)
+            torch.manual_seed(seed)
+            model = siren_model()
+            if kind == "siren_adam":
+                opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+            else:
+                opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+            gen = torch.Generator().manual_seed(seed)
+            state = {"order": torch.randperm(n, generator=gen), "pos": 0}
+
+            def step():
+                if batch == n:
+                    xb, tb = x, t
+                else:
+                    if state["pos"] + batch > n:
+                        state["order"] = torch.randperm(n, generator=gen)
+                        state["pos"] = 0
+                    idx = state["order"][state["pos"] : state["pos"] + batch]
+                    state["pos"] += batch
+                    xb, tb = x.index_select(0, idx), t.index_select(0, idx)
+                opt.zero_grad(set_to_none=True)
+                loss = torch.nn.functional.mse_loss(model(xb), tb)
+                loss.backward()
+                opt.step()
+                return loss
+
+            for _ in range(3):
+                step()
+            t0 = time.perf_counter()
+            step()
+            steps = max(2, int(seconds / max(time.perf_counter() - t0, 1e-6)))
+            best = float("inf")
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                for _ in range(steps):
+                    loss = step()
+                loss.item()
+                best = min(best, (time.perf_counter() - t0) / steps)
+            per_thread[threads] = best
+        best_threads = min(per_thread, key=per_thread.get)
+        row = {"kind": kind, "engine": "pytorch", "width": 256, "seconds_per_step": per_thread[best_threads],
+               "threads": best_threads, "per_thread": {str(k): v for k, v in per_thread.items()},
+               "flops_per_step": 6.0 * batch * macs - 2.0 * batch * 2 * 256, "torch": torch.__version__}
+        row.update({"m": n} if kind == "siren_gd" else {"batch": batch})
+        print(json.dumps(row), flush=True)
 
 
 # ---- the sweep reference ---------------------------------------------------------------------
@@ -249,12 +342,16 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data-dir", default=os.environ.get("INITSCOPE_DATA", os.path.expanduser("~/.cache/initscope")))
     ap.add_argument("--sweep", help="time a whole sweep file instead of single steps")
+    ap.add_argument("--siren", action="store_true", help="time issue 10's SIREN-shaped gd and Adam steps")
     ap.add_argument("--jobs", type=int, default=os.cpu_count(), help="sweep runs at once")
     ap.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "gd"],
                     help="sgd and adam: minibatches of --batch; gd: one step on all m rows")
     args = ap.parse_args()
     if args.sweep:
         run_sweep(args.sweep, args.jobs, args.data_dir)
+        return 0
+    if args.siren:
+        siren_steps([int(t) for t in args.threads.split(",")], args.seconds, args.repeats, args.seed)
         return 0
 
     x, y = load_mnist(args.data_dir, max(args.m, args.batch))

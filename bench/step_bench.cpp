@@ -10,6 +10,10 @@
 //                              fusing the update into the backward could save at most;
 //   {"kind":"gd", ...}         seconds per full-batch gd step (loss_gradient over m rows in
 //                              chunks, then the update) per width;
+//   {"kind":"siren_gd", ...}   the SIREN-shaped steps of issue 10: a 2→256→256→256→1 sine
+//   {"kind":"siren_adam", ...} network (--init siren, ω₀ = 30) on the 128 × 128 grid of [−1, 1]²,
+//                              MSE on one output: one full-batch gd step over all 16,384 points
+//                              and one Adam step on a batch of 4,096 (siren_data below);
 //   {"kind":"costs", ...}      the costs around the steps, per epoch at m rows: gathering and
 //                              shuffling, a stopping check over the whole training set (its
 //                              cost with --train-eval full, and the most the default check
@@ -20,8 +24,8 @@
 // from other processes on a shared machine without ever adding any. Data loading, network
 // construction and process start-up are never timed.
 //
-//   step_bench [--mode steps|peak|profile|costs|adam|gd] [--widths 64,256,1024,4096] [--m 4096]
-//              [--threads 1,2] [--batches 64,4096] [--seconds 1] [--repeats 3]
+//   step_bench [--mode steps|peak|profile|costs|adam|gd|siren] [--widths 64,256,1024,4096]
+//              [--m 4096] [--threads 1,2] [--batches 64,4096] [--seconds 1] [--repeats 3]
 //              [--activation relu|linear|tanh|sine|gaussian] [--data-dir DIR]
 #include <cblas.h>
 #include <immintrin.h>
@@ -30,6 +34,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -224,6 +229,81 @@ void bench_gd(const TrainTest& raw, int64_t width, int64_t m, double seconds, in
                       {"flops_per_step", flops_per_step(t.net(), data.train.n)},
                       {"threads", threads},
                       {"peak_rss_mb", static_cast<double>(ru.ru_maxrss) / 1024.0}};
+  j.update(machine());
+  print(j);
+}
+
+// The SIREN-shaped benchmark (issue 10): 2→256→256→256→1, sine with ω₀ = 30 on every hidden
+// layer, --init siren, MSE on one output. Its data is the 128 × 128 grid of [−1, 1]² (the
+// training pixels of a 256² image at stride 2), built here rather than loaded: the step costs
+// the same for any target, so the target is a binary one the trainer takes today, t = ±1 by the
+// sign of sin(πx)·sin(πy) (MSE with one output, loss.hpp). bench/pytorch_reference.py --siren
+// builds the same grid, network and loss.
+constexpr int64_t k_siren_side = 128, k_siren_width = 256, k_siren_batch = 4096;
+
+PreparedData siren_data() {
+  PreparedData d;
+  Dataset& t = d.train;
+  t.n = k_siren_side * k_siren_side;
+  t.dim = 2;
+  t.num_classes = 2;
+  t.x.resize(static_cast<size_t>(t.n * 2));
+  t.y.resize(static_cast<size_t>(t.n));
+  const double pi = 3.14159265358979323846;
+  for (int64_t i = 0; i < k_siren_side; ++i)
+    for (int64_t j = 0; j < k_siren_side; ++j) {
+      const int64_t r = i * k_siren_side + j;
+      const double u = -1.0 + 2.0 * static_cast<double>(i) / (k_siren_side - 1);
+      const double v = -1.0 + 2.0 * static_cast<double>(j) / (k_siren_side - 1);
+      t.x[static_cast<size_t>(2 * r)] = static_cast<float>(u);
+      t.x[static_cast<size_t>(2 * r + 1)] = static_cast<float>(v);
+      t.y[static_cast<size_t>(r)] = std::sin(pi * u) * std::sin(pi * v) > 0 ? 1 : 0;
+    }
+  d.test = t;
+  d.outputs = 1;
+  return d;
+}
+
+TrainConfig siren_config(Optimizer o, int threads) {
+  TrainConfig c;
+  c.activation = Activation::sine;
+  c.init = InitScheme::siren;
+  c.omega0 = 30.0;
+  c.omega0_hidden = 30.0;
+  c.width = k_siren_width;
+  c.depth = 4;
+  c.loss = Loss::mse;
+  c.optimizer = o;
+  c.lr = o == Optimizer::adam ? 1e-4 : 1e-3;
+  c.momentum = o == Optimizer::adam ? 0.0 : 0.9;
+  c.batch = o == Optimizer::adam ? k_siren_batch : 64;
+  c.seed = 1;
+  c.threads = threads;
+  return c;
+}
+
+void bench_siren(double seconds, int repeats, int threads) {
+  openblas_set_num_threads(threads);
+  const PreparedData data = siren_data();
+  {
+    Trainer t(siren_config(Optimizer::gd, threads), data);
+    const double sec = best_seconds([&] { t.gd_step(); }, seconds, repeats, 1);
+    nlohmann::json j = {
+        {"kind", "siren_gd"},      {"engine", "initscope"},
+        {"width", k_siren_width},  {"m", data.train.n},
+        {"seconds_per_step", sec}, {"flops_per_step", flops_per_step(t.net(), data.train.n)},
+        {"threads", threads}};
+    j.update(machine());
+    print(j);
+  }
+  Trainer t(siren_config(Optimizer::adam, threads), data);
+  Batches batches(data.train.n, 7, k_siren_batch);
+  const double sec = best_seconds([&] { t.adam_step(batches.next()); }, seconds, repeats, 3);
+  nlohmann::json j = {
+      {"kind", "siren_adam"},    {"engine", "initscope"},
+      {"width", k_siren_width},  {"batch", k_siren_batch},
+      {"seconds_per_step", sec}, {"flops_per_step", flops_per_step(t.net(), k_siren_batch)},
+      {"threads", threads}};
   j.update(machine());
   print(j);
 }
@@ -468,8 +548,9 @@ int main(int argc, char** argv) {
                  "steps: time a step per width; peak: the sgemm peak; profile: one "
                  "step of the first width phase by phase; costs: evaluation, gathering "
                  "and final measures per width; adam: an Adam step per width and batch; gd: a "
-                 "full-batch gd step on m rows per width")
-      ->check(CLI::IsMember({"steps", "peak", "profile", "costs", "adam", "gd"}));
+                 "full-batch gd step on m rows per width; siren: issue 10's SIREN-shaped gd "
+                 "and Adam steps (no MNIST)")
+      ->check(CLI::IsMember({"steps", "peak", "profile", "costs", "adam", "gd", "siren"}));
   app.add_option("--batches", batches, "adam: batch sizes")->delimiter(',');
   app.add_option("--widths", widths, "hidden widths H")->delimiter(',');
   app.add_option("--m", m, "training rows (the first m MNIST digits)");
@@ -487,6 +568,10 @@ int main(int argc, char** argv) {
   try {
     if (mode == "peak") {
       bench_peak(seconds, repeats);
+      return 0;
+    }
+    if (mode == "siren") {
+      for (const int t : threads) bench_siren(seconds, repeats, t);
       return 0;
     }
     const TrainTest raw = load_dataset(

@@ -55,6 +55,15 @@ struct Isa {
   static DV dsub(DV a, DV b) { return _mm256_sub_pd(a, b); }
   static DV dmin(DV a, DV b) { return _mm256_min_pd(a, b); }
   static DV dfma_exact(DV a, DV b, DV c) { return _mm256_fmadd_pd(a, b, c); }
+  // For sine's float path (kernels_impl.hpp, sincos_f): subtraction, a fused multiply-add that
+  // is fused on every path, and the lanes it leaves to the double path: |x| > bound or NaN.
+  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+  static V fma_exact(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V beyond(V x, float bound) {
+    return _mm256_cmp_ps(abs(x), _mm256_set1_ps(bound), _CMP_NLE_UQ);
+  }
+  static bool any(V m) { return _mm256_movemask_ps(m) != 0; }
+  static V select(V m, V if_set, V if_clear) { return _mm256_blendv_ps(if_clear, if_set, m); }
   static Mask full_mask() { return _mm256_set1_epi32(-1); }
   static Mask tail_mask(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

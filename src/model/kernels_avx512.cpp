@@ -63,6 +63,17 @@ struct Isa {
   static DV dsub(DV a, DV b) { return _mm512_sub_pd(a, b); }
   static DV dmin(DV a, DV b) { return _mm512_min_pd(a, b); }
   static DV dfma_exact(DV a, DV b, DV c) { return _mm512_fmadd_pd(a, b, c); }
+  // For sine's float path (kernels_impl.hpp, sincos_f): subtraction, a fused multiply-add that
+  // is fused on every path, and the lanes it leaves to the double path: |x| > bound or NaN.
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V fma_exact(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static __mmask16 beyond(V x, float bound) {
+    return _mm512_cmp_ps_mask(abs(x), _mm512_set1_ps(bound), _CMP_NLE_UQ);
+  }
+  static bool any(__mmask16 m) { return m != 0; }
+  static V select(__mmask16 m, V if_set, V if_clear) {
+    return _mm512_mask_blend_ps(m, if_clear, if_set);
+  }
   static Mask full_mask() { return static_cast<Mask>(0xFFFF); }
   static Mask tail_mask(int n) { return static_cast<Mask>((1u << n) - 1u); }
 

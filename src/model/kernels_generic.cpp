@@ -43,6 +43,13 @@ struct Isa {
   static DV dsub(DV a, DV b) { return a - b; }
   static DV dmin(DV a, DV b) { return a < b ? a : b; }
   static DV dfma_exact(DV a, DV b, DV c) { return __builtin_fma(a, b, c); }
+  // For sine's float path (kernels_impl.hpp, sincos_f): subtraction, a fused multiply-add that
+  // is fused on every path, and the lanes it leaves to the double path: |x| > bound or NaN.
+  static V sub(V a, V b) { return a - b; }
+  static V fma_exact(V a, V b, V c) { return __builtin_fmaf(a, b, c); }
+  static bool beyond(V x, float bound) { return !(__builtin_fabsf(x) <= bound); }
+  static bool any(bool m) { return m; }
+  static V select(bool m, V if_set, V if_clear) { return m ? if_set : if_clear; }
   static Mask full_mask() { return 1; }
   static Mask tail_mask(int n) { return n; }
   static void transpose_block(const float* const* src, int64_t col, float* dst, int64_t) {

@@ -194,11 +194,67 @@ inline Isa::DV exp_neg_d(Isa::DV u) {
   return p;
 }
 
+// sin and cos of a float vector t in float, for sine's hot path: the double path above costs
+// two double vectors of ~50 operations per float vector, and with ω₀ = 30 it was 10% of a SIREN
+// step (bench/siren.sh, perf). For |t| ≤ k_sincos_f_bound: k = round(t·2/π) (adding and
+// removing 1.5·2^23), r = t − k·π/2 with π/2 = P1 + P2 + P3 in three fused steps (the first is
+// exact: for k ≠ 0, t is a multiple of 2^-24, k·P1 of 2^-23, and |r| < 1, so r fits in 24 bits;
+// the others round once each; the tail π/2 − P1 − P2 − P3 ≈ 1e-23 times |k| ≤ 5216 is far below
+// r's rounding), then Taylor series to r^11 and r^10 on |r| ≤ π/4 + ε (truncation below 1e-10
+// relative), and the quadrant as in sincos_d, by exact products with 0 and ±1 (so that GCC
+// fusing a product into the next addition, which it may do on the SIMD paths only, changes
+// nothing). Measured against sin and cos in double rounded to float (activation_test.cpp, every
+// 331st float of magnitude 2^-30..2^20, both signs): at most 1 ulp for sin and for cos, where
+// sincos_d is correctly rounded. The same bits on every instruction set: every step is one IEEE
+// operation (fma_exact is fused on each path). Lanes beyond the bound, or NaN, take sincos_d;
+// act_stored_v picks per lane, so a lane's value never depends on its neighbours (and so not on
+// the vector width).
+constexpr float k_sincos_f_bound = 8192.0f;
+
+inline V round_f(V x) {  // nearest integer (ties to even) of |x| < 2^22
+  const V m = Isa::set1(0x1.8p23f);
+  return Isa::sub(Isa::add(x, m), m);
+}
+
+inline void sincos_f(V t, V& sin_t, V& cos_t) {
+  // round(t·2/π), the product fused with the rounding's addition: the SIMD intrinsics are
+  // plain vector × and + to GCC, which would fuse them itself (-ffp-contract=fast) where FMA
+  // exists, and not on the generic path, and then k would differ where t·2/π is near k + ½.
+  const V m = Isa::set1(0x1.8p23f);
+  const V k = Isa::sub(Isa::fma_exact(t, Isa::set1(0x1.45f306p-1f), m), m);
+  V r = Isa::fma_exact(k, Isa::set1(-0x1.921fb6p+0f), t);  // exact
+  r = Isa::fma_exact(k, Isa::set1(0x1.777a5cp-25f), r);
+  r = Isa::fma_exact(k, Isa::set1(0x1.ee59dap-50f), r);
+  const V x = Isa::mul(r, r);
+  // sin r = r + r³·S(r²), S = −1/3! + r²/5! − r⁴/7! + r⁶/9! − r⁸/11!
+  V ps = Isa::set1(-0x1.ae6456p-26f);
+  ps = Isa::fma_exact(ps, x, Isa::set1(0x1.71de3ap-19f));
+  ps = Isa::fma_exact(ps, x, Isa::set1(-0x1.a01a02p-13f));
+  ps = Isa::fma_exact(ps, x, Isa::set1(0x1.111112p-7f));
+  ps = Isa::fma_exact(ps, x, Isa::set1(-0x1.555556p-3f));
+  const V s = Isa::fma_exact(Isa::mul(r, x), ps, r);
+  // cos r = 1 + r²·Q(r²), Q = −1/2! + r²/4! − r⁴/6! + r⁶/8! − r⁸/10!
+  V pc = Isa::set1(-0x1.27e4fcp-22f);
+  pc = Isa::fma_exact(pc, x, Isa::set1(0x1.a01a02p-16f));
+  pc = Isa::fma_exact(pc, x, Isa::set1(-0x1.6c16c2p-10f));
+  pc = Isa::fma_exact(pc, x, Isa::set1(0x1.555556p-5f));
+  pc = Isa::fma_exact(pc, x, Isa::set1(-0.5f));
+  const V c = Isa::fma_exact(x, pc, Isa::set1(1.0f));
+  const V one = Isa::set1(1.0f), two = Isa::set1(2.0f), half = Isa::set1(0.5f);
+  const V e = Isa::sub(k, Isa::mul(two, round_f(Isa::mul(k, half))));  // k − 2·round(k/2)
+  const V h = Isa::mul(Isa::sub(k, e), half);
+  const V e2 = Isa::sub(h, Isa::mul(two, round_f(Isa::mul(h, half))));
+  const V sigma = Isa::sub(one, Isa::mul(two, Isa::mul(e2, e2)));
+  const V a = Isa::sub(one, Isa::mul(e, e));
+  sin_t = Isa::mul(sigma, Isa::add(Isa::mul(a, s), Isa::mul(e, c)));
+  cos_t = Isa::mul(sigma, Isa::sub(Isa::mul(a, c), Isa::mul(e, s)));
+}
+
 // φ(z) (and, with Deriv, φ′(z) into *d) of an activation whose φ′ is stored, in double,
 // rounded once to float. sine: t = ω·z rounded to float first (as PyTorch and act_forward do),
 // φ = sin t, φ′ = ω·cos t. gaussian: u = z²/(2s²), φ = exp(−u), φ′ = −z/s²·φ.
 template <Activation A, bool Deriv>
-inline V act_stored_v(V z, float p, V* d) {
+inline V act_stored_d(V z, float p, V* d) {
   Isa::DV part[Isa::DH], dpart[Isa::DH];
   if constexpr (A == Activation::sine) {
     Isa::widen(Isa::mul(Isa::set1(p), z), part);
@@ -222,6 +278,30 @@ inline V act_stored_v(V z, float p, V* d) {
   }
   if constexpr (Deriv) *d = Isa::narrow(dpart);
   return Isa::narrow(part);
+}
+
+// φ and φ′ of an activation whose φ′ is stored, as the kernels apply them: gaussian in double
+// (act_stored_d); sine by sincos_f, φ′ = ω·cos t rounded once in float, except in lanes where
+// |t| > k_sincos_f_bound or t is NaN, which take act_stored_d.
+template <Activation A, bool Deriv>
+inline V act_stored_v(V z, float p, V* d) {
+  if constexpr (A == Activation::sine) {
+    const V t = Isa::mul(Isa::set1(p), z);
+    V s, c;
+    sincos_f(t, s, c);
+    V dv = Deriv ? Isa::mul(Isa::set1(p), c) : s;
+    const auto big = Isa::beyond(t, k_sincos_f_bound);
+    if (Isa::any(big)) {
+      V dd = dv;
+      const V sd = act_stored_d<A, Deriv>(z, p, &dd);
+      s = Isa::select(big, sd, s);
+      if constexpr (Deriv) dv = Isa::select(big, dd, dv);
+    }
+    if constexpr (Deriv) *d = dv;
+    return s;
+  } else {
+    return act_stored_d<A, Deriv>(z, p, d);
+  }
 }
 
 /// φ(z) in registers; p is the activation's parameter (sine: ω, gaussian: s).
