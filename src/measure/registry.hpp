@@ -53,6 +53,9 @@ struct FunctionBox {
                         // Nyquist frequency for images; the spectra's high bands lie above it
   const Encoding* encoding = nullptr;  // applied to the coordinates before the network
   int threads = 1;
+  // signal1d: the target function and its frequencies, for the per-frequency fit
+  std::function<double(double)> target;
+  std::vector<double> target_freqs;
 };
 
 /// Named arrays a measure leaves for the run's artifacts (spectra), beside its scalar metrics.

@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <numbers>
 #include <numeric>
 
 #include <fmt/format.h>
 
 #include "common/error.hpp"
 #include "common/rng.hpp"
+#include "measure/spectrum.hpp"
 
 namespace initscope {
 
@@ -545,6 +547,16 @@ MeasureInput Trainer::measure_input(MeasureTime when, const RunState& s) {
     in.box.encoding = &data_.encoding;
     in.box.threads = config_.threads;
     if (config_.dataset == "signal1d") {
+      const std::vector<double> phi = signal_phases(config_.signal_freqs.size());
+      std::vector<double> amps = config_.signal_amps;
+      if (amps.empty()) amps.assign(config_.signal_freqs.size(), 1.0);
+      in.box.target = [f = config_.signal_freqs, a = amps, phi](double x) {
+        double y = 0.0;
+        for (size_t k = 0; k < f.size(); ++k)
+          y += a[k] * std::sin(2.0 * std::numbers::pi * f[k] * x + phi[k]);
+        return y;
+      };
+      in.box.target_freqs = config_.signal_freqs;
       for (const double f : config_.signal_freqs)
         in.box.cutoff = std::max(in.box.cutoff, std::fabs(f));
     } else {  // an image: the training lattice's Nyquist frequency, in cycles per unit
@@ -731,6 +743,7 @@ void Trainer::measure_at_end(RunState& s) {
   MeasureInput in = measure_input(k_at_end, s);
   in.arrays = &s.out.arrays;
   run_measures(in, m);
+  fourier_reach_steps(s.out.trajectory, m);
   m["initial_loss"] = s.initial_loss;
   m["steps"] = static_cast<double>(s.step);
   m["epochs"] = static_cast<double>(s.epoch);

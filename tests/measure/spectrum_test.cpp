@@ -171,5 +171,41 @@ TEST(FourierMeasure, SamplesTheNetworksFunctionAndReportsBands) {
   EXPECT_TRUE(none.empty());
 }
 
+// The per-frequency fit: a network that outputs 0 everywhere is 100% off at every target
+// frequency; the reach steps are the first trajectory steps below 0.1.
+TEST(FourierMeasure, PerFrequencyFitAndReachSteps) {
+  MlpSpec spec;
+  spec.input_dim = 1;
+  spec.width = 8;
+  spec.depth = 2;
+  spec.outputs = 1;
+  const Mlp net = Mlp::make(spec);
+  const std::vector<float> zero(net.num_params, 0.0f);
+  MeasureInput in;
+  in.when = k_during;
+  in.net = &net;
+  in.params = zero;
+  in.init = zero;
+  in.box.dims = 1;
+  in.box.cutoff = 3.0;
+  in.box.target = [](double x) { return std::sin(2 * pi * x + 0.3) + 0.5 * std::sin(6 * pi * x); };
+  in.box.target_freqs = {1.0, 3.0};
+  Metrics m;
+  fourier_measure(in, m);
+  EXPECT_NEAR(m.at("fourier_fit_f1"), 1.0, 1e-12);
+  EXPECT_NEAR(m.at("fourier_fit_f2"), 1.0, 1e-12);
+  const std::vector<TrajectoryPoint> traj{
+      {0, 0, "fourier_fit_f1", 1.0},    {0, 0, "fourier_fit_f2", 1.0},
+      {10, 10, "fourier_fit_f1", 0.05}, {10, 10, "fourier_fit_f2", 0.5},
+      {20, 20, "fourier_fit_f1", 0.2},  {20, 20, "fourier_fit_f2", 0.08}};
+  Metrics reach;
+  fourier_reach_steps(traj, reach);
+  EXPECT_EQ(reach.at("fourier_reach_f1"), 10.0);
+  EXPECT_EQ(reach.at("fourier_reach_f2"), 20.0);
+  Metrics never;
+  fourier_reach_steps({{0, 0, "fourier_fit_f1", 0.5}}, never);
+  EXPECT_TRUE(std::isnan(never.at("fourier_reach_f1")));
+}
+
 }  // namespace
 }  // namespace initscope

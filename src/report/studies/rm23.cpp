@@ -200,6 +200,52 @@ Claim nyquist_persistence_claim(const std::vector<const RunRecord*>& runs) {
   return c;
 }
 
+Claim ordering_claim(const std::vector<const RunRecord*>& runs) {
+  Claim c;
+  c.id = "rm23-e1-ordering";
+  c.rule =
+      "our rule (rm23-operational.md §2.2, the spectral-bias ordering the theory predicts): in "
+      "every converged signal1d run measured during training (--measure-every), the first "
+      "step at which the network's coefficient at each target frequency is within 10% of the "
+      "target's (fourier_reach_f{k}) does not decrease with the frequency; PASS if that holds "
+      "in every such run, FAIL if not (a frequency never reached counts as last)";
+  int n = 0, ordered = 0;
+  std::vector<std::string> broken;
+  for (const RunRecord* r : runs) {
+    if (is_image(*r) || !r->config.contains("signal_freqs")) continue;
+    std::vector<std::pair<double, double>> fs;  // (frequency, reach step)
+    const auto& freqs = r->config["signal_freqs"];
+    bool any = false;
+    for (size_t k = 0; k < freqs.size(); ++k) {
+      const double step = metric(*r, fmt::format("fourier_reach_f{}", k + 1).c_str());
+      any = any || r->metrics.count(fmt::format("fourier_reach_f{}", k + 1));
+      fs.emplace_back(std::fabs(freqs[k].get<double>()), std::isnan(step) ? INFINITY : step);
+    }
+    if (!any || fs.size() < 2) continue;
+    std::sort(fs.begin(), fs.end());
+    ++n;
+    bool ok = true;
+    for (size_t k = 1; k < fs.size(); ++k) ok = ok && fs[k].second >= fs[k - 1].second;
+    if (ok) {
+      ++ordered;
+    } else {
+      std::string steps;
+      for (const auto& [f, st] : fs)
+        steps += fmt::format("{}{:g}→{:g}", steps.empty() ? "" : ", ", f, st);
+      broken.push_back(fmt::format("run {} ({})", r->id, steps));
+    }
+  }
+  if (n == 0) {
+    c.verdict = Verdict::skip;
+    c.figure = "no converged signal1d run has per-frequency curves (--measure-every)";
+    return c;
+  }
+  c.verdict = ordered == n ? Verdict::pass : Verdict::fail;
+  c.figure = fmt::format("{} of {} runs in frequency order{}{}", ordered, n,
+                         broken.empty() ? "" : "; out of order: ", first_items(broken, 4));
+  return c;
+}
+
 class Rm23Study final : public Study {
  public:
   std::string name() const override { return "rm23"; }
@@ -278,7 +324,7 @@ class Rm23Study final : public Study {
                 "the target's top frequency at initialization, and its test MSE on the dense "
                 "grid. RM23 predicts test MSE rising to the right.",
                 "fewer than two converged signal1d runs with spectra");
-    return {persistence_claim(trained),
+    return {persistence_claim(trained), ordering_claim(trained),
             harm_claim("rm23-e1-harm", fams, true, "test MSE (signal1d)"),
             harm_claim("rm23-e2-harm", by_family(trained, true, "test_psnr"), false,
                        "test PSNR (images)"),

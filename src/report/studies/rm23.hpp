@@ -5,6 +5,7 @@
 // image:NAME) and their Fourier measures (measure/fourier.cpp) and checks, per family of
 // initializations (sine ω₀, gaussian width, Fourier-feature σ, gain):
 //   rm23-e1-persistence  the top band's energy survives training (ratio in [0.5, 2]);
+//   rm23-e1-ordering     lower target frequencies are fitted first (per-frequency curves);
 //   rm23-e1-harm         test MSE rises with the initial high-frequency fraction;
 //   rm23-e2-harm         test PSNR falls with it on images;
 //   rm23-e2-persistence  energy above the training Nyquist frequency at the end tracks the

@@ -95,5 +95,24 @@ TEST(Rm23, TooFewRunsSkipAndClassificationRunsAreNotSelected) {
   EXPECT_EQ(find(claims, "rm23-e1-persistence").verdict, Verdict::skip);
 }
 
+TEST(Rm23, OrderingPassesWhenLowFrequenciesAreReachedFirst) {
+  std::vector<RunRecord> runs;
+  for (int64_t id = 1; id <= 3; ++id) {
+    RunRecord r = run(id, 30, static_cast<uint64_t>(id), 0.1, 0.1, 1.0);
+    r.config["signal_freqs"] = {3.0, 1.0, 2.0};  // listed out of order on purpose
+    r.metrics["fourier_reach_f1"] = 300;         // f = 3
+    r.metrics["fourier_reach_f2"] = 100;         // f = 1
+    r.metrics["fourier_reach_f3"] = 200;         // f = 2
+    runs.push_back(r);
+  }
+  EXPECT_EQ(find(claims_of(runs), "rm23-e1-ordering").verdict, Verdict::pass);
+  runs[1].metrics["fourier_reach_f1"] = NAN;  // f = 3 never reached: last, still in order
+  EXPECT_EQ(find(claims_of(runs), "rm23-e1-ordering").verdict, Verdict::pass);
+  runs[2].metrics["fourier_reach_f2"] = 250;  // f = 1 after f = 2
+  const Claim c = find(claims_of(runs), "rm23-e1-ordering");
+  EXPECT_EQ(c.verdict, Verdict::fail);
+  EXPECT_NE(c.figure.find("2 of 3 runs"), std::string::npos) << c.figure;
+}
+
 }  // namespace
 }  // namespace initscope::report
