@@ -209,6 +209,10 @@ bool is_final_status(const std::string& s) {
 constexpr const char* k_run_columns =
     "id, created, status, stopped_by, converged, seed, config, config_hash, version, "
     "wall_seconds, error, host, pid";
+// The same for a file written before runs had host and pid, opened read-only (no ALTER).
+constexpr const char* k_run_columns_without_pid =
+    "id, created, status, stopped_by, converged, seed, config, config_hash, version, "
+    "wall_seconds, error, NULL, NULL";
 
 RunRecord read_run_row(Statement& st, const std::filesystem::path& file) {
   RunRecord r;
@@ -282,7 +286,11 @@ void write_results(sqlite3* db, const std::filesystem::path& file, int64_t id,
 
 }  // namespace
 
-Db::Db(const std::filesystem::path& file) : file_(file) {
+Db::Db(const std::filesystem::path& file, DbMode mode) : file_(file) {
+  if (mode == DbMode::read_only) {
+    open_read_only();
+    return;
+  }
   const int rc =
       sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc != SQLITE_OK) {
@@ -383,6 +391,60 @@ Db::Db(const std::filesystem::path& file) : file_(file) {
     db_ = nullptr;
     throw;
   }
+}
+
+void Db::open_read_only() {
+  // The checks a merge makes, before anything is opened: the file exists and is an initscope
+  // database (never a new file, never tables added to a foreign one).
+  const DbFileInfo info = inspect(file_);
+  if (info.schema_version > k_schema_version)
+    throw Error(
+        fmt::format("{}: results database has schema version {}, newer than this initscope "
+                    "supports ({}); use a newer initscope",
+                    file_.string(), info.schema_version, k_schema_version));
+  const int rc = sqlite3_open_v2(file_.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw Error(
+        fmt::format("{}: cannot open results database for reading ({})", file_.string(), msg));
+  }
+  try {
+    exec(db_, file_, fmt::format("PRAGMA busy_timeout={}", k_busy_timeout_ms).c_str(),
+         "setting the busy timeout");
+    bool has_runs = false;
+    {
+      Statement st(db_, file_, "SELECT name FROM pragma_table_info('runs')", "reading the schema");
+      while (st.step()) {
+        has_runs = true;
+        has_pid_ = has_pid_ || st.column_text(0) == "pid";
+      }
+    }
+    if (!has_runs)
+      throw Error(fmt::format("{}: not an initscope results database (it has no runs table)",
+                              file_.string()));
+    {
+      // The tables runs() and run() read, present in every schema-1 file.
+      Statement st(db_, file_,
+                   "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
+                   "name IN ('metrics', 'trajectory', 'artifacts')",
+                   "reading the schema");
+      if (!st.step() || st.column_int(0) != 3)
+        throw Error(
+            fmt::format("{}: not an initscope results database (it lacks the metrics, "
+                        "trajectory or artifacts table)",
+                        file_.string()));
+    }
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+const char* Db::run_columns() const {
+  return has_pid_ ? k_run_columns : k_run_columns_without_pid;
 }
 
 Db::~Db() {
@@ -524,7 +586,7 @@ std::vector<RunRecord> Db::runs() {
   std::vector<RunRecord> out;
   std::unordered_map<int64_t, size_t> index;
   {
-    Statement st(db_, file_, fmt::format("SELECT {} FROM runs ORDER BY id", k_run_columns).c_str(),
+    Statement st(db_, file_, fmt::format("SELECT {} FROM runs ORDER BY id", run_columns()).c_str(),
                  "reading runs");
     while (st.step()) {
       out.push_back(read_run_row(st, file_));
@@ -547,7 +609,7 @@ std::optional<RunRecord> Db::run(int64_t id) {
   Transaction tx(db_, file_, "BEGIN", doing);
   std::optional<RunRecord> out;
   {
-    Statement st(db_, file_, fmt::format("SELECT {} FROM runs WHERE id=?", k_run_columns).c_str(),
+    Statement st(db_, file_, fmt::format("SELECT {} FROM runs WHERE id=?", run_columns()).c_str(),
                  doing);
     st.bind(1, id);
     if (!st.step()) return std::nullopt;

@@ -51,12 +51,18 @@ struct DbFileInfo {
   int config_hash_schema = 1;  // the run identities' schema (Db::config_hash_schema)
 };
 
+/// How a command opens the database: `read_only` for the commands that only read (runs, show,
+/// export, report, sweep --dry-run): the file must exist and be an initscope database, nothing
+/// is created, upgraded or written (a read-only file or directory is fine).
+enum class DbMode { read_write, read_only };
+
 /// An open results database. Not thread-safe; one per thread or process.
 class Db {
  public:
-  /// Opens or creates `file` (WAL mode, schema created if missing). Throws Error naming the
+  /// Opens or creates `file` (WAL mode, schema created if missing), or with DbMode::read_only
+  /// opens an existing initscope database without writing anything. Throws Error naming the
   /// file if it cannot be opened or is not an initscope database.
-  explicit Db(const std::filesystem::path& file);
+  explicit Db(const std::filesystem::path& file, DbMode mode = DbMode::read_write);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
@@ -131,8 +137,11 @@ class Db {
  private:
   int64_t insert_running(const nlohmann::json& config, const std::string& config_hash,
                          uint64_t seed, const std::string& version);
+  void open_read_only();
+  const char* run_columns() const;  // the runs columns read_run_row reads
   sqlite3* db_ = nullptr;
   std::filesystem::path file_;
+  bool has_pid_ = true;  // false: a read-only file older than the host and pid columns
 };
 
 }  // namespace initscope
