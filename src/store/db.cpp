@@ -202,8 +202,10 @@ bool process_alive(int64_t pid) {
   return close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z';
 }
 
+// What finish_run may write: every status but `running`.
 bool is_final_status(const std::string& s) {
-  return s == k_status_completed || s == k_status_diverged || s == k_status_failed;
+  return s == k_status_completed || s == k_status_diverged || s == k_status_failed ||
+         s == k_status_interrupted;
 }
 
 constexpr const char* k_run_columns =
@@ -478,18 +480,21 @@ int64_t Db::begin_run(const nlohmann::json& config, const std::string& config_ha
 }
 
 std::optional<int64_t> Db::claim_run(const nlohmann::json& config, const std::string& config_hash,
-                                     uint64_t seed, const std::string& version) {
+                                     uint64_t seed, const std::string& version, bool retry_failed) {
   // BEGIN IMMEDIATE takes the write lock first, so two processes cannot both see the config as
   // free and both claim it.
   Transaction tx(db_, file_, "BEGIN IMMEDIATE", "claiming a run");
   {
-    Statement st(db_, file_,
-                 "SELECT status, host, pid FROM runs WHERE config_hash=? AND status IN (?, ?, ?)",
-                 "looking for an earlier run of the same config");
+    Statement st(
+        db_, file_,
+        "SELECT status, host, pid FROM runs WHERE config_hash=? AND status IN (?, ?, ?, ?)",
+        "looking for an earlier run of the same config");
     st.bind(1, config_hash);
     st.bind(2, std::string(k_status_completed));
     st.bind(3, std::string(k_status_diverged));
     st.bind(4, std::string(k_status_running));
+    // A status that is never stored stands in for `failed` when failed runs are retried.
+    st.bind(5, std::string(retry_failed ? "-" : k_status_failed));
     const std::string here = host_name();
     while (st.step()) {
       if (st.column_text(0) != k_status_running) return std::nullopt;
@@ -532,7 +537,7 @@ void Db::finish_run(int64_t id, const std::string& status, const std::string& st
                     const std::map<std::string, double>& metrics,
                     const std::vector<TrajectoryPoint>& trajectory,
                     const std::map<std::string, nlohmann::json>& artifacts) {
-  IS_CHECK(is_final_status(status), "finish_run needs completed, diverged or failed");
+  IS_CHECK(is_final_status(status), "finish_run needs completed, diverged, failed or interrupted");
   const std::string doing = fmt::format("finishing run {}", id);
   // Any throw below (including from the Statement helpers) rolls the whole transaction back.
   Transaction tx(db_, file_, "BEGIN IMMEDIATE", doing);
@@ -789,6 +794,33 @@ int64_t Db::insert_copied_run(const RunRecord& run, const std::vector<Trajectory
   }
   write_results(db_, file_, id, run.metrics, trajectory, artifacts, doing);
   return id;
+}
+
+bool Db::is_done(const std::string& config_hash, bool retry_failed) {
+  Statement st(db_, file_, "SELECT 1 FROM runs WHERE config_hash=? AND status IN (?, ?, ?) LIMIT 1",
+               "looking up finished runs");
+  st.bind(1, config_hash);
+  st.bind(2, std::string(k_status_completed));
+  st.bind(3, std::string(k_status_diverged));
+  st.bind(4, std::string(retry_failed ? "-" : k_status_failed));
+  return st.step();
+}
+
+bool Db::mark_failed(int64_t id, const std::string& error) {
+  Transaction tx(db_, file_, "BEGIN IMMEDIATE", fmt::format("marking run {} failed", id));
+  Statement st(db_, file_,
+               "UPDATE runs SET status=?, stopped_by=?, converged=0, error=? "
+               "WHERE id=? AND status=?",
+               fmt::format("marking run {} failed", id));
+  st.bind(1, std::string(k_status_failed));
+  st.bind(2, std::string("failed"));
+  st.bind(3, error);
+  st.bind(4, id);
+  st.bind(5, std::string(k_status_running));
+  st.step();
+  const bool changed = sqlite3_changes(db_) > 0;
+  tx.commit();
+  return changed;
 }
 
 bool Db::has_completed(const std::string& config_hash) {

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 #include "common/rng.hpp"
 
 namespace initscope {
@@ -93,6 +94,8 @@ std::string to_string(RunStatus s) {
       return "completed";
     case RunStatus::diverged:
       return "diverged";
+    case RunStatus::interrupted:
+      return "interrupted";
   }
   return "?";
 }
@@ -397,16 +400,22 @@ void Trainer::note_rows(std::span<const int64_t> rows, const float* logits) {
 // The run, step by step: measure the initialization, check it, then epochs of SGD each
 // followed by the stopping check (and measurements every N epochs), until a criterion, a cap or
 // divergence ends it; then the final measures.
-RunOutcome Trainer::run(const ProgressFn& progress) {
+RunOutcome Trainer::run(const ProgressFn& progress, const std::atomic<int>* stop) {
   RunState s;
   s.t_start = Clock::now();
+  stop_ = stop;
   order_rng_ = Rng(derive_seed(config_.seed, "order"));
   measure_at_init(s);
   const StopCriterion* met = end_of_epoch(s, progress);
   const bool capped_now = config_.max_steps == 0 || config_.max_epochs == 0;
   while (!met && !s.diverged && !capped_now) {
+    if (stop_requested(s)) break;
     ++s.epoch;
     const bool step_cap = train_epoch(s);
+    if (s.signal) {
+      --s.epoch;  // the epoch was cut short: it is not checked, and not counted
+      break;
+    }
     met = end_of_epoch(s, progress);
     if (met || s.diverged) break;
     if (step_cap) {
@@ -417,6 +426,17 @@ RunOutcome Trainer::run(const ProgressFn& progress) {
       s.out.stopped_by = "max_epochs";
       break;
     }
+  }
+  if (s.signal) {
+    // Stopped by SIGINT or SIGTERM: what was measured until the last complete epoch (its
+    // trajectory) and the counts, without the final measures (they can take seconds at large
+    // widths, and describe no finished run).
+    s.out.status = RunStatus::interrupted;
+    s.out.stopped_by = signal_name(s.signal);
+    s.out.error = fmt::format("stopped by {} after {} complete epochs ({} steps)",
+                              signal_name(s.signal), s.epoch, s.step);
+    record_counts(s);
+    return s.out;
   }
   if (capped_now && !met && !s.diverged)
     s.out.stopped_by = config_.max_steps == 0 ? "max_steps" : "max_epochs";
@@ -466,6 +486,7 @@ bool Trainer::train_epoch(RunState& s) {
           step_cap = true;
           break;
         }
+        if (stop_requested(s)) break;
       }
       s.t_train += seconds_since(t);
       break;
@@ -602,10 +623,24 @@ void Trainer::report_progress(const RunState& s, bool complete, double epoch_los
 
 // The k_at_end measures and the run's own counts and timings, into the run's metrics.
 void Trainer::measure_at_end(RunState& s) {
-  const int64_t n = data_.train.n;
   const auto t = Clock::now();
   Metrics& m = s.out.metrics;
   run_measures(measure_input(k_at_end, s), m);
+  s.t_measure += seconds_since(t);
+  record_counts(s);
+}
+
+bool Trainer::stop_requested(RunState& s) const {
+  if (stop_ == nullptr || s.signal != 0) return s.signal != 0;
+  s.signal = stop_->load(std::memory_order_relaxed);
+  return s.signal != 0;
+}
+
+// The run's own counts and timings, into its metrics (after the final measures, or alone for an
+// interrupted run).
+void Trainer::record_counts(RunState& s) {
+  const int64_t n = data_.train.n;
+  Metrics& m = s.out.metrics;
   m["initial_loss"] = s.initial_loss;
   m["steps"] = static_cast<double>(s.step);
   m["epochs"] = static_cast<double>(s.epoch);
@@ -613,7 +648,6 @@ void Trainer::measure_at_end(RunState& s) {
   m["noise_count"] = static_cast<double>(data_.corrupted.size());
   m["num_params"] = static_cast<double>(net_.num_params);
   m["converged"] = s.out.converged ? 1.0 : 0.0;
-  s.t_measure += seconds_since(t);
   m["train_seconds"] = s.t_train;
   m["eval_seconds"] = s.t_eval;
   m["measure_seconds"] = s.t_measure;
