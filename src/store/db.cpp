@@ -319,7 +319,16 @@ Db::Db(const std::filesystem::path& file, DbMode mode) : file_(file) {
       }
       throw_sqlite(file_, db_, "reading the schema");
     }
-    exec(db_, file_, "PRAGMA journal_mode=WAL", "switching to WAL mode");
+    // The switch to WAL needs an exclusive lock, for which SQLite's busy timeout does not wait:
+    // two processes opening a new file at once (a sweep and a test polling it) could fail with
+    // "database is locked". Wait as the busy timeout would.
+    for (int waited = 0;; waited += 10) {
+      const int wal = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+      if (wal == SQLITE_OK) break;
+      if ((wal & 0xff) != SQLITE_BUSY || waited >= k_busy_timeout_ms)
+        throw_sqlite(file_, db_, "switching to WAL mode");
+      sqlite3_sleep(10);
+    }
     exec(db_, file_, "PRAGMA synchronous=NORMAL", "setting synchronous=NORMAL");
     exec(db_, file_, "PRAGMA foreign_keys=ON", "enabling foreign keys");
 
