@@ -95,6 +95,26 @@ TEST_F(Cli, DataCheckSaysHowToGetWhatIsMissing) {
   EXPECT_NE(r.out.find("cifar10: cannot be fetched here"), std::string::npos) << r.out;
 }
 
+// Reliability B15: a data file that is there but damaged is BAD (not MISSING) and data check
+// exits 1 naming it; a file given as the data directory is refused.
+TEST_F(Cli, DataCheckExitsOneOnADamagedFile) {
+  // (Missing files alone exit 0: DataCheckSaysHowToGetWhatIsMissing.)
+  const fs::path labels = dir_ / "mnist" / "t10k-labels-idx1-ubyte";
+  std::ofstream(labels, std::ios::binary) << "<html>not found</html>";
+  Result r = run("data check --data-dir " + dir_.string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("BAD      t10k-labels-idx1-ubyte"), std::string::npos) << r.out;
+  // The other three MNIST files of the learnable set are BAD too: not MNIST's sums.
+  EXPECT_NE(r.out.find("initscope: error: 4 data files are damaged or unreadable ("),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(labels.string()), std::string::npos) << r.out;
+  std::ofstream(db_) << "x";
+  r = run("data check --data-dir " + db_);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("--data-dir " + db_ + ": is not a directory"), std::string::npos) << r.out;
+}
+
 TEST_F(Cli, SavedWeightsReloadWithInitFrom) {
   const fs::path w = dir_ / "w";
   Result r = run(base_ + "--max-epochs 2 --save-weights " + w.string());
