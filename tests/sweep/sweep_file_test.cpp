@@ -122,8 +122,9 @@ TEST_F(SweepFile, ANonRegularFileIsRefusedNotReadAsAnEmptySweep) {
       FAIL() << p;
     } catch (const Error& err) {
       EXPECT_EQ(std::string(err.what()),
-                p.string() + ": is not a regular file (expected a TOML file with [base] and "
-                             "[grid] tables)");
+                p.string() +
+                    ": is not a regular file (expected a TOML file with [base] and "
+                    "[grid] tables)");
     }
   }
 }
