@@ -15,13 +15,16 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <sstream>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -190,16 +193,37 @@ std::string host_name() {
   return buf;
 }
 
-// True unless the process certainly does not exist or is a zombie (killed, not yet reaped:
-// kill(pid, 0) still succeeds on those, and a container's init may never reap them).
-bool process_alive(int64_t pid) {
-  if (pid <= 0) return false;
-  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+// The fields of /proc/PID/stat after "pid (comm)" (comm may contain spaces and parentheses):
+// [0] is the state (field 3), [19] the start time in clock ticks since boot (field 22). Empty
+// if there is no such file.
+std::vector<std::string> proc_stat_fields(int64_t pid) {
   std::ifstream stat(fmt::format("/proc/{}/stat", pid));
   std::string line;
-  if (!std::getline(stat, line)) return true;  // no /proc: trust kill()
-  const auto close = line.rfind(')');          // "pid (comm) S ...": comm may contain spaces
-  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z';
+  if (!std::getline(stat, line)) return {};
+  const auto close = line.rfind(')');
+  if (close == std::string::npos) return {};
+  std::istringstream rest(line.substr(close + 1));
+  std::vector<std::string> fields;
+  for (std::string f; rest >> f;) fields.push_back(f);
+  return fields;
+}
+
+// When process `pid` started (clock ticks since boot), or 0 if unknown.
+int64_t process_start_ticks(int64_t pid) {
+  const auto f = proc_stat_fields(pid);
+  return f.size() > 19 ? std::strtoll(f[19].c_str(), nullptr, 10) : 0;
+}
+
+// True unless the process certainly does not exist, is a zombie (killed, not yet reaped:
+// kill(pid, 0) still succeeds on those, and a container's init may never reap them), or is
+// another process that got the pid since (its start time is not `started`; 0: not recorded).
+bool process_alive(int64_t pid, int64_t started) {
+  if (pid <= 0) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+  const auto f = proc_stat_fields(pid);
+  if (f.empty()) return true;  // no /proc: trust kill()
+  if (f[0] == "Z") return false;
+  return started <= 0 || f.size() <= 19 || std::strtoll(f[19].c_str(), nullptr, 10) == started;
 }
 
 // What finish_run may write: every status but `running`.
@@ -391,6 +415,17 @@ Db::Db(const std::filesystem::path& file, DbMode mode) : file_(file) {
              "adding the host and pid columns");
     }
     {
+      // The process's start time tells a live run from another process that got its pid since
+      // (reliability B9: after a container restart pids start from 1 again). Older files get the
+      // column; their rows have none, and are judged by the pid alone.
+      bool has_started = false;
+      Statement st(db_, file_, "SELECT name FROM pragma_table_info('runs')", "reading the schema");
+      while (st.step()) has_started = has_started || st.column_text(0) == "started";
+      if (!has_started)
+        exec(db_, file_, "ALTER TABLE runs ADD COLUMN started INTEGER;",
+             "adding the started column");
+    }
+    {
       Statement st(db_, file_, "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
                    "writing the schema version");
       st.bind(1, std::to_string(k_schema_version));
@@ -465,8 +500,8 @@ Db::~Db() {
 int64_t Db::insert_running(const nlohmann::json& config, const std::string& config_hash,
                            uint64_t seed, const std::string& version) {
   Statement st(db_, file_,
-               "INSERT INTO runs(created, status, seed, config, config_hash, version, host, pid) "
-               "VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+               "INSERT INTO runs(created, status, seed, config, config_hash, version, host, pid, "
+               "started) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
                "inserting a new run");
   st.bind(1, utc_now());
   st.bind(2, std::string(k_status_running));
@@ -476,6 +511,7 @@ int64_t Db::insert_running(const nlohmann::json& config, const std::string& conf
   st.bind(6, version);
   st.bind(7, host_name());
   st.bind(8, static_cast<int64_t>(::getpid()));
+  st.bind(9, process_start_ticks(::getpid()));
   st.step();
   return sqlite3_last_insert_rowid(db_);
 }
@@ -496,7 +532,8 @@ std::optional<int64_t> Db::claim_run(const nlohmann::json& config, const std::st
   {
     Statement st(
         db_, file_,
-        "SELECT status, host, pid FROM runs WHERE config_hash=? AND status IN (?, ?, ?, ?)",
+        "SELECT status, host, pid, started FROM runs WHERE config_hash=? AND status IN (?, ?, ?, "
+        "?)",
         "looking for an earlier run of the same config");
     st.bind(1, config_hash);
     st.bind(2, std::string(k_status_completed));
@@ -509,7 +546,8 @@ std::optional<int64_t> Db::claim_run(const nlohmann::json& config, const std::st
       if (st.column_text(0) != k_status_running) return std::nullopt;
       // A `running` row counts only while its process lives; another host's rows we cannot
       // check, so they count too.
-      if (st.column_text(1) != here || process_alive(st.column_int(2))) return std::nullopt;
+      if (st.column_text(1) != here || process_alive(st.column_int(2), st.column_int(3)))
+        return std::nullopt;
     }
   }
   const int64_t id = insert_running(config, config_hash, seed, version);
@@ -521,12 +559,12 @@ int Db::mark_interrupted() {
   Transaction tx(db_, file_, "BEGIN IMMEDIATE", "marking interrupted runs");
   std::vector<int64_t> dead;
   {
-    Statement st(db_, file_, "SELECT id, pid FROM runs WHERE status=? AND host=?",
+    Statement st(db_, file_, "SELECT id, pid, started FROM runs WHERE status=? AND host=?",
                  "looking for interrupted runs");
     st.bind(1, std::string(k_status_running));
     st.bind(2, host_name());
     while (st.step())
-      if (!process_alive(st.column_int(1))) dead.push_back(st.column_int(0));
+      if (!process_alive(st.column_int(1), st.column_int(2))) dead.push_back(st.column_int(0));
   }
   Statement up(db_, file_, "UPDATE runs SET status=?, error=? WHERE id=?",
                "marking interrupted runs");

@@ -479,6 +479,34 @@ TEST(DbClaim, ARunNeverCountsTwice) {
   std::filesystem::remove_all(dir);
 }
 
+// Reliability B9: a `running` row whose pid now belongs to another live process (after a
+// container restart pids start from 1 again) is not alive: the process start time differs.
+TEST(DbClaim, ARowWhosePidWasTakenByAnotherProcessIsInterrupted) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("initscope_db_reuse_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    Db db(dir / "r.db");
+    const auto mine = db.claim_run({{"width", 8}}, "h1", 1, "t");
+    const auto stale = db.claim_run({{"width", 8}}, "h2", 1, "t");
+    ASSERT_TRUE(mine && stale);
+    // The stale row's process died; its pid is now our parent's, which is alive but started
+    // at another time than the one recorded.
+    ASSERT_EQ(sqlite3_exec(db.handle(),
+                           ("UPDATE runs SET pid=" + std::to_string(::getppid()) +
+                            " WHERE id=" + std::to_string(*stale))
+                               .c_str(),
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    EXPECT_EQ(db.mark_interrupted(), 1);
+    EXPECT_EQ(db.run(*stale)->status, "interrupted");
+    EXPECT_EQ(db.run(*mine)->status, "running");  // this process, its own start time: alive
+    EXPECT_TRUE(db.claim_run({{"width", 8}}, "h2", 1, "t").has_value());
+    EXPECT_FALSE(db.claim_run({{"width", 8}}, "h1", 1, "t").has_value());
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(DbClaim, RowsOfDeadProcessesBecomeInterruptedAndFree) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("initscope_db_dead_" + std::to_string(::getpid()));
