@@ -42,7 +42,7 @@ void add_report(CLI::App& app, Common& common) {
     const auto f = report::parse_export_format(*format);
     if (!std::filesystem::exists(common.db))
       throw Error(fmt::format("--db {}: no such database file", common.db));
-    Db db(common.db);
+    Db db(common.db, DbMode::read_only);
     const auto runs = db.runs();
     if (file->empty()) {
       report::export_runs(runs, f, std::cout);

@@ -1,4 +1,5 @@
 // `initscope runs` (a table of runs) and `initscope show ID` (one run in full).
+#include <charconv>
 #include <cmath>
 
 #include <fmt/core.h>
@@ -50,15 +51,16 @@ void add_results(CLI::App& app, Common& common) {
     if (!std::filesystem::exists(common.db))
       throw Error(
           fmt::format("--db {}: no such database (train a run first, or pass --db)", common.db));
-    Db db(common.db);
+    Db db(common.db, DbMode::read_only);
+    const auto rows = db.runs();  // read first: an unreadable database prints no table header
     // train and test: the error in % for classification, the MSE for regression tasks.
     fmt::print(
-        "{:>4}  {:<20}  {:<9}  {:<16}  {:<8} {:>6} {:>6} {:>5} {:>5} {:>6} {:>9} {:>9} {:>8} "
+        "{:>4}  {:<20}  {:<11}  {:<16}  {:<8} {:>6} {:>6} {:>5} {:>5} {:>6} {:>9} {:>9} {:>8} "
         "{:>7}  {}\n",
         "id", "created", "status", "stopped_by", "dataset", "width", "m", "noise", "seed", "epochs",
         "train", "test", "dist", "secs", "pretrain");
     bool any_regression = false;
-    for (const auto& r : db.runs()) {
+    for (const auto& r : rows) {
       const bool regression = r.metrics.count("train_mse") > 0;
       any_regression = any_regression || regression;
       const auto fit = [&](const char* split) {
@@ -67,7 +69,7 @@ void add_results(CLI::App& app, Common& common) {
       };
       const std::string pretrain = cfg_str(r.config, "pretrain");
       fmt::print(
-          "{:>4}  {:<20}  {:<9}  {:<16}  {:<8} {:>6} {:>6} {:>5} {:>5} {:>6} {:>9} {:>9} {:>8} "
+          "{:>4}  {:<20}  {:<11}  {:<16}  {:<8} {:>6} {:>6} {:>5} {:>5} {:>6} {:>9} {:>9} {:>8} "
           "{:>7}  {}\n",
           r.id, r.created, r.status, r.stopped_by, cfg_str(r.config, "dataset"),
           cfg_str(r.config, "width"), cfg_str(r.config, "m"), cfg_str(r.config, "noise"), r.seed,
@@ -87,17 +89,27 @@ void add_results(CLI::App& app, Common& common) {
   });
 
   auto* show = app.add_subcommand("show", "Show one run in full");
-  auto id = std::make_shared<int64_t>(0);
+  auto id_text = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto traj = std::make_shared<bool>(false);
-  show->add_option("id", *id, "run id")->required();
+  show->add_option("id", *id_text, "run id")->required();
   show->add_option("--db", common.db, "results database")->capture_default_str();
   show->add_flag("--json", *json, "print as one JSON object");
   show->add_flag("--trajectory", *traj, "include the trajectory");
-  show->callback([id, json, traj, &common] {
+  show->callback([id_text, json, traj, &common] {
+    // Parsed here, strictly: CLI11 clamps 99999999999999999999 to 2^63 − 1 without a word.
+    int64_t id_value = 0;
+    const std::string& text = *id_text;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id_value);
+    if (ec != std::errc() || end != text.data() + text.size() || id_value < 1)
+      throw Error(
+          fmt::format("show {}: expected a run id, a whole number from 1 to 2^63 − 1 "
+                      "(initscope runs lists them)",
+                      text));
+    const int64_t* id = &id_value;
     if (!std::filesystem::exists(common.db))
       throw Error(fmt::format("--db {}: no such database", common.db));
-    Db db(common.db);
+    Db db(common.db, DbMode::read_only);
     const auto r = db.run(*id);
     if (!r) throw Error(fmt::format("show {}: no run with that id in {}", *id, common.db));
     nlohmann::json j = record_json(*r);

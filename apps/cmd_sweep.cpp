@@ -1,5 +1,6 @@
 // `initscope sweep FILE.toml`: run every configuration of a sweep file into the database.
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -8,6 +9,7 @@
 #include "cli.hpp"
 #include "cluster/shard.hpp"
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 #include "data/dataset.hpp"
 #include "store/db.hpp"
 #include "sweep/sweep.hpp"
@@ -42,6 +44,10 @@ void add_sweep(CLI::App& app, Common& common) {
   cmd->add_option("--jobs", *jobs, "runs at once (default: one per core)")
       ->check(CLI::Range(0, 1024));
   cmd->add_flag("--dry-run", *dry, "print the number of runs and list them; run nothing");
+  auto retry_failed = std::make_shared<bool>(false);
+  cmd->add_flag("--retry-failed", *retry_failed,
+                "run configs whose only rows are failed again (failed runs count as done "
+                "otherwise; interrupted runs always run again, diverged ones never)");
   auto shard_text = std::make_shared<std::string>();
   cmd->add_option("--shard", *shard_text,
                   "run only shard i of N (i/N, 0 ≤ i < N; auto or auto/N inside a Slurm array "
@@ -61,20 +67,31 @@ void add_sweep(CLI::App& app, Common& common) {
     if (shard) sweep = shard_sweep(sweep, *shard);
     if (*dry) {
       const auto axes = sweep_axes(sweep);
-      std::set<std::string> done;
+      // The status that makes each config done, as the sweep would decide (completed before
+      // diverged before failed).
+      std::map<std::string, std::string> done;
+      const auto rank = [](const std::string& st) {
+        return st == k_status_completed ? 3 : st == k_status_diverged ? 2 : 1;
+      };
       if (std::filesystem::exists(common.db)) {
-        Db db(common.db);
-        for (const auto& r : db.runs())
+        Db db(common.db, DbMode::read_only);
+        for (const auto& r : db.runs()) {
+          if (r.status != k_status_completed && r.status != k_status_diverged &&
+              (r.status != k_status_failed || *retry_failed))
+            continue;
           // Today's identity of each stored run, without upgrading the file: a dry run writes
           // nothing.
-          if (r.status == k_status_completed) done.insert(config_hash_of_stored(r.config));
+          auto& d = done[config_hash_of_stored(r.config)];
+          if (d.empty() || rank(r.status) > rank(d)) d = r.status;
+        }
       }
       fmt::print("{} runs\n", sweep.runs.size());
       size_t i = 0;
       for (const auto& c : sweep.runs) {
         const std::string h = config_hash(c);
+        const auto it = done.find(h);
         fmt::print("{:>5}  {}  {}{}\n", ++i, h, describe(c, axes),
-                   done.count(h) ? "  [completed]" : "");
+                   it == done.end() ? "" : "  [" + it->second + "]");
       }
       return;
     }
@@ -82,6 +99,7 @@ void add_sweep(CLI::App& app, Common& common) {
     o.db = common.db;
     o.run.data_dir = data_dir(common.data_dir);
     o.jobs = *jobs;
+    o.retry_failed = *retry_failed;
     const SweepSummary s = sweep_run(sweep, o);
     fmt::print(
         "sweep {}: {} runs: {} already done, {} completed ({} converged, {} stopped by a cap), "
@@ -92,7 +110,10 @@ void add_sweep(CLI::App& app, Common& common) {
             ? fmt::format("; {} interrupted runs of an earlier sweep found", s.interrupted)
             : "");
     if (s.stopped)
-      throw Error("sweep stopped before it finished; run the same command again to resume");
+      throw Interrupted(s.signal,
+                        fmt::format("sweep stopped by {}; {} runs in flight are stored as "
+                                    "interrupted; run the same command again to resume",
+                                    signal_name(s.signal), s.stopped_runs));
     if (s.failed)
       throw Error(fmt::format(
           "{} runs failed; their errors are above and in the database (initscope runs)", s.failed));

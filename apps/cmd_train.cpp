@@ -9,6 +9,7 @@
 
 #include "cli.hpp"
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 #include "data/dataset.hpp"
 #include "run/run.hpp"
 
@@ -122,7 +123,14 @@ void add_train(CLI::App& app, Common& common) {
     RunOptions opt;
     opt.data_dir = data_dir(common.data_dir);
     if (!save_weights->empty()) opt.save_weights = *save_weights;
+    // SIGINT or SIGTERM stops the run after its current step; it is stored `interrupted` with
+    // its trajectory so far, and the command exits 130 or 143 (a second signal ends it at once).
+    g_stop_signal.store(0);
+    g_stop_count.store(0);
+    const StopSignals signals;
+    opt.stop = &g_stop_signal;
     Db db(common.db);
+    db.mark_interrupted();  // rows of runs on this host whose process is gone (kill -9, a crash)
     ProgressLine line;
     RunRecord r;
     try {
@@ -132,17 +140,28 @@ void add_train(CLI::App& app, Common& common) {
       throw;
     }
     line.finish();
+    const auto stopped = [&] {
+      if (r.status != k_status_interrupted) return;
+      const int sig = g_stop_signal.load();
+      throw Interrupted(sig, fmt::format("run {} stopped by {} and stored as interrupted with its "
+                                         "trajectory so far (initscope show {} --db {})",
+                                         r.id, signal_name(sig), r.id, common.db));
+    };
     if (*json) {
       fmt::print("{}\n", record_json(r).dump());
+      stopped();
       return;
     }
     const auto& m = r.metrics;
     const auto get = [&](const char* k) { return m.count(k) ? m.at(k) : NAN; };
+    const bool interrupted = r.status == k_status_interrupted;
     fmt::print("run {} {}: stopped by {}{}\n", r.id, r.status, r.stopped_by,
-               r.converged ? "" : " (did not meet its criterion)");
+               r.converged || interrupted ? "" : " (did not meet its criterion)");
     fmt::print("  epochs {:.0f}  steps {:.0f}  {:.1f}s  ({:.0f} steps/s)\n", get("epochs"),
                get("steps"), get("wall_seconds"), get("steps_per_second"));
-    if (m.count("train_mse")) {  // a regression task: no errors or margins
+    if (interrupted) {
+      // an interrupted run has no final measures
+    } else if (m.count("train_mse")) {  // a regression task: no errors or margins
       fmt::print("  train mse {:.4g}  test mse {:.4g}", get("train_mse"), get("test_mse"));
       if (m.count("train_psnr"))
         fmt::print("  train psnr {:.2f} dB  test psnr {:.2f} dB", get("train_psnr"),
@@ -165,6 +184,7 @@ void add_train(CLI::App& app, Common& common) {
           get("dist_pretrain"), get("pretrain_dist_init"));
     if (!r.error.empty()) fmt::print("  {}\n", r.error);
     fmt::print("  stored in {} (initscope show {} --db {})\n", common.db, r.id, common.db);
+    stopped();
   });
 }
 

@@ -6,10 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# clang, its runtimes (libFuzzer, sanitizers) and libomp build the fuzz targets
+# (cmake --preset fuzz); sqlite3 is the shell the kill -9 test checks a database with.
 packages=(build-essential cmake pkg-config git ca-certificates
           libopenblas-dev liblapacke-dev libsqlite3-dev libcli11-dev libtomlplusplus-dev
           nlohmann-json3-dev libfmt-dev zlib1g-dev libpng-dev libfftw3-dev
-          libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox chromium)
+          libgtest-dev libgmock-dev libbenchmark-dev gnuplot-nox chromium
+          clang libclang-rt-dev libomp-dev sqlite3)
 [[ " $* " == *" --torch "* ]] && packages+=(python3 python3-torch python3-numpy)
 
 missing=()

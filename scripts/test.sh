@@ -4,7 +4,13 @@
 # one-node Slurm with scripts/slurm-local.sh (installing slurmctld, slurmd, slurm-client and
 # munge if missing), stops what it started, and is skipped only where Slurm cannot be installed.
 # `ctest --test-dir build -LE slurm` leaves it out.
+# Then the fuzz targets (tests/fuzz: the IDX, CIFAR, safetensors, run-config and sweep-file
+# readers under libFuzzer, ASan and UBSan), built with clang into build-fuzz/ and run for 20000
+# inputs each from a fixed seed: `ctest --test-dir build-fuzz`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 ctest --test-dir build --output-on-failure -j"$(nproc)"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j"$(nproc)"
+ctest --test-dir build-fuzz --output-on-failure -j"$(nproc)"

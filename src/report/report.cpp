@@ -61,7 +61,7 @@ ReportResult write_report(const ReportOptions& options) {
     throw Error(
         fmt::format("--db {}: no such database file (pass the results database to report on)",
                     options.db.string()));
-  Db db(options.db);
+  Db db(options.db, DbMode::read_only);
   return write_report(db.runs(), options);
 }
 

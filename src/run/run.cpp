@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 #include "common/rng.hpp"
 #include "data/dataset.hpp"
 #include "model/cpu.hpp"
@@ -92,71 +93,106 @@ std::string task_data_key(const TrainConfig& c) {
   return c.dataset;
 }
 
+namespace {
+
+// The run's data, starting weights and trainer, prepared before training: where bad input
+// (sizes, files) is found.
+struct Prepared {
+  PreparedData data;
+  std::vector<float> start;
+  std::optional<Trainer> trainer;  // refers to data; none with --pretrain
+};
+
+void prepare(Prepared& p, const TrainConfig& config, const RunOptions& options,
+             const TrainTest* raw) {
+  // Loaded here, the raw files are prepared and freed before training: only the run's own
+  // training and test sets stay in memory (a sweep worker shares one loaded copy instead).
+  p.data =
+      raw ? prepare_data(config, *raw) : prepare_data(config, load_task(config, options.data_dir));
+  check_memory(config, p.data);
+  if (!config.init_from.empty()) {
+    const Mlp net = Mlp::make(model_spec(config, p.data));
+    p.start.resize(net.num_params);
+    load_params(config.init_from, net, p.start, &p.data.encoding);
+    const int64_t bad = first_nonfinite(p.start);
+    if (bad >= 0)
+      throw Error(fmt::format("--init-from {}: parameter {} is {}; expected finite weights",
+                              config.init_from, bad, p.start[static_cast<size_t>(bad)]));
+  }
+  // With pretraining the two phases' trainers are made in run_pretrained.
+  if (config.pretrain == Pretrain::none) p.trainer.emplace(config, p.data, Engine::fused, p.start);
+  if (options.save_weights) std::filesystem::create_directories(*options.save_weights);
+}
+
+int stop_signal(const RunOptions& options) {
+  return options.stop ? options.stop->load(std::memory_order_relaxed) : 0;
+}
+
+}  // namespace
+
 std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions& options, Db& db,
                                      const ProgressFn& progress, const TrainTest* raw) {
   validate(config);
   openblas_set_num_threads(config.threads);
-  // Loaded here, the raw files are prepared and freed before training: only the run's own
-  // training and test sets stay in memory (a sweep worker shares one loaded copy instead).
-  const PreparedData data =
-      raw ? prepare_data(config, *raw) : prepare_data(config, load_task(config, options.data_dir));
-  check_memory(config, data);
-  // --init-from is read here, so a bad file fails before the row is inserted.
-  std::vector<float> start;
-  if (!config.init_from.empty()) {
-    const Mlp net = Mlp::make(model_spec(config, data));
-    start.resize(net.num_params);
-    load_params(config.init_from, net, start, &data.encoding);
-    const int64_t bad = first_nonfinite(start);
-    if (bad >= 0)
-      throw Error(fmt::format("--init-from {}: parameter {} is {}; expected finite weights",
-                              config.init_from, bad, start[static_cast<size_t>(bad)]));
-  }
-  // With pretraining the two phases' trainers are made in run_pretrained, after the row.
-  std::optional<Trainer> trainer;
-  if (config.pretrain == Pretrain::none) trainer.emplace(config, data, Engine::fused, start);
-  upgrade_run_identities(db);
-  if (options.save_weights) std::filesystem::create_directories(*options.save_weights);
-
+  const auto failed = [&](int64_t id, const std::exception& e) {
+    db.finish_run(id, k_status_failed, "failed", false, 0.0, e.what(), {}, {});
+  };
+  Prepared p;
   int64_t id = 0;
   if (options.claim) {
-    const auto claimed =
-        db.claim_run(to_json(config), config_hash(config), config.seed, initscope_version());
+    // A sweep's run is claimed first, so that whatever fails after (an m larger than the data,
+    // a missing --init-from file) is recorded as `failed` and counts as done.
+    upgrade_run_identities(db);
+    const auto claimed = db.claim_run(to_json(config), config_hash(config), config.seed,
+                                      initscope_version(), options.retry_failed);
     if (!claimed) return std::nullopt;
     id = *claimed;
+    if (options.on_claim) options.on_claim(id);
+    try {
+      prepare(p, config, options, raw);
+    } catch (const std::exception& e) {
+      failed(id, e);
+      throw;
+    }
   } else {
+    // `train`: bad input (flags, files, sizes) is found before the row is inserted, so it
+    // leaves no row at all.
+    prepare(p, config, options, raw);
+    if (const int sig = stop_signal(options)) throw Interrupted(sig);
+    upgrade_run_identities(db);
     id = db.begin_run(to_json(config), config_hash(config), config.seed, initscope_version());
   }
   RunOutcome out;
   try {
     const std::map<std::string, std::string> meta = {{"initscope_run", std::to_string(id)},
                                                      {"config", to_json(config).dump()}};
-    if (trainer) {
-      out = trainer->run(progress);
-      if (options.save_weights) {
-        save_params(*options.save_weights / "init.safetensors", trainer->net(),
-                    trainer->initial_params(), meta, &data.encoding);
-        save_params(*options.save_weights / "final.safetensors", trainer->net(), trainer->params(),
-                    meta, &data.encoding);
+    if (p.trainer) {
+      Trainer& trainer = *p.trainer;
+      out = trainer.run(progress, options.stop);
+      if (options.save_weights && out.status != RunStatus::interrupted) {
+        save_params(*options.save_weights / "init.safetensors", trainer.net(),
+                    trainer.initial_params(), meta, &p.data.encoding);
+        save_params(*options.save_weights / "final.safetensors", trainer.net(), trainer.params(),
+                    meta, &p.data.encoding);
       }
     } else {
-      PretrainedRun r = run_pretrained(config, data, progress);
+      PretrainedRun r = run_pretrained(config, p.data, progress, options.stop);
       out = std::move(r.out);
-      if (options.save_weights) {
+      if (options.save_weights && out.status != RunStatus::interrupted) {
         save_params(*options.save_weights / "init.safetensors", r.net, r.init, meta,
-                    &data.encoding);
+                    &p.data.encoding);
         save_params(*options.save_weights / "pretrained.safetensors", r.net, r.pretrained, meta,
-                    &data.encoding);
+                    &p.data.encoding);
         save_params(*options.save_weights / "final.safetensors", r.net, r.final_params, meta,
-                    &data.encoding);
+                    &p.data.encoding);
       }
     }
   } catch (const std::exception& e) {
-    db.finish_run(id, k_status_failed, "failed", false, 0.0, e.what(), {}, {});
+    failed(id, e);
     throw;
   }
   std::map<std::string, nlohmann::json> artifacts;
-  if (!data.corrupted.empty()) artifacts["corrupted_indices"] = data.corrupted;
+  if (!p.data.corrupted.empty()) artifacts["corrupted_indices"] = p.data.corrupted;
   for (const auto& [name, values] : out.arrays) artifacts[name] = values;
   // What ran the step: the same run is about twice as slow on OpenBLAS's AVX2 kernels.
   artifacts["engine"] = {{"kernels", to_string(kernel_isa())},

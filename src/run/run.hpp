@@ -1,11 +1,15 @@
 // A run end to end: load and prepare the data, read the starting weights, train, measure, save
 // weights, and store the result in the database. Shared by `initscope train` and the sweep
 // runner; the only place that knows both training and storage.
-// Bad input (flags, files, sizes) is found before the run's row is inserted, so it leaves no
-// row at all; a failure after that is recorded as `failed`, never as `completed`.
+// For `train`, bad input (flags, files, sizes) is found before the run's row is inserted, so it
+// leaves no row at all; a sweep's run is claimed first, so its bad input is a `failed` row. A
+// failure after the row exists is recorded as `failed`, a stop signal as `interrupted`, never
+// as `completed`.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -18,11 +22,20 @@ namespace initscope {
 struct RunOptions {
   std::filesystem::path data_dir;                     // resolved data directory
   std::optional<std::filesystem::path> save_weights;  // folder for init/final .safetensors
-  bool claim = false;  // sweeps: skip the run if the database already has it (Db::claim_run)
+  bool claim = false;         // sweeps: skip the run if the database already has it (Db::claim_run)
+  bool retry_failed = false;  // with claim: a `failed` row does not count as done
+  std::function<void(int64_t)> on_claim;  // with claim: told the row's id once it is claimed
+  // If given and it becomes nonzero (a signal number, common/interrupt.hpp), training stops
+  // after the current step and the run is stored as `interrupted` (Trainer::run).
+  const std::atomic<int>* stop = nullptr;
 };
 
 /// Runs `config` and records it in `db`. Returns the stored record (with metrics), or nullopt
 /// if `options.claim` is set and the database already holds (or is running) this config.
+/// Without claim, bad input throws before any row exists, and a stop signal that arrives
+/// before training throws Interrupted; with claim, the row is claimed first and any failure
+/// after that is recorded `failed` before it is rethrown. A run stopped by `options.stop` is
+/// stored `interrupted` (its record is returned; weights are not saved).
 /// `raw` may hold the already-loaded dataset (sweeps load it once); otherwise it is loaded.
 std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions& options, Db& db,
                                      const ProgressFn& progress = {},

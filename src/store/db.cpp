@@ -15,13 +15,16 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <sstream>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -190,25 +193,52 @@ std::string host_name() {
   return buf;
 }
 
-// True unless the process certainly does not exist or is a zombie (killed, not yet reaped:
-// kill(pid, 0) still succeeds on those, and a container's init may never reap them).
-bool process_alive(int64_t pid) {
-  if (pid <= 0) return false;
-  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+// The fields of /proc/PID/stat after "pid (comm)" (comm may contain spaces and parentheses):
+// [0] is the state (field 3), [19] the start time in clock ticks since boot (field 22). Empty
+// if there is no such file.
+std::vector<std::string> proc_stat_fields(int64_t pid) {
   std::ifstream stat(fmt::format("/proc/{}/stat", pid));
   std::string line;
-  if (!std::getline(stat, line)) return true;  // no /proc: trust kill()
-  const auto close = line.rfind(')');          // "pid (comm) S ...": comm may contain spaces
-  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z';
+  if (!std::getline(stat, line)) return {};
+  const auto close = line.rfind(')');
+  if (close == std::string::npos) return {};
+  std::istringstream rest(line.substr(close + 1));
+  std::vector<std::string> fields;
+  for (std::string f; rest >> f;) fields.push_back(f);
+  return fields;
 }
 
+// When process `pid` started (clock ticks since boot), or 0 if unknown.
+int64_t process_start_ticks(int64_t pid) {
+  const auto f = proc_stat_fields(pid);
+  return f.size() > 19 ? std::strtoll(f[19].c_str(), nullptr, 10) : 0;
+}
+
+// True unless the process certainly does not exist, is a zombie (killed, not yet reaped:
+// kill(pid, 0) still succeeds on those, and a container's init may never reap them), or is
+// another process that got the pid since (its start time is not `started`; 0: not recorded).
+bool process_alive(int64_t pid, int64_t started) {
+  if (pid <= 0) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+  const auto f = proc_stat_fields(pid);
+  if (f.empty()) return true;  // no /proc: trust kill()
+  if (f[0] == "Z") return false;
+  return started <= 0 || f.size() <= 19 || std::strtoll(f[19].c_str(), nullptr, 10) == started;
+}
+
+// What finish_run may write: every status but `running`.
 bool is_final_status(const std::string& s) {
-  return s == k_status_completed || s == k_status_diverged || s == k_status_failed;
+  return s == k_status_completed || s == k_status_diverged || s == k_status_failed ||
+         s == k_status_interrupted;
 }
 
 constexpr const char* k_run_columns =
     "id, created, status, stopped_by, converged, seed, config, config_hash, version, "
     "wall_seconds, error, host, pid";
+// The same for a file written before runs had host and pid, opened read-only (no ALTER).
+constexpr const char* k_run_columns_without_pid =
+    "id, created, status, stopped_by, converged, seed, config, config_hash, version, "
+    "wall_seconds, error, NULL, NULL";
 
 RunRecord read_run_row(Statement& st, const std::filesystem::path& file) {
   RunRecord r;
@@ -282,7 +312,11 @@ void write_results(sqlite3* db, const std::filesystem::path& file, int64_t id,
 
 }  // namespace
 
-Db::Db(const std::filesystem::path& file) : file_(file) {
+Db::Db(const std::filesystem::path& file, DbMode mode) : file_(file) {
+  if (mode == DbMode::read_only) {
+    open_read_only();
+    return;
+  }
   const int rc =
       sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc != SQLITE_OK) {
@@ -309,7 +343,16 @@ Db::Db(const std::filesystem::path& file) : file_(file) {
       }
       throw_sqlite(file_, db_, "reading the schema");
     }
-    exec(db_, file_, "PRAGMA journal_mode=WAL", "switching to WAL mode");
+    // The switch to WAL needs an exclusive lock, for which SQLite's busy timeout does not wait:
+    // two processes opening a new file at once (a sweep and a test polling it) could fail with
+    // "database is locked". Wait as the busy timeout would.
+    for (int waited = 0;; waited += 10) {
+      const int wal = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+      if (wal == SQLITE_OK) break;
+      if ((wal & 0xff) != SQLITE_BUSY || waited >= k_busy_timeout_ms)
+        throw_sqlite(file_, db_, "switching to WAL mode");
+      sqlite3_sleep(10);
+    }
     exec(db_, file_, "PRAGMA synchronous=NORMAL", "setting synchronous=NORMAL");
     exec(db_, file_, "PRAGMA foreign_keys=ON", "enabling foreign keys");
 
@@ -372,6 +415,17 @@ Db::Db(const std::filesystem::path& file) : file_(file) {
              "adding the host and pid columns");
     }
     {
+      // The process's start time tells a live run from another process that got its pid since
+      // (reliability B9: after a container restart pids start from 1 again). Older files get the
+      // column; their rows have none, and are judged by the pid alone.
+      bool has_started = false;
+      Statement st(db_, file_, "SELECT name FROM pragma_table_info('runs')", "reading the schema");
+      while (st.step()) has_started = has_started || st.column_text(0) == "started";
+      if (!has_started)
+        exec(db_, file_, "ALTER TABLE runs ADD COLUMN started INTEGER;",
+             "adding the started column");
+    }
+    {
       Statement st(db_, file_, "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
                    "writing the schema version");
       st.bind(1, std::to_string(k_schema_version));
@@ -385,6 +439,60 @@ Db::Db(const std::filesystem::path& file) : file_(file) {
   }
 }
 
+void Db::open_read_only() {
+  // The checks a merge makes, before anything is opened: the file exists and is an initscope
+  // database (never a new file, never tables added to a foreign one).
+  const DbFileInfo info = inspect(file_);
+  if (info.schema_version > k_schema_version)
+    throw Error(
+        fmt::format("{}: results database has schema version {}, newer than this initscope "
+                    "supports ({}); use a newer initscope",
+                    file_.string(), info.schema_version, k_schema_version));
+  const int rc = sqlite3_open_v2(file_.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw Error(
+        fmt::format("{}: cannot open results database for reading ({})", file_.string(), msg));
+  }
+  try {
+    exec(db_, file_, fmt::format("PRAGMA busy_timeout={}", k_busy_timeout_ms).c_str(),
+         "setting the busy timeout");
+    bool has_runs = false;
+    {
+      Statement st(db_, file_, "SELECT name FROM pragma_table_info('runs')", "reading the schema");
+      while (st.step()) {
+        has_runs = true;
+        has_pid_ = has_pid_ || st.column_text(0) == "pid";
+      }
+    }
+    if (!has_runs)
+      throw Error(fmt::format("{}: not an initscope results database (it has no runs table)",
+                              file_.string()));
+    {
+      // The tables runs() and run() read, present in every schema-1 file.
+      Statement st(db_, file_,
+                   "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
+                   "name IN ('metrics', 'trajectory', 'artifacts')",
+                   "reading the schema");
+      if (!st.step() || st.column_int(0) != 3)
+        throw Error(
+            fmt::format("{}: not an initscope results database (it lacks the metrics, "
+                        "trajectory or artifacts table)",
+                        file_.string()));
+    }
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+const char* Db::run_columns() const {
+  return has_pid_ ? k_run_columns : k_run_columns_without_pid;
+}
+
 Db::~Db() {
   sqlite3_close_v2(db_);
 }
@@ -392,8 +500,8 @@ Db::~Db() {
 int64_t Db::insert_running(const nlohmann::json& config, const std::string& config_hash,
                            uint64_t seed, const std::string& version) {
   Statement st(db_, file_,
-               "INSERT INTO runs(created, status, seed, config, config_hash, version, host, pid) "
-               "VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+               "INSERT INTO runs(created, status, seed, config, config_hash, version, host, pid, "
+               "started) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
                "inserting a new run");
   st.bind(1, utc_now());
   st.bind(2, std::string(k_status_running));
@@ -403,6 +511,7 @@ int64_t Db::insert_running(const nlohmann::json& config, const std::string& conf
   st.bind(6, version);
   st.bind(7, host_name());
   st.bind(8, static_cast<int64_t>(::getpid()));
+  st.bind(9, process_start_ticks(::getpid()));
   st.step();
   return sqlite3_last_insert_rowid(db_);
 }
@@ -416,24 +525,29 @@ int64_t Db::begin_run(const nlohmann::json& config, const std::string& config_ha
 }
 
 std::optional<int64_t> Db::claim_run(const nlohmann::json& config, const std::string& config_hash,
-                                     uint64_t seed, const std::string& version) {
+                                     uint64_t seed, const std::string& version, bool retry_failed) {
   // BEGIN IMMEDIATE takes the write lock first, so two processes cannot both see the config as
   // free and both claim it.
   Transaction tx(db_, file_, "BEGIN IMMEDIATE", "claiming a run");
   {
-    Statement st(db_, file_,
-                 "SELECT status, host, pid FROM runs WHERE config_hash=? AND status IN (?, ?, ?)",
-                 "looking for an earlier run of the same config");
+    Statement st(
+        db_, file_,
+        "SELECT status, host, pid, started FROM runs WHERE config_hash=? AND status IN (?, ?, ?, "
+        "?)",
+        "looking for an earlier run of the same config");
     st.bind(1, config_hash);
     st.bind(2, std::string(k_status_completed));
     st.bind(3, std::string(k_status_diverged));
     st.bind(4, std::string(k_status_running));
+    // A status that is never stored stands in for `failed` when failed runs are retried.
+    st.bind(5, std::string(retry_failed ? "-" : k_status_failed));
     const std::string here = host_name();
     while (st.step()) {
       if (st.column_text(0) != k_status_running) return std::nullopt;
       // A `running` row counts only while its process lives; another host's rows we cannot
       // check, so they count too.
-      if (st.column_text(1) != here || process_alive(st.column_int(2))) return std::nullopt;
+      if (st.column_text(1) != here || process_alive(st.column_int(2), st.column_int(3)))
+        return std::nullopt;
     }
   }
   const int64_t id = insert_running(config, config_hash, seed, version);
@@ -445,12 +559,12 @@ int Db::mark_interrupted() {
   Transaction tx(db_, file_, "BEGIN IMMEDIATE", "marking interrupted runs");
   std::vector<int64_t> dead;
   {
-    Statement st(db_, file_, "SELECT id, pid FROM runs WHERE status=? AND host=?",
+    Statement st(db_, file_, "SELECT id, pid, started FROM runs WHERE status=? AND host=?",
                  "looking for interrupted runs");
     st.bind(1, std::string(k_status_running));
     st.bind(2, host_name());
     while (st.step())
-      if (!process_alive(st.column_int(1))) dead.push_back(st.column_int(0));
+      if (!process_alive(st.column_int(1), st.column_int(2))) dead.push_back(st.column_int(0));
   }
   Statement up(db_, file_, "UPDATE runs SET status=?, error=? WHERE id=?",
                "marking interrupted runs");
@@ -470,7 +584,7 @@ void Db::finish_run(int64_t id, const std::string& status, const std::string& st
                     const std::map<std::string, double>& metrics,
                     const std::vector<TrajectoryPoint>& trajectory,
                     const std::map<std::string, nlohmann::json>& artifacts) {
-  IS_CHECK(is_final_status(status), "finish_run needs completed, diverged or failed");
+  IS_CHECK(is_final_status(status), "finish_run needs completed, diverged, failed or interrupted");
   const std::string doing = fmt::format("finishing run {}", id);
   // Any throw below (including from the Statement helpers) rolls the whole transaction back.
   Transaction tx(db_, file_, "BEGIN IMMEDIATE", doing);
@@ -524,7 +638,7 @@ std::vector<RunRecord> Db::runs() {
   std::vector<RunRecord> out;
   std::unordered_map<int64_t, size_t> index;
   {
-    Statement st(db_, file_, fmt::format("SELECT {} FROM runs ORDER BY id", k_run_columns).c_str(),
+    Statement st(db_, file_, fmt::format("SELECT {} FROM runs ORDER BY id", run_columns()).c_str(),
                  "reading runs");
     while (st.step()) {
       out.push_back(read_run_row(st, file_));
@@ -547,7 +661,7 @@ std::optional<RunRecord> Db::run(int64_t id) {
   Transaction tx(db_, file_, "BEGIN", doing);
   std::optional<RunRecord> out;
   {
-    Statement st(db_, file_, fmt::format("SELECT {} FROM runs WHERE id=?", k_run_columns).c_str(),
+    Statement st(db_, file_, fmt::format("SELECT {} FROM runs WHERE id=?", run_columns()).c_str(),
                  doing);
     st.bind(1, id);
     if (!st.step()) return std::nullopt;
@@ -727,6 +841,33 @@ int64_t Db::insert_copied_run(const RunRecord& run, const std::vector<Trajectory
   }
   write_results(db_, file_, id, run.metrics, trajectory, artifacts, doing);
   return id;
+}
+
+bool Db::is_done(const std::string& config_hash, bool retry_failed) {
+  Statement st(db_, file_, "SELECT 1 FROM runs WHERE config_hash=? AND status IN (?, ?, ?) LIMIT 1",
+               "looking up finished runs");
+  st.bind(1, config_hash);
+  st.bind(2, std::string(k_status_completed));
+  st.bind(3, std::string(k_status_diverged));
+  st.bind(4, std::string(retry_failed ? "-" : k_status_failed));
+  return st.step();
+}
+
+bool Db::mark_failed(int64_t id, const std::string& error) {
+  Transaction tx(db_, file_, "BEGIN IMMEDIATE", fmt::format("marking run {} failed", id));
+  Statement st(db_, file_,
+               "UPDATE runs SET status=?, stopped_by=?, converged=0, error=? "
+               "WHERE id=? AND status=?",
+               fmt::format("marking run {} failed", id));
+  st.bind(1, std::string(k_status_failed));
+  st.bind(2, std::string("failed"));
+  st.bind(3, error);
+  st.bind(4, id);
+  st.bind(5, std::string(k_status_running));
+  st.step();
+  const bool changed = sqlite3_changes(db_) > 0;
+  tx.commit();
+  return changed;
 }
 
 bool Db::has_completed(const std::string& config_hash) {

@@ -25,7 +25,9 @@ inline constexpr const char* k_status_running = "running";
 inline constexpr const char* k_status_completed = "completed";
 inline constexpr const char* k_status_diverged = "diverged";
 inline constexpr const char* k_status_failed = "failed";
-/// A `running` row whose process is gone (killed, crashed); set by mark_interrupted.
+/// A run stopped by SIGINT or SIGTERM (stored by the run itself, with its trajectory so far), or
+/// a `running` row whose process is gone (killed, crashed; set by mark_interrupted). Never a
+/// result: a resumed sweep runs the config again.
 inline constexpr const char* k_status_interrupted = "interrupted";
 
 struct RunRecord {
@@ -51,12 +53,18 @@ struct DbFileInfo {
   int config_hash_schema = 1;  // the run identities' schema (Db::config_hash_schema)
 };
 
+/// How a command opens the database: `read_only` for the commands that only read (runs, show,
+/// export, report, sweep --dry-run): the file must exist and be an initscope database, nothing
+/// is created, upgraded or written (a read-only file or directory is fine).
+enum class DbMode { read_write, read_only };
+
 /// An open results database. Not thread-safe; one per thread or process.
 class Db {
  public:
-  /// Opens or creates `file` (WAL mode, schema created if missing). Throws Error naming the
+  /// Opens or creates `file` (WAL mode, schema created if missing), or with DbMode::read_only
+  /// opens an existing initscope database without writing anything. Throws Error naming the
   /// file if it cannot be opened or is not an initscope database.
-  explicit Db(const std::filesystem::path& file);
+  explicit Db(const std::filesystem::path& file, DbMode mode = DbMode::read_write);
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
@@ -65,19 +73,25 @@ class Db {
   int64_t begin_run(const nlohmann::json& config, const std::string& config_hash, uint64_t seed,
                     const std::string& version);
 
-  /// Like begin_run, but only if no run of this config is completed, diverged, or running in a
-  /// live process; returns nullopt otherwise. Atomic across processes sharing the file, so a
+  /// Like begin_run, but only if no run of this config is completed, diverged, failed (unless
+  /// `retry_failed`), or running in a live process; returns nullopt otherwise. `interrupted`
+  /// rows never count: their runs start over. Atomic across processes sharing the file, so a
   /// sweep's run never counts twice.
   std::optional<int64_t> claim_run(const nlohmann::json& config, const std::string& config_hash,
-                                   uint64_t seed, const std::string& version);
+                                   uint64_t seed, const std::string& version,
+                                   bool retry_failed = false);
 
   /// Sets `running` rows of this host whose process no longer exists to `interrupted`.
   /// Returns how many.
   int mark_interrupted();
 
-  /// In one transaction: sets status, stopped_by, converged, wall time and error, and writes all
-  /// metrics, trajectory points and artifacts (JSON values such as the indices of corrupted
-  /// labels). Either all of it lands or none of it.
+  /// Sets a `running` row to `failed` with `error` (a sweep whose run's process crashed before
+  /// it could record anything). Returns false if the row was not `running`.
+  bool mark_failed(int64_t id, const std::string& error);
+
+  /// In one transaction: sets status (anything but `running`), stopped_by, converged, wall time and
+  /// error, and writes all metrics, trajectory points and artifacts (JSON values such as the
+  /// indices of corrupted labels). Either all of it lands or none of it.
   void finish_run(int64_t id, const std::string& status, const std::string& stopped_by,
                   bool converged, double wall_seconds, const std::string& error,
                   const std::map<std::string, double>& metrics,
@@ -95,6 +109,9 @@ class Db {
   std::vector<TrajectoryPoint> trajectory(int64_t id);
   /// True if some run with this config hash has status `completed`.
   bool has_completed(const std::string& config_hash);
+  /// True if this config needs no new run: a row is `completed`, `diverged` (a result), or
+  /// `failed` unless `retry_failed`. What a sweep skips; claim_run decides the same way.
+  bool is_done(const std::string& config_hash, bool retry_failed);
 
   /// The version of the config identity under which the rows' config_hash were computed
   /// (meta key `config_hash_schema`; 1 for databases written before it was recorded).
@@ -131,8 +148,11 @@ class Db {
  private:
   int64_t insert_running(const nlohmann::json& config, const std::string& config_hash,
                          uint64_t seed, const std::string& version);
+  void open_read_only();
+  const char* run_columns() const;  // the runs columns read_run_row reads
   sqlite3* db_ = nullptr;
   std::filesystem::path file_;
+  bool has_pid_ = true;  // false: a read-only file older than the host and pid columns
 };
 
 }  // namespace initscope

@@ -3,6 +3,7 @@
 // a crash takes down one run and not the sweep, and a killed sweep takes its children with it
 // (PR_SET_PDEATHSIG), so no orphan finishes a run that the resumed sweep starts again.
 // The datasets are loaded once in the parent and shared with the children copy-on-write.
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -13,23 +14,20 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 #include "store/db.hpp"
 #include "sweep/sweep.hpp"
 
 namespace initscope {
 
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_stop_signal(int) {
-  g_stop = 1;
-}
 
 using Clock = std::chrono::steady_clock;
 
@@ -40,8 +38,8 @@ std::string hms(double s) {
   return fmt::format("{}s", t);
 }
 
-// What a child reports through its pipe: one line, "<status> <stopped_by> <dist_init> <secs>"
-// or "error <message>".
+// What a child reports through its pipe: "claimed <id>" once its row exists, then one line,
+// "<status> <stopped_by> <dist_init> <secs> <converged>", "skipped" or "error <message>".
 struct Child {
   pid_t pid = 0;
   int fd = -1;
@@ -49,14 +47,27 @@ struct Child {
   std::string out;
 };
 
+void write_all(int fd, const std::string& msg) {
+  const ssize_t n = ::write(fd, msg.data(), msg.size());
+  (void)n;  // a pipe write of one short line is atomic; the parent notices a missing line
+}
+
 [[noreturn]] void child_main(const TrainConfig& c, const SweepOptions& o,
                              const std::map<std::string, TrainTest>& data, int fd) {
+  // The sweep's stop (the SIGINT or SIGTERM it received, forwarded) ends the run after its
+  // current step as `interrupted`. A terminal's Ctrl-C reaches the whole process group, so the
+  // run may get the signal twice: the second is ignored, and the sweep kills the run (SIGKILL)
+  // if it receives a second signal itself.
+  const StopSignals signals(/*second_kills=*/false);
   std::string msg;
   int code = 0;
   try {
     Db db(o.db);
     RunOptions ro = o.run;
     ro.claim = true;
+    ro.retry_failed = o.retry_failed;
+    ro.stop = &g_stop_signal;
+    ro.on_claim = [fd](int64_t id) { write_all(fd, fmt::format("claimed {}\n", id)); };
     const std::string key = task_data_key(c);
     const auto r = execute_run(c, ro, db, {}, key.empty() ? nullptr : &data.at(key));
     if (!r) {
@@ -72,8 +83,7 @@ struct Child {
     code = 1;
   }
   msg += "\n";
-  const ssize_t n = ::write(fd, msg.data(), msg.size());
-  (void)n;
+  write_all(fd, msg);
   ::close(fd);
   _exit(code);  // no destructors or atexit handlers of the parent's objects
 }
@@ -156,7 +166,7 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
     sum.interrupted = db.mark_interrupted();
     upgrade_run_identities(db);  // runs stored by an older initscope count as done
     for (size_t i = 0; i < sweep.runs.size(); ++i) {
-      if (db.has_completed(config_hash(sweep.runs[i]))) {
+      if (db.is_done(config_hash(sweep.runs[i]), options.retry_failed)) {
         ++sum.skipped;
         continue;
       }
@@ -180,14 +190,14 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
       data.emplace(key, load_task(sweep.runs[i], options.run.data_dir));
   }
 
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  struct sigaction old_int {
-  }, old_term{};
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-  g_stop = 0;
+  // The first SIGINT or SIGTERM stops the sweep: no new runs, and the runs in flight get that
+  // signal, so they store what they have as `interrupted`. A second signal kills them (their
+  // rows are marked `interrupted` below).
+  g_stop_signal.store(0);
+  g_stop_count.store(0);
+  const StopSignals signals(/*second_kills=*/false);
+  const auto g_stop = [] { return g_stop_signal.load() != 0; };
+  bool terminated = false, killed = false;
 
   const int todo = static_cast<int>(pending.size());
   int done = 0;
@@ -210,8 +220,8 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
     draw();
   };
 
-  while ((next < pending.size() && !g_stop) || !running.empty()) {
-    while (!g_stop && next < pending.size() && static_cast<int>(running.size()) < jobs) {
+  while ((next < pending.size() && !g_stop()) || !running.empty()) {
+    while (!g_stop() && next < pending.size() && static_cast<int>(running.size()) < jobs) {
       const size_t i = pending[next++];
       int fds[2];
       if (pipe(fds) != 0)
@@ -223,17 +233,25 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
         ::close(fds[0]);
         prctl(PR_SET_PDEATHSIG, SIGKILL);  // die with the sweep, never finish a run it restarts
         if (getppid() != parent) _exit(3);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
         child_main(sweep.runs[i], options, data, fds[1]);
       }
       ::close(fds[1]);
+      // The child writes twice ("claimed", then its result): reading must never block, or a
+      // stop signal would wait for the run to finish.
+      ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
       running.push_back({pid, fds[0], i, {}});
     }
-    // Ctrl-C or SIGTERM: the runs in flight are lost (their rows become `interrupted`); all
-    // finished runs are already committed, so running the sweep again resumes it.
-    if (g_stop)
-      for (const auto& c : running) ::kill(c.pid, SIGTERM);
+    // Ctrl-C or SIGTERM: the runs in flight get the same signal, stop and are stored
+    // `interrupted`; all finished runs are already committed, so running the sweep again
+    // resumes it.
+    if (g_stop() && !terminated) {
+      for (const auto& c : running) ::kill(c.pid, g_stop_signal.load());
+      terminated = true;
+    }
+    if (g_stop_count.load() > 1 && !killed) {
+      for (const auto& c : running) ::kill(c.pid, SIGKILL);
+      killed = true;
+    }
     // Collect output and exits; wake at least once a second for the progress bar.
     std::vector<pollfd> pfds;
     for (const auto& c : running) pfds.push_back({c.fd, POLLIN, 0});
@@ -252,17 +270,33 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
       while ((n = ::read(c.fd, buf, sizeof buf)) > 0) c.out.append(buf, static_cast<size_t>(n));
       ::close(c.fd);
       const std::string label = describe(sweep.runs[c.index], axes);
+      // The child's lines: "claimed <id>" (if it got that far), then its result (if it lived).
+      int64_t claimed = 0;
       std::string out = c.out;
+      if (out.rfind("claimed ", 0) == 0) {
+        const size_t eol = out.find('\n');
+        claimed = std::strtoll(out.c_str() + 8, nullptr, 10);
+        out = eol == std::string::npos ? "" : out.substr(eol + 1);
+      }
       if (!out.empty() && out.back() == '\n') out.pop_back();
       ++done;
-      if (out.empty() && g_stop) {
-        // killed by the stop above; not a failure of the run
-      } else if (out.rfind("error ", 0) == 0 || out.empty()) {
+      if (out.empty() && killed) {
+        // killed by a second stop signal; its row becomes `interrupted` below
+      } else if (out.empty()) {
+        // The process died without a word (an abort, the OOM killer): its row is recorded
+        // `failed`, so the config is not retried on every resume (--retry-failed retries it).
+        const std::string why =
+            WIFSIGNALED(status)
+                ? fmt::format("the run's process was killed by signal {} ({})", WTERMSIG(status),
+                              strsignal(WTERMSIG(status)))
+                : fmt::format("the run's process ended with status {} and no result",
+                              WEXITSTATUS(status));
+        if (claimed > 0) Db(options.db).mark_failed(claimed, why);
         ++sum.failed;
-        report(fmt::format("FAILED {}: {}", label,
-                           out.empty()
-                               ? fmt::format("the run's process ended with status {}", status)
-                               : out.substr(6)));
+        report(fmt::format("FAILED {}: {}", label, why));
+      } else if (out.rfind("error ", 0) == 0) {
+        ++sum.failed;
+        report(fmt::format("FAILED {}: {}", label, out.substr(6)));
       } else if (out == "skipped") {
         ++sum.skipped;
       } else {
@@ -272,6 +306,8 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
         std::sscanf(out.c_str(), "%31s %127s %lf %lf %d", st, by, &r, &secs, &conv);
         if (std::string(st) == k_status_diverged) {
           ++sum.diverged;
+        } else if (std::string(st) == k_status_interrupted) {
+          ++sum.stopped_runs;
         } else {
           ++sum.completed;
           sum.converged += conv;
@@ -287,10 +323,9 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
     draw();
   }
   if (bar) fmt::print(stderr, "\n");
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
-  sum.stopped = g_stop != 0;
-  Db(options.db).mark_interrupted();  // rows of killed children (Ctrl-C) or of earlier sweeps
+  sum.signal = g_stop_signal.load();
+  sum.stopped = sum.signal != 0;
+  Db(options.db).mark_interrupted();  // rows of killed children (a second signal)
   sum.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return sum;
 }

@@ -48,20 +48,24 @@ std::string describe(const TrainConfig& c, const std::vector<std::string>& keys)
 
 struct SweepOptions {
   std::filesystem::path db;
-  RunOptions run;        // data_dir; claim is always set by the scheduler
-  int jobs = 0;          // concurrent runs; 0 = one per core
-  bool progress = true;  // draw the progress bar (stderr must be a terminal)
+  RunOptions run;             // data_dir; claim is always set by the scheduler
+  int jobs = 0;               // concurrent runs; 0 = one per core
+  bool retry_failed = false;  // run configs whose only rows are `failed` again
+  bool progress = true;       // draw the progress bar (stderr must be a terminal)
 };
 
 struct SweepSummary {
   int total = 0;      // runs in the sweep
-  int skipped = 0;    // already in the database (completed or diverged) before or during this call
+  int skipped = 0;    // already done (completed, diverged, or failed unless retry_failed) before or
+                      // during this call
   int completed = 0;  // of which converged below
   int converged = 0;
   int diverged = 0;
   int failed = 0;
   int interrupted = 0;   // stale `running` rows of earlier, killed sweeps marked `interrupted`
+  int stopped_runs = 0;  // runs in flight when the sweep was stopped, stored `interrupted`
   bool stopped = false;  // Ctrl-C or SIGTERM stopped the sweep early
+  int signal = 0;        // the signal that stopped it
   double seconds = 0.0;
 };
 
@@ -79,8 +83,10 @@ double run_cost(const TrainConfig& c);
 double estimated_epochs(const TrainConfig& c);
 double estimated_run_seconds(const TrainConfig& c);
 
-/// Runs every run of `sweep` not yet in the database, `jobs` at a time, each in its own
-/// process with one BLAS thread. Returns when all are done or the sweep is stopped.
+/// Runs every run of `sweep` not yet done in the database, `jobs` at a time, each in its own
+/// process with one BLAS thread. Returns when all are done or the sweep is stopped (SIGINT or
+/// SIGTERM: the runs in flight are stored `interrupted`, and run again by the next sweep). A run
+/// whose process dies without a result (an abort) is recorded `failed`.
 SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options);
 
 }  // namespace initscope

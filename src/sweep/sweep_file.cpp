@@ -1,7 +1,11 @@
 // Reading a sweep file: TOML → JSON option tables → expanded, validated TrainConfigs.
 // Every error names the file and the line of the key (or table) at fault.
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -134,12 +138,24 @@ void expand(const nlohmann::json& base,
 
 Sweep sweep_load(const std::filesystem::path& path) {
   const std::string file = path.string();
-  if (!std::filesystem::exists(path))
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status))
     throw Error(fmt::format(
         "{}: no such sweep file (expected a TOML file with [base] and [grid] tables)", file));
+  // A directory parses as an empty table, and /dev/zero as nothing: both would be the one
+  // default run (reliability B3).
+  if (!std::filesystem::is_regular_file(status))
+    throw Error(fmt::format(
+        "{}: is not a regular file (expected a TOML file with [base] and [grid] tables)", file));
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || in.bad())
+    throw Error(fmt::format("{}: cannot read the sweep file: {}", file, std::strerror(errno)));
   toml::table doc;
   try {
-    doc = toml::parse_file(file);
+    doc = toml::parse(text.str(), file);
   } catch (const toml::parse_error& e) {
     throw Error(fmt::format("{} line {}: TOML syntax error: {}", file, e.source().begin.line,
                             e.description()));

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/interrupt.hpp"
 #include "common/rng.hpp"
 #include "measure/spectrum.hpp"
 
@@ -148,6 +149,8 @@ std::string to_string(RunStatus s) {
       return "completed";
     case RunStatus::diverged:
       return "diverged";
+    case RunStatus::interrupted:
+      return "interrupted";
   }
   return "?";
 }
@@ -498,16 +501,22 @@ void Trainer::note_rows(std::span<const int64_t> rows, const float* logits) {
 // The run, step by step: measure the initialization, check it, then epochs of SGD each
 // followed by the stopping check (and measurements every N epochs), until a criterion, a cap or
 // divergence ends it; then the final measures.
-RunOutcome Trainer::run(const ProgressFn& progress) {
+RunOutcome Trainer::run(const ProgressFn& progress, const std::atomic<int>* stop) {
   RunState s;
   s.t_start = Clock::now();
+  stop_ = stop;
   order_rng_ = Rng(derive_seed(config_.seed, "order"));
   measure_at_init(s);
   const StopCriterion* met = end_of_epoch(s, progress);
   const bool capped_now = config_.max_steps == 0 || config_.max_epochs == 0;
   while (!met && !s.diverged && !capped_now) {
+    if (stop_requested(s)) break;
     ++s.epoch;
     const bool step_cap = train_epoch(s);
+    if (s.signal) {
+      --s.epoch;  // the epoch was cut short: it is not checked, and not counted
+      break;
+    }
     met = end_of_epoch(s, progress);
     if (met || s.diverged) break;
     if (step_cap) {
@@ -518,6 +527,17 @@ RunOutcome Trainer::run(const ProgressFn& progress) {
       s.out.stopped_by = "max_epochs";
       break;
     }
+  }
+  if (s.signal) {
+    // Stopped by SIGINT or SIGTERM: what was measured until the last complete epoch (its
+    // trajectory) and the counts, without the final measures (they can take seconds at large
+    // widths, and describe no finished run).
+    s.out.status = RunStatus::interrupted;
+    s.out.stopped_by = signal_name(s.signal);
+    s.out.error = fmt::format("stopped by {} after {} complete epochs ({} steps)",
+                              signal_name(s.signal), s.epoch, s.step);
+    record_counts(s);
+    return s.out;
   }
   if (capped_now && !met && !s.diverged)
     s.out.stopped_by = config_.max_steps == 0 ? "max_steps" : "max_epochs";
@@ -591,6 +611,7 @@ bool Trainer::train_epoch(RunState& s) {
           step_cap = true;
           break;
         }
+        if (stop_requested(s)) break;
       }
       s.t_train += seconds_since(t);
       break;
@@ -737,13 +758,27 @@ void Trainer::report_progress(const RunState& s, bool complete, double epoch_los
 
 // The k_at_end measures and the run's own counts and timings, into the run's metrics.
 void Trainer::measure_at_end(RunState& s) {
-  const int64_t n = data_.train.n;
   const auto t = Clock::now();
   Metrics& m = s.out.metrics;
   MeasureInput in = measure_input(k_at_end, s);
   in.arrays = &s.out.arrays;
   run_measures(in, m);
   fourier_reach_steps(s.out.trajectory, m);
+  s.t_measure += seconds_since(t);
+  record_counts(s);
+}
+
+bool Trainer::stop_requested(RunState& s) const {
+  if (stop_ == nullptr || s.signal != 0) return s.signal != 0;
+  s.signal = stop_->load(std::memory_order_relaxed);
+  return s.signal != 0;
+}
+
+// The run's own counts and timings, into its metrics (after the final measures, or alone for an
+// interrupted run).
+void Trainer::record_counts(RunState& s) {
+  const int64_t n = data_.train.n;
+  Metrics& m = s.out.metrics;
   m["initial_loss"] = s.initial_loss;
   m["steps"] = static_cast<double>(s.step);
   m["epochs"] = static_cast<double>(s.epoch);
@@ -751,7 +786,6 @@ void Trainer::measure_at_end(RunState& s) {
   m["noise_count"] = static_cast<double>(data_.corrupted.size());
   m["num_params"] = static_cast<double>(net_.num_params);
   m["converged"] = s.out.converged ? 1.0 : 0.0;
-  s.t_measure += seconds_since(t);
   m["train_seconds"] = s.t_train;
   m["eval_seconds"] = s.t_eval;
   m["measure_seconds"] = s.t_measure;
@@ -763,7 +797,7 @@ void Trainer::measure_at_end(RunState& s) {
 }
 
 PretrainedRun run_pretrained(const TrainConfig& config, const PreparedData& task,
-                             const ProgressFn& progress) {
+                             const ProgressFn& progress, const std::atomic<int>* stop) {
   IS_CHECK(config.pretrain != Pretrain::none);
   TrainConfig first = config;
   first.stop = config.pretrain_stop;
@@ -771,29 +805,31 @@ PretrainedRun run_pretrained(const TrainConfig& config, const PreparedData& task
   first.pretrain_stop.clear();
   const PreparedData pre = pretrain_data(config, task);
   Trainer phase1(first, pre, Engine::fused);
-  RunOutcome one = phase1.run(progress);
+  RunOutcome one = phase1.run(progress, stop);
   PretrainedRun r;
   r.net = phase1.net();
   r.init.assign(phase1.initial_params().begin(), phase1.initial_params().end());
   r.pretrained.assign(phase1.params().begin(), phase1.params().end());
   const auto pretrain_metrics = [&](Metrics& m) {
-    m["pretrain_steps"] = one.metrics.at("steps");
-    m["pretrain_epochs"] = one.metrics.at("epochs");
+    const auto get = [&](const char* k) { return one.metrics.count(k) ? one.metrics.at(k) : NAN; };
+    m["pretrain_steps"] = get("steps");
+    m["pretrain_epochs"] = get("epochs");
     m["pretrain_converged"] = one.converged ? 1.0 : 0.0;
     m["pretrain_train_loss"] = one.metrics.count("train_loss") ? one.metrics.at("train_loss") : NAN;
-    m["pretrain_seconds"] = one.metrics.at("wall_seconds");
+    m["pretrain_seconds"] = get("wall_seconds");
   };
-  if (one.status == RunStatus::diverged) {
+  if (one.status != RunStatus::completed) {  // diverged or interrupted while pretraining
+    Metrics counts;
+    pretrain_metrics(counts);  // before `one` is moved from
     r.out = std::move(one);
-    r.out.stopped_by = "diverged";
     r.out.error = "pretraining: " + r.out.error;
     for (auto& p : r.out.trajectory) p.name = "pretrain_" + p.name;
-    pretrain_metrics(r.out.metrics);
+    r.out.metrics.insert(counts.begin(), counts.end());
     r.final_params = r.pretrained;
     return r;
   }
   Trainer phase2(config, task, Engine::fused, r.pretrained, r.init);
-  RunOutcome two = phase2.run(progress);
+  RunOutcome two = phase2.run(progress, stop);
   r.final_params.assign(phase2.params().begin(), phase2.params().end());
   const auto steps = static_cast<int64_t>(one.metrics.at("steps"));
   const auto epochs = static_cast<int64_t>(one.metrics.at("epochs"));

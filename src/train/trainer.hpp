@@ -6,6 +6,7 @@
 // callback, and decides where they go (database, terminal, JSON).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -68,8 +69,9 @@ struct Progress {
 };
 using ProgressFn = std::function<void(const Progress&)>;
 
-enum class RunStatus { completed, diverged };
-std::string to_string(RunStatus s);  // "completed", "diverged": the database's words
+enum class RunStatus { completed, diverged, interrupted };
+/// "completed", "diverged", "interrupted": the database's words.
+std::string to_string(RunStatus s);
 
 struct RunOutcome {
   RunStatus status = RunStatus::completed;
@@ -101,8 +103,11 @@ class Trainer {
   /// from origin, dist_pretrain from start).
   Trainer(const TrainConfig& config, const PreparedData& data, Engine engine = Engine::fused,
           std::span<const float> start = {}, std::span<const float> origin = {});
-  /// Trains until a criterion or cap; then measures. Call once.
-  RunOutcome run(const ProgressFn& progress = {});
+  /// Trains until a criterion or cap; then measures. Call once. If `stop` is given and becomes
+  /// nonzero (a signal number: common/interrupt.hpp), the run ends after the current step as
+  /// `interrupted`: stopped_by names the signal, the trajectory holds the complete epochs, and
+  /// the metrics only the counts and timings (`epochs` counts complete epochs).
+  RunOutcome run(const ProgressFn& progress = {}, const std::atomic<int>* stop = nullptr);
 
   /// One SGD step on these rows of the training set (at most config.batch of them): gather,
   /// forward, loss, backward and update. Returns the batch's mean loss. run() is a loop of
@@ -138,6 +143,7 @@ class Trainer {
     double t_train = 0.0, t_eval = 0.0, t_measure = 0.0;
     std::chrono::steady_clock::time_point t_start;
     Metrics init_metrics;  // the k_at_init measures
+    int signal = 0;        // the signal that stopped the run, or 0
   };
   // run(), step by step.
   void measure_at_init(RunState& s);
@@ -150,6 +156,8 @@ class Trainer {
   void report_progress(const RunState& s, bool complete, double epoch_loss, double epoch_error,
                        const ProgressFn& progress) const;
   void measure_at_end(RunState& s);
+  void record_counts(RunState& s);
+  bool stop_requested(RunState& s) const;  // notes a pending stop signal in s.signal
   MeasureInput measure_input(MeasureTime when, const RunState& s);
   AdamHyper adam_hyper() const { return {config_.beta1, config_.beta2, config_.eps}; }
 
@@ -176,6 +184,7 @@ class Trainer {
 
   TrainConfig config_;
   const PreparedData& data_;
+  const std::atomic<int>* stop_ = nullptr;  // run()'s stop signal, checked after every step
   Engine engine_;
   Mlp net_;
   Loss loss_;
@@ -225,7 +234,9 @@ struct PretrainedRun {
   std::vector<float> init, pretrained, final_params;  // (num_params) each
   Mlp net;
 };
+/// `stop` as for Trainer::run: a signal during either phase ends the run there, interrupted.
 PretrainedRun run_pretrained(const TrainConfig& config, const PreparedData& task,
-                             const ProgressFn& progress = {});
+                             const ProgressFn& progress = {},
+                             const std::atomic<int>* stop = nullptr);
 
 }  // namespace initscope

@@ -95,6 +95,26 @@ TEST_F(Cli, DataCheckSaysHowToGetWhatIsMissing) {
   EXPECT_NE(r.out.find("cifar10: cannot be fetched here"), std::string::npos) << r.out;
 }
 
+// Reliability B15: a data file that is there but damaged is BAD (not MISSING) and data check
+// exits 1 naming it; a file given as the data directory is refused.
+TEST_F(Cli, DataCheckExitsOneOnADamagedFile) {
+  // (Missing files alone exit 0: DataCheckSaysHowToGetWhatIsMissing.)
+  const fs::path labels = dir_ / "mnist" / "t10k-labels-idx1-ubyte";
+  std::ofstream(labels, std::ios::binary) << "<html>not found</html>";
+  Result r = run("data check --data-dir " + dir_.string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("BAD      t10k-labels-idx1-ubyte"), std::string::npos) << r.out;
+  // The other three MNIST files of the learnable set are BAD too: not MNIST's sums.
+  EXPECT_NE(r.out.find("initscope: error: 4 data files are damaged or unreadable ("),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(labels.string()), std::string::npos) << r.out;
+  std::ofstream(db_) << "x";
+  r = run("data check --data-dir " + db_);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("--data-dir " + db_ + ": is not a directory"), std::string::npos) << r.out;
+}
+
 TEST_F(Cli, SavedWeightsReloadWithInitFrom) {
   const fs::path w = dir_ / "w";
   Result r = run(base_ + "--max-epochs 2 --save-weights " + w.string());
@@ -284,6 +304,84 @@ TEST_F(ClusterCli, BadInputGetsOneClearErrorAndWritesNothing) {
   EXPECT_TRUE(one_error_line(r)) << r.out;
   EXPECT_NE(r.out.find("newer.db: results database schema version 99"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(out));
+}
+
+// Reliability B12: a parse error of CLI11 (unknown flag, missing value, a number that is not one)
+// keeps the README's contract: one line with the `initscope: error:` prefix naming the flag, and
+// exit code 1 (they exited 104–114 without the prefix); --help still exits 0.
+TEST_F(ClusterCli, ParseErrorsAreOneLineNamingTheFlagAndExitOne) {
+  for (const auto& [args, what] : std::vector<std::pair<std::string, std::string>>{
+           {"train --frobnicate 3", "--frobnicate"},
+           {"train --lr", "--lr"},
+           {"sweep " + sweep_ + " --jobs abc", "--jobs"},
+           {"sweep " + sweep_ + " --jobs -1", "--jobs"},
+           {"sweep " + sweep_ + " --jobs 5000", "--jobs"},
+           {"sweep", "file"},
+           {"show abc --db " + db_, "show abc: expected a run id"},
+           // Clamped to 2^63 − 1 by CLI11 before: parsed strictly now.
+           {"show 99999999999999999999 --db " + db_,
+            "show 99999999999999999999: expected a run id"},
+           {"show", "id"},
+           {"frobnicate", "'frobnicate' is not a command"}}) {
+    const Result r = run(args);
+    EXPECT_TRUE(one_error_line(r)) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find(what), std::string::npos) << args << "\n" << r.out;
+  }
+  const Result help = run("train --help");
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("--width"), std::string::npos);
+}
+
+// Reliability B10: runs, show, export, report and sweep --dry-run open the database read-only:
+// a foreign SQLite file gets one error and no initscope tables (they used to be added), and a
+// results database is read without a byte changing.
+TEST_F(ClusterCli, ReadOnlyCommandsNeverWriteTheDatabase) {
+  const fs::path foreign = dir_ / "foreign.db";
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(foreign.c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(h, "CREATE TABLE notes(x TEXT); INSERT INTO notes VALUES('hi');",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(h);
+  }
+  const auto tables = [](const fs::path& f) {
+    sqlite3* h = nullptr;
+    sqlite3_open_v2(f.c_str(), &h, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(h, "SELECT group_concat(name) FROM sqlite_master WHERE type='table'", -1,
+                       &st, nullptr);
+    std::string names;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+      names = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return names;
+  };
+  const std::vector<std::string> readers = {"runs --db ", "show 1 --db ",
+                                            "export --format csv --db ",
+                                            "report --out " + (dir_ / "report").string() + " --db ",
+                                            "sweep " + sweep_ + " --dry-run --db "};
+  for (const auto& cmd : readers) {
+    const Result r = run(cmd + foreign.string());
+    EXPECT_TRUE(one_error_line(r)) << cmd << "\n" << r.out;
+    EXPECT_NE(r.out.find("foreign.db: not an initscope results database"), std::string::npos)
+        << cmd << "\n"
+        << r.out;
+    EXPECT_EQ(tables(foreign), "notes") << cmd;
+  }
+  // A real results database: every reader works and leaves the file as it was.
+  ASSERT_EQ(run("sweep " + sweep_ + " --db " + db_ + common_).code, 0);
+  const auto bytes = [](const std::string& f) {
+    std::ifstream in(f, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string before = bytes(db_);
+  for (const auto& cmd : readers) {
+    const Result r = run(cmd + db_);
+    EXPECT_EQ(r.code, 0) << cmd << "\n" << r.out;
+  }
+  EXPECT_EQ(bytes(db_), before);  // (a read-only connection may still create an empty -wal file)
 }
 
 }  // namespace

@@ -446,11 +446,63 @@ TEST(DbClaim, ARunNeverCountsTwice) {
     EXPECT_FALSE(db.claim_run(cfg, "h1", 1, "t").has_value());
     db.finish_run(*a, k_status_completed, "x", true, 1.0, "", {}, {});
     EXPECT_FALSE(db.claim_run(cfg, "h1", 1, "t").has_value());
-    // A failed run may be retried.
+    // A failed run counts as done, unless failed runs are retried.
     const auto b = db.claim_run(cfg, "h2", 1, "t");
     ASSERT_TRUE(b.has_value());
     db.finish_run(*b, k_status_failed, "failed", false, 0.0, "boom", {}, {});
-    EXPECT_TRUE(db.claim_run(cfg, "h2", 1, "t").has_value());
+    EXPECT_TRUE(db.is_done("h2", false));
+    EXPECT_FALSE(db.is_done("h2", true));
+    EXPECT_FALSE(db.claim_run(cfg, "h2", 1, "t").has_value());
+    const auto b2 = db.claim_run(cfg, "h2", 1, "t", /*retry_failed=*/true);
+    ASSERT_TRUE(b2.has_value());
+    // A diverged run is a result: never run again, even with retry_failed.
+    db.finish_run(*b2, k_status_diverged, "diverged", false, 0.0, "nan", {}, {});
+    EXPECT_TRUE(db.is_done("h2", true));
+    EXPECT_FALSE(db.claim_run(cfg, "h2", 1, "t", true).has_value());
+    // An interrupted run (stored by the run itself on a signal) never counts.
+    const auto c = db.claim_run(cfg, "h3", 1, "t");
+    ASSERT_TRUE(c.has_value());
+    db.finish_run(*c, k_status_interrupted, "SIGTERM", false, 0.5, "stopped by SIGTERM",
+                  {{"epochs", 2.0}}, {{10, 2, "epoch_loss", 0.5}});
+    EXPECT_FALSE(db.is_done("h3", false));
+    EXPECT_EQ(db.run(*c)->metrics.at("epochs"), 2.0);
+    EXPECT_EQ(db.trajectory(*c).size(), 1u);
+    EXPECT_TRUE(db.claim_run(cfg, "h3", 1, "t").has_value());
+    // A run whose process died without a word is marked failed once, only while running.
+    const auto d = db.claim_run(cfg, "h4", 1, "t");
+    ASSERT_TRUE(d.has_value());
+    EXPECT_TRUE(db.mark_failed(*d, "killed by signal 6"));
+    EXPECT_FALSE(db.mark_failed(*d, "again"));
+    EXPECT_EQ(db.run(*d)->status, "failed");
+    EXPECT_EQ(db.run(*d)->error, "killed by signal 6");
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// Reliability B9: a `running` row whose pid now belongs to another live process (after a
+// container restart pids start from 1 again) is not alive: the process start time differs.
+TEST(DbClaim, ARowWhosePidWasTakenByAnotherProcessIsInterrupted) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("initscope_db_reuse_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    Db db(dir / "r.db");
+    const auto mine = db.claim_run({{"width", 8}}, "h1", 1, "t");
+    const auto stale = db.claim_run({{"width", 8}}, "h2", 1, "t");
+    ASSERT_TRUE(mine && stale);
+    // The stale row's process died; its pid is now our parent's, which is alive but started
+    // at another time than the one recorded.
+    ASSERT_EQ(sqlite3_exec(db.handle(),
+                           ("UPDATE runs SET pid=" + std::to_string(::getppid()) +
+                            " WHERE id=" + std::to_string(*stale))
+                               .c_str(),
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    EXPECT_EQ(db.mark_interrupted(), 1);
+    EXPECT_EQ(db.run(*stale)->status, "interrupted");
+    EXPECT_EQ(db.run(*mine)->status, "running");  // this process, its own start time: alive
+    EXPECT_TRUE(db.claim_run({{"width", 8}}, "h2", 1, "t").has_value());
+    EXPECT_FALSE(db.claim_run({{"width", 8}}, "h1", 1, "t").has_value());
   }
   std::filesystem::remove_all(dir);
 }

@@ -113,5 +113,21 @@ TEST_F(SweepFile, ErrorsNameTheFileAndLine) {
   }
 }
 
+// Reliability B3: a directory or a device is not a sweep file. A directory used to parse as an
+// empty table and start the full default run (width 256 on all of MNIST); /dev/zero too.
+TEST_F(SweepFile, ANonRegularFileIsRefusedNotReadAsAnEmptySweep) {
+  for (const std::filesystem::path& p : {dir_, std::filesystem::path("/dev/zero")}) {
+    try {
+      sweep_load(p);
+      FAIL() << p;
+    } catch (const Error& err) {
+      EXPECT_EQ(std::string(err.what()),
+                p.string() +
+                    ": is not a regular file (expected a TOML file with [base] and "
+                    "[grid] tables)");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace initscope
