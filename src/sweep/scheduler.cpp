@@ -82,9 +82,9 @@ struct Child {
 double run_cost(const TrainConfig& c) {
   const bool cifar = c.dataset == "cifar10";
   const double in = cifar ? 3072.0 : 784.0;
-  const double out = c.classes.size() == 2 ? 1.0
-                     : c.classes.empty()   ? 10.0
-                                           : static_cast<double>(c.classes.size());
+  const double out = is_binary_task(c)   ? 1.0
+                     : c.classes.empty() ? 10.0
+                                         : static_cast<double>(c.classes.size());
   const double h = static_cast<double>(c.width);
   const double m = c.m > 0 ? static_cast<double>(c.m) : cifar ? 50000.0 : 60000.0;
   if (c.depth <= 1) return m * in * out;

@@ -233,6 +233,17 @@ const std::vector<OptionSpec>& make_options() {
         "fraction of training labels replaced by random labels",
         "replace a seeded fraction p of training labels by uniformly random labels (test set "
         "stays clean; `1` is fully random labels)"));
+    {
+      OptionSpec s = choice<LabelMode>(
+          "labels", &TrainConfig::labels, R::result, {"given", "random-pm1"}, parse_labels,
+          [](LabelMode l) { return to_string(l); },
+          "given (the dataset's) or random-pm1 (random ±1 labels for every image: binary)",
+          "`given`: the dataset's labels; `random-pm1`: every training and test image gets +1 or "
+          "−1 with equal probability, drawn independently from the seed's `random-labels` "
+          "stream whatever its class, a binary task with one output (Appendix D.2, Figure 5)");
+      s.init_distribution = true;  // one output instead of one per class
+      o.push_back(std::move(s));
+    }
     o.push_back(boolean("standardize", &TrainConfig::standardize, OptionKind::flag,
                         "per-feature standardization instead of [0,1] pixels",
                         "per-feature standardization instead of pixels in [0, 1]"));
@@ -462,18 +473,24 @@ void validate_combinations(const TrainConfig& c) {
   if (c.pe_levels != defaults.pe_levels && c.encoding != EncodingKind::positional)
     throw Error(fmt::format("--pe-levels {}: needs --encoding positional (the encoding is {})",
                             c.pe_levels, to_string(c.encoding)));
-  const bool binary = c.classes.size() == 2;
+  const bool binary = is_binary_task(c);
   if (c.classes.size() == 1)
     throw Error("--classes: give at least two classes, e.g. --classes 0,1");
+  if (c.labels == LabelMode::random_pm1 && c.noise != defaults.noise)
+    throw Error(
+        fmt::format("--noise {}: --labels random-pm1 already makes every label random; leave "
+                    "--noise out",
+                    c.noise));
   switch (c.loss) {
     case Loss::ce:
       if (binary)
         throw Error(
-            "--loss ce: a two-class task has one output with labels ±1; use --loss mse or "
-            "logistic");
+            "--loss ce: a binary task (two --classes or --labels random-pm1) has one output with "
+            "labels ±1; use --loss mse or logistic");
       break;
     case Loss::logistic:
-      if (!binary) throw Error("--loss logistic: needs a binary task (--classes A,B)");
+      if (!binary)
+        throw Error("--loss logistic: needs a binary task (--classes A,B or --labels random-pm1)");
       break;
     case Loss::mse:
       break;
@@ -590,6 +607,26 @@ std::string to_string(SubsetMode s) {
       return "first";
   }
   return "?";
+}
+
+LabelMode parse_labels(const std::string& name) {
+  if (name == "given") return LabelMode::given;
+  if (name == "random-pm1") return LabelMode::random_pm1;
+  throw Error(fmt::format("--labels {}: expected given or random-pm1", name));
+}
+
+std::string to_string(LabelMode l) {
+  switch (l) {
+    case LabelMode::given:
+      return "given";
+    case LabelMode::random_pm1:
+      return "random-pm1";
+  }
+  return "?";
+}
+
+bool is_binary_task(const TrainConfig& c) {
+  return c.classes.size() == 2 || c.labels == LabelMode::random_pm1;
 }
 
 std::string OptionSpec::flag() const {

@@ -47,6 +47,8 @@ TrainEval parse_train_eval(const std::string& name);  // throws Error naming --t
 std::string to_string(TrainEval e);
 SubsetMode parse_subset(const std::string& name);  // throws Error naming --subset
 std::string to_string(SubsetMode s);
+LabelMode parse_labels(const std::string& name);  // throws Error naming --labels
+std::string to_string(LabelMode l);
 
 /// The defaults here are the schema's: changing one changes what an absent key means, so it
 /// needs a k_config_schema bump (the golden test of the defaults says so when it fails).
@@ -57,6 +59,7 @@ struct TrainConfig {
   SubsetMode subset = SubsetMode::random;  // how the m examples are chosen
   std::vector<int> classes;                // empty = all; two = binary task with one output
   double noise = 0.0;                      // fraction of training labels replaced at random
+  LabelMode labels = LabelMode::given;     // random_pm1: random ±1 labels, binary task
   bool standardize = false;                // per-feature standardization instead of [0, 1]
   // model
   int depth = 5;  // weight layers d: 4 hidden layers as in the paper
@@ -90,6 +93,10 @@ struct TrainConfig {
   int threads = 1;  // threads for this run: our kernels' and OpenBLAS's
   TrainEval train_eval = TrainEval::early;
 };
+
+/// True if the run is a binary task with one output and labels ±1: two --classes, or
+/// --labels random-pm1.
+bool is_binary_task(const TrainConfig& c);
 
 /// The version of what a config's identity means. Bump it when a default changes or an
 /// option's meaning does; Db rows hashed under an older schema are re-hashed on open

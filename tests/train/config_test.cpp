@@ -155,7 +155,7 @@ TEST(Config, DefaultsArePinnedToTheSchema) {
             R"("dataset":"mnist","depth":5,"encoding":"none","eps":1e-08,)"
             R"("fourier_features":256,"fourier_sigma":10.0,"gauss_width":1.0,)"
             R"("init":"xavier_normal","init_from":"","init_gain":1.0,"init_gain_first":0.0,)"
-            R"("loss":"ce","lr":0.01,"m":0,"max_epochs":1000,"max_steps":-1,)"
+            R"("labels":"given","loss":"ce","lr":0.01,"m":0,"max_epochs":1000,"max_steps":-1,)"
             R"("measure_every":0,"momentum":0.9,"noise":0.0,"omega0":30.0,)"
             R"("omega0_hidden":30.0,"optimizer":"sgd","pe_levels":10,"seed":1,"shuffle":true,)"
             R"("standardize":false,"stop":[],"subset":"random","threads":1,)"
@@ -205,6 +205,27 @@ TEST(Config, IdentityHasOnlyWhatDiffersFromTheDefaults) {
   EXPECT_EQ(config_hash(c), config_hash(d));
 }
 
+// --labels random-pm1: a binary task (one output) of every image; it refuses --noise (every
+// label is random already) and --loss ce, and enters the identity only when set.
+TEST(Config, RandomPm1Labels) {
+  const auto msg = [](const char* text) {
+    return error_of([&] { config_from_json(nlohmann::json::parse(text)); });
+  };
+  TrainConfig c =
+      config_from_json(nlohmann::json::parse(R"({"labels": "random-pm1", "loss": "mse"})"));
+  EXPECT_EQ(c.labels, LabelMode::random_pm1);
+  EXPECT_TRUE(is_binary_task(c));
+  EXPECT_FALSE(is_binary_task(TrainConfig{}));
+  EXPECT_EQ(identity_json(c).dump(), R"({"labels":"random-pm1","loss":"mse","schema":2})");
+  EXPECT_NE(msg(R"({"labels": "random"})").find("--labels random: expected given or random-pm1"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"labels": "random-pm1", "loss": "ce"})").find("--loss ce"), std::string::npos);
+  EXPECT_NE(msg(R"({"labels": "random-pm1", "loss": "mse", "noise": 0.5})").find("--noise 0.5"),
+            std::string::npos);
+  EXPECT_EQ(msg(R"({"labels": "random-pm1", "loss": "logistic"})"), "");
+  EXPECT_EQ(msg(R"({"labels": "given", "classes": [0, 1], "loss": "mse", "noise": 0.5})"), "");
+}
+
 TEST(Config, NumbersAreNeverNarrowed) {
   const auto msg = [](const char* text) {
     return error_of([&] { config_from_json(nlohmann::json::parse(text), "f.toml line 2"); });
@@ -229,6 +250,7 @@ TEST(Config, EveryOptionRoundTripsThroughItsText) {
       {"subset", "stratified"},
       {"classes", "3,8"},
       {"noise", "0.25"},
+      {"labels", "given"},  // default: random-pm1 refuses --noise (tested above)
       {"standardize", ""},
       {"depth", "3"},
       {"width", "64"},
