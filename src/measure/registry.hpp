@@ -11,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/metrics.hpp"
+#include "data/dataset.hpp"
 #include "model/mlp.hpp"
 
 namespace initscope {
@@ -46,6 +49,13 @@ struct MeasureInput {
   std::span<const float> init;    // (num_params) the initialization
   const Metrics* init_metrics = nullptr;  // what k_at_init measures found, constant over a run
   std::function<Evaluation(Split, bool margins)> evaluate;  // set if the trainer has data
+  // The prepared sets (inputs as the network sees them), set with `evaluate`, for measures that
+  // need the inputs themselves rather than an evaluation.
+  const Dataset* train = nullptr;
+  const Dataset* test = nullptr;
+  // The run's options (its config's JSON, every option present): what an optional measure reads
+  // to know whether and how to run ("rademacher_radius"), and the run seed ("seed").
+  nlohmann::json options = nlohmann::json::object();
 };
 
 struct Measure {

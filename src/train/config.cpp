@@ -402,6 +402,19 @@ const std::vector<OptionSpec>& make_options() {
                         "epochs between trajectory measurements (0 = end only)",
                         "also record test error, distances and norms every N epochs in the "
                         "trajectory"));
+    o.push_back(real(
+        "rademacher_radius", &TrainConfig::rademacher_radius, R::result,
+        [](double x) { return x >= 0 ? "" : "must be ≥ 0 (0: off)"; },
+        "Theorem 5.1: estimate the Rademacher complexity of the ball of this radius around the "
+        "init (linear nets, one output; 0 = off)",
+        "Theorem 5.1 (`--activation linear`, one output): at the end, estimate E_ξ sup over "
+        "‖θ − θ₀‖ ≤ r of (1/m)Σξ_i f_θ(x_i) on the training inputs, the ball centred on the "
+        "initialization θ₀, by projected gradient ascent (a lower bound on the supremum; "
+        "`rademacher*` metrics); `0`: off"));
+    o.push_back(integer("rademacher_draws", &TrainConfig::rademacher_draws, R::result, 2, 100000,
+                        "expected 2 to 100000 draws", "Theorem 5.1: draws of ξ (standard error)",
+                        "`--rademacher-radius`: draws of ξ over which the estimate is averaged "
+                        "(its standard error is over these)"));
     o.push_back(seed_option());
     // ---- execution
     o.push_back(integer("threads", &TrainConfig::threads, R::execution, 1, 256, "expected 1 to 256",
@@ -495,6 +508,14 @@ void validate_combinations(const TrainConfig& c) {
     case Loss::mse:
       break;
   }
+  if (c.rademacher_radius > 0.0 && (c.activation != Activation::linear || !is_binary_task(c)))
+    throw Error(fmt::format(
+        "--rademacher-radius {}: Theorem 5.1's estimate needs --activation linear and one output "
+        "(--labels random-pm1 or two --classes); the activation is {}",
+        c.rademacher_radius, act));
+  if (c.rademacher_draws != defaults.rademacher_draws && !(c.rademacher_radius > 0.0))
+    throw Error(
+        fmt::format("--rademacher-draws {}: needs --rademacher-radius", c.rademacher_draws));
   // Options of one optimizer given with another are refused, never silently ignored: only
   // their defaults may stand next to a different --optimizer.
   const bool adam_options =

@@ -88,6 +88,9 @@ struct TrainConfig {
   int64_t max_epochs = 1000;      // cap; generous so that slow runs still reach their criterion
   int64_t max_steps = -1;         // cap; -1 = none, 0 = measure the initialization only
   int64_t measure_every = 0;      // epochs between trajectory measurements; 0 = only at the end
+  // optional measures (their values change no training)
+  double rademacher_radius = 0.0;  // Theorem 5.1's estimate at the end (linear nets); 0 = off
+  int64_t rademacher_draws = 20;   // its ξ draws
   uint64_t seed = 1;
   // execution (not part of the run's identity: they do not change its result)
   int threads = 1;  // threads for this run: our kernels' and OpenBLAS's

@@ -443,6 +443,9 @@ MeasureInput Trainer::measure_input(MeasureTime when, const RunState& s) {
   in.evaluate = [this](Split split, bool margins) {
     return evaluate(split == Split::train ? data_.train : data_.test, margins);
   };
+  in.train = &data_.train;
+  in.test = &data_.test;
+  in.options = to_json(config_);
   return in;
 }
 

@@ -157,7 +157,8 @@ TEST(Config, DefaultsArePinnedToTheSchema) {
             R"("init":"xavier_normal","init_from":"","init_gain":1.0,"init_gain_first":0.0,)"
             R"("labels":"given","loss":"ce","lr":0.01,"m":0,"max_epochs":1000,"max_steps":-1,)"
             R"("measure_every":0,"momentum":0.9,"noise":0.0,"omega0":30.0,)"
-            R"("omega0_hidden":30.0,"optimizer":"sgd","pe_levels":10,"seed":1,"shuffle":true,)"
+            R"("omega0_hidden":30.0,"optimizer":"sgd","pe_levels":10,"rademacher_draws":20,)"
+            R"("rademacher_radius":0.0,"seed":1,"shuffle":true,)"
             R"("standardize":false,"stop":[],"subset":"random","threads":1,)"
             R"("train_eval":"early","width":256})");
   EXPECT_EQ(identity_json(TrainConfig{}).dump(), R"({"schema":2})");
@@ -226,6 +227,26 @@ TEST(Config, RandomPm1Labels) {
   EXPECT_EQ(msg(R"({"labels": "given", "classes": [0, 1], "loss": "mse", "noise": 0.5})"), "");
 }
 
+// Theorem 5.1's estimate is asked for by --rademacher-radius, only on linear networks with one
+// output; --rademacher-draws needs it.
+TEST(Config, RademacherOptions) {
+  const auto msg = [](const char* text) {
+    return error_of([&] { config_from_json(nlohmann::json::parse(text)); });
+  };
+  EXPECT_EQ(msg(R"({"activation": "linear", "labels": "random-pm1", "loss": "mse",
+                    "rademacher_radius": 1.0, "rademacher_draws": 50})"),
+            "");
+  EXPECT_NE(msg(R"({"labels": "random-pm1", "loss": "mse", "rademacher_radius": 1.0})")
+                .find("--rademacher-radius 1: Theorem 5.1's estimate needs --activation linear"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"activation": "linear", "rademacher_radius": 1.0})").find("one output"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"rademacher_draws": 50})").find("--rademacher-draws 50: needs"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"rademacher_radius": -1})").find("--rademacher-radius -1"), std::string::npos);
+  EXPECT_NE(msg(R"({"rademacher_draws": 1})").find("--rademacher-draws 1"), std::string::npos);
+}
+
 TEST(Config, NumbersAreNeverNarrowed) {
   const auto msg = [](const char* text) {
     return error_of([&] { config_from_json(nlohmann::json::parse(text), "f.toml line 2"); });
@@ -279,6 +300,8 @@ TEST(Config, EveryOptionRoundTripsThroughItsText) {
       {"max_epochs", "7"},
       {"max_steps", "0"},
       {"measure_every", "2"},
+      {"rademacher_radius", "0"},  // default: the estimate needs a linear network
+      {"rademacher_draws", "20"},
       {"seed", "18446744073709551615"},
       {"threads", "2"},
       {"train_eval", "full"}};
