@@ -115,8 +115,10 @@ double estimated_epochs(const TrainConfig& c) {
     clean = clean == 0.0 ? e : std::min(clean, e);  // the first criterion met stops the run
   }
   double epochs = static_cast<double>(c.max_epochs);
+  // Random ±1 labels (Figure 5) must all be memorised, as with noise 1.
+  const double noise = c.labels == LabelMode::random_pm1 ? 1.0 : c.noise;
   if (clean > 0.0)
-    epochs = std::min(epochs, clean * std::pow(m / 1024.0, -0.5) * (1.0 + 10.0 * c.noise));
+    epochs = std::min(epochs, clean * std::pow(m / 1024.0, -0.5) * (1.0 + 10.0 * noise));
   if (c.max_steps >= 0) {
     const double steps_per_epoch =
         std::ceil(m / static_cast<double>(std::max<int64_t>(1, c.batch)));
