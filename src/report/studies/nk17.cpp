@@ -322,11 +322,11 @@ std::string runs_note(const Analysis& a) {
 
 // r vs H, one line per m, clean labels.
 void r_vs_width_figure(Page& page, const std::map<Coord, std::vector<double>>& r_cells,
-                       const std::string& name, const std::string& label,
-                       const std::string& paper) {
+                       const std::string& name, const std::string& label, const std::string& paper,
+                       const std::string& labels = "clean labels") {
   const PlotSpec spec{
       .name = name,
-      .title = "Distance from initialization vs width (clean labels)",
+      .title = "Distance from initialization vs width (" + labels + ")",
       .xlabel = "width H",
       .ylabel = "distance from initialization r",
       .x_name = "width H",
@@ -413,10 +413,11 @@ void gen_error_figure(Page& page, const std::map<Coord, std::vector<double>>& ge
 // r vs m, log-log, with the fitted power laws.
 void r_vs_m_figure(Page& page, const std::map<Coord, std::vector<double>>& r_cells,
                    const std::vector<LineFit>& fits, const std::string& name,
-                   const std::string& label, const std::string& paper) {
+                   const std::string& label, const std::string& paper,
+                   const std::string& labels = "clean labels") {
   PlotSpec spec{
       .name = name,
-      .title = "Distance from initialization vs training-set size (clean labels)",
+      .title = "Distance from initialization vs training-set size (" + labels + ")",
       .xlabel = "training-set size m",
       .ylabel = "distance from initialization r",
       .x_name = "m",
@@ -590,11 +591,12 @@ void figure5_section(Page& page, const Experiment& e, const ClaimContext& c, siz
                      e);
   const auto r_cells = cell_values(e.runs, "dist_init");
   r_vs_width_figure(page, r_cells, prefix + "r_vs_width",
-                    sub_label(5, cifar ? "(c)" : "(a)", index), "Appendix D.2, Figure 5 left");
+                    sub_label(5, cifar ? "(c)" : "(a)", index), "Appendix D.2, Figure 5 left",
+                    "random ±1 labels");
   const auto fits = fit_lines(e.runs, "dist_init", Axis::m, Axis::width, clean_labels, k_min_ms,
                               c.resamples, c.seed);
   r_vs_m_figure(page, r_cells, fits, prefix + "r_vs_m", sub_label(5, cifar ? "(d)" : "(b)", index),
-                "Appendix D.2, Figure 5 right");
+                "Appendix D.2, Figure 5 right", "random ±1 labels");
   fits_table(page, fits);
 }
 
