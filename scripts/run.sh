@@ -5,8 +5,9 @@
 #   (Experiments A and C, squared loss), Figure 5 (random ±1 labels), Figure 6 (two classes with
 #   noisy labels), the initialization-only theory checks, and Theorem 5.1's Rademacher estimate
 #   on linear networks; Theorems C.1 and C.2 are measured on the Figure 5 and 6 runs.
-# About 20 minutes on two cores (the time is printed at the end). Safe to repeat and to
-# interrupt: a second run resumes the sweeps where they stopped and rewrites the report.
+# 27.6 CPU-minutes, about 14 minutes on two idle cores (the time is printed at the end; the
+# README gives the measurement). Safe to repeat and to interrupt: a second run resumes the
+# sweeps where they stopped and rewrites the report.
 # Figure 3 (Experiment B) needs CIFAR-10, which cannot be fetched; its claims print SKIP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
