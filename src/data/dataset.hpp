@@ -156,6 +156,11 @@ std::filesystem::path image_file(const std::string& spec, const std::filesystem:
 
 enum class SubsetMode { random, stratified, first };
 
+/// Where a run's labels come from: the dataset's own (`given`), or random ±1 labels for every
+/// image (`random_pm1`, Appendix D.2 / Figure 5: a binary task with labels drawn independently,
+/// +1 or −1 with equal probability, whatever the image's class).
+enum class LabelMode { given, random_pm1 };
+
 /// Indices of m training examples: seeded random (sorted ascending), stratified (equal share
 /// per class as far as possible, seeded), or the first m in file order.
 /// Throws Error if m > n ("--m 70000 is larger than the 60000 training examples of ...").
@@ -172,6 +177,11 @@ Dataset select_classes(const Dataset& d, const std::vector<int>& classes);
 /// [0, num_classes) (which may equal the old label, as in Zhang et al.). Returns the chosen
 /// indices in ascending order. p must be in [0, 1]; p = 1 gives fully random labels.
 std::vector<int64_t> apply_label_noise(Dataset& d, double p, uint64_t seed);
+
+/// Replaces every label by an independent fair coin flip in {0, 1} (0 means −1, 1 means +1, as
+/// for a two-class task) and makes the dataset binary (num_classes = 2). Row i's label is the
+/// i-th draw of an Rng seeded with `seed`, so the labels depend on the seed and the row order.
+void assign_random_binary_labels(Dataset& d, uint64_t seed);
 
 /// Per-feature standardization with the training set's mean and std (std 0 → left at 0 mean).
 void standardize(Dataset& train, Dataset& test);

@@ -1,5 +1,6 @@
 // The transforms a run applies to its data before training: subsets of the training set,
-// class selection (including the binary tasks), label noise and standardization.
+// class selection (including the binary tasks), label noise, random ±1 labels and
+// standardization.
 // All randomness comes from an Rng seeded by the caller, so a run's seed fixes its data; the
 // algorithms are spelled out (partial Fisher–Yates, then sort) so the indices are the same on
 // every platform. Augmentation is deliberately left out.
@@ -183,6 +184,12 @@ std::vector<int64_t> apply_label_noise(Dataset& d, double p, uint64_t seed) {
     d.y[static_cast<size_t>(i)] =
         static_cast<int32_t>(label_rng.below(static_cast<uint64_t>(d.num_classes)));
   return chosen;
+}
+
+void assign_random_binary_labels(Dataset& d, uint64_t seed) {
+  Rng rng(seed);
+  for (auto& y : d.y) y = static_cast<int32_t>(rng.below(2));
+  d.num_classes = 2;
 }
 
 void standardize(Dataset& train, Dataset& test) {

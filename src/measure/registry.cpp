@@ -9,6 +9,9 @@
 
 #include "common/error.hpp"
 #include "measure/spectrum.hpp"
+#include "common/rng.hpp"
+#include "measure/output_bounds.hpp"
+#include "measure/rademacher.hpp"
 #include "measure/weights.hpp"
 
 namespace initscope {
@@ -89,6 +92,29 @@ void errors_measure(const MeasureInput& in, Metrics& out) {
   out["margin_median"] = quantile_sorted(tr.margins, 0.50);
 }
 
+// Theorems C.1 and C.2 (output_bounds.hpp), for networks with one output: max |f(x)| and the
+// weights' gradient norm over the training and test sets.
+void output_bounds_measure(const MeasureInput& in, Metrics& out) {
+  if (in.net->layers.back().out != 1 || !in.train) return;
+  OutputBounds acc;
+  for (const Dataset* d : {in.train, in.test})
+    if (d && d->n > 0) accumulate_output_bounds(*in.net, in.params, d->x, d->n, acc);
+  add_output_bound_metrics(acc, out);
+}
+
+// Theorem 5.1 (rademacher.hpp), only when the run asks for it with rademacher_radius > 0: the
+// ball around the initialization, over the training inputs, whatever training did.
+void rademacher_measure(const MeasureInput& in, Metrics& out) {
+  const double radius = in.options.value("rademacher_radius", 0.0);
+  if (!(radius > 0.0) || !in.train) return;
+  RademacherOptions o;
+  o.radius = radius;
+  o.draws = in.options.value("rademacher_draws", o.draws);
+  o.seed = derive_seed(in.options.value("seed", uint64_t{1}), "rademacher");
+  const RademacherEstimate e = estimate_rademacher(*in.net, in.init, in.train->x, in.train->n, o);
+  add_rademacher_metrics(e, *in.net, radius, in.train->n, out);
+}
+
 }  // namespace
 
 const std::vector<Measure>& measures() {
@@ -96,6 +122,8 @@ const std::vector<Measure>& measures() {
       {"weights", k_at_init | k_during | k_at_end, k_needs_weights, weights_measure},
       {"errors", k_during | k_at_end, k_needs_weights | k_needs_data, errors_measure},
       {"fourier", k_during | k_at_end, k_needs_weights, fourier_measure},
+      {"output_bounds", k_at_end, k_needs_weights | k_needs_data, output_bounds_measure},
+      {"rademacher", k_at_end, k_needs_weights | k_needs_data, rademacher_measure},
   };
   return all;
 }

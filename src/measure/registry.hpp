@@ -13,8 +13,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/metrics.hpp"
 #include "model/encoding.hpp"
+#include "data/dataset.hpp"
 #include "model/mlp.hpp"
 
 namespace initscope {
@@ -71,6 +74,13 @@ struct MeasureInput {
   std::function<Evaluation(Split, bool margins)> evaluate;  // set if the trainer has data
   FunctionBox box;                  // set for coordinate tasks (signal1d, image:NAME)
   MeasureArrays* arrays = nullptr;  // where k_at_end measures may leave arrays
+  // The prepared sets (inputs as the network sees them), set with `evaluate`, for measures that
+  // need the inputs themselves rather than an evaluation.
+  const Dataset* train = nullptr;
+  const Dataset* test = nullptr;
+  // The run's options (its config's JSON, every option present): what an optional measure reads
+  // to know whether and how to run ("rademacher_radius"), and the run seed ("seed").
+  nlohmann::json options = nlohmann::json::object();
 };
 
 struct Measure {

@@ -97,6 +97,50 @@ std::optional<Interval> bootstrap_exponent(const std::vector<Group>& groups, int
   return Interval{quantile_sorted(ks, tail), quantile_sorted(ks, 1.0 - tail)};
 }
 
+std::optional<Interval> bootstrap_statistic(const std::vector<std::vector<double>>& groups,
+                                            const MeansStatistic& statistic, int resamples,
+                                            uint64_t seed, double level) {
+  std::vector<double> means;
+  for (const auto& g : groups) {
+    if (g.empty()) return std::nullopt;
+    means.push_back(stats(g).mean);
+  }
+  if (!statistic(means) || resamples < 1) return std::nullopt;
+  Rng rng(derive_seed(seed, "bootstrap"));
+  std::vector<double> values;
+  values.reserve(static_cast<size_t>(resamples));
+  for (int b = 0; b < resamples; ++b) {
+    for (size_t i = 0; i < groups.size(); ++i) {
+      const auto& ys = groups[i];
+      double sum = 0.0;
+      for (size_t j = 0; j < ys.size(); ++j) sum += ys[rng.below(ys.size())];
+      means[i] = sum / static_cast<double>(ys.size());
+    }
+    if (const auto v = statistic(means); v && std::isfinite(*v)) values.push_back(*v);
+  }
+  if (values.empty()) return std::nullopt;
+  std::sort(values.begin(), values.end());
+  const double tail = (1.0 - level) / 2.0;
+  return Interval{quantile_sorted(values, tail), quantile_sorted(values, 1.0 - tail)};
+}
+
+std::optional<double> slope(std::span<const double> x, std::span<const double> y) {
+  if (x.size() != y.size() || x.size() < 2) return std::nullopt;
+  const double n = static_cast<double>(x.size());
+  double mx = 0.0, my = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    mx += x[i] / n;
+    my += y[i] / n;
+  }
+  double sxx = 0.0, sxy = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    sxx += (x[i] - mx) * (x[i] - mx);
+    sxy += (x[i] - mx) * (y[i] - my);
+  }
+  if (!(sxx > 0.0)) return std::nullopt;
+  return sxy / sxx;
+}
+
 bool is_init_only(const RunRecord& run) {
   const auto it = run.config.find("max_steps");
   return it != run.config.end() && it->is_number() && it->get<double>() == 0.0;

@@ -69,6 +69,22 @@ struct Interval {
 std::optional<Interval> bootstrap_exponent(const std::vector<Group>& groups, int resamples,
                                            uint64_t seed, double level = 0.95);
 
+/// A statistic of the seed means of several groups of replicates (one mean per group, in the
+/// groups' order); nullopt where it has no value.
+using MeansStatistic = std::function<std::optional<double>(const std::vector<double>& means)>;
+
+/// Percentile bootstrap interval of `statistic` over seeds: each resample redraws, within every
+/// group, as many replicates as it has, with replacement, and applies the statistic to the
+/// resampled means (resamples without a value are skipped). A group with one replicate adds no
+/// spread. `seed` feeds an Rng stream named "bootstrap". nullopt if the statistic has no value
+/// on the data or a group is empty.
+std::optional<Interval> bootstrap_statistic(const std::vector<std::vector<double>>& groups,
+                                            const MeansStatistic& statistic, int resamples,
+                                            uint64_t seed, double level = 0.95);
+
+/// The least-squares slope of y on x; nullopt unless there are ≥ 2 distinct x.
+std::optional<double> slope(std::span<const double> x, std::span<const double> y);
+
 /// How the report uses a run.
 enum class RunUse {
   trained,    // completed and converged: plots and claims

@@ -11,10 +11,49 @@ const char* verdict_name(Verdict v) {
       return "PASS";
     case Verdict::fail:
       return "FAIL";
+    case Verdict::inconclusive:
+      return "INCONCLUSIVE";
     case Verdict::skip:
       return "SKIP";
   }
   return "?";
+}
+
+const char* const k_ci_rule =
+    "PASS if the 95% confidence interval of the quantity lies inside the claimed region, FAIL if "
+    "it lies wholly outside it, INCONCLUSIVE if it straddles an end of the region";
+
+std::string region_text(const Region& r) {
+  const bool low = r.lo > -1e307, high = r.hi < 1e307;
+  if (low && high)
+    return r.strict ? fmt::format("in ({:g}, {:g})", r.lo, r.hi)
+                    : fmt::format("in [{:g}, {:g}]", r.lo, r.hi);
+  if (low) return fmt::format("{} {:g}", r.strict ? ">" : "≥", r.lo);
+  if (high) return fmt::format("{} {:g}", r.strict ? "<" : "≤", r.hi);
+  return "anything";
+}
+
+Verdict ci_verdict(double lo, double hi, const Region& r) {
+  const auto inside = [&](double q) {
+    return r.strict ? q > r.lo && q < r.hi : q >= r.lo && q <= r.hi;
+  };
+  if (inside(lo) && inside(hi)) return Verdict::pass;
+  const bool below = r.strict ? hi <= r.lo : hi < r.lo;
+  const bool above = r.strict ? lo >= r.hi : lo > r.hi;
+  return below || above ? Verdict::fail : Verdict::inconclusive;
+}
+
+Verdict combine_verdicts(const std::vector<Verdict>& parts) {
+  bool any_pass = false, any_fail = false, any_open = false;
+  for (Verdict v : parts) {
+    any_pass = any_pass || v == Verdict::pass;
+    any_fail = any_fail || v == Verdict::fail;
+    any_open = any_open || v == Verdict::inconclusive;
+  }
+  return any_fail   ? Verdict::fail
+         : any_open ? Verdict::inconclusive
+         : any_pass ? Verdict::pass
+                    : Verdict::skip;
 }
 
 std::string claim_line(const Claim& c) {
@@ -41,18 +80,17 @@ Claim combine(const std::string& id, const std::string& rule,
     out.rule = rule;
     return out;
   }
-  bool any_pass = false, any_fail = false;
+  std::vector<Verdict> verdicts;
   std::vector<std::string> parts, skipped;
   for (const auto& [label, c] : per_experiment) {
     if (c.verdict == Verdict::skip) {
       skipped.push_back(fmt::format("[{}] {}", label, c.figure));
       continue;
     }
-    any_pass = any_pass || c.verdict == Verdict::pass;
-    any_fail = any_fail || c.verdict == Verdict::fail;
+    verdicts.push_back(c.verdict);
     parts.push_back(fmt::format("[{}] {} {}", label, verdict_name(c.verdict), c.figure));
   }
-  out.verdict = any_fail ? Verdict::fail : any_pass ? Verdict::pass : Verdict::skip;
+  out.verdict = combine_verdicts(verdicts);
   if (parts.empty())
     out.figure = "no experiment has the data: " + first_items(skipped, 3);
   else

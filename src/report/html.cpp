@@ -47,7 +47,20 @@ std::string table(const std::vector<std::string>& header,
 }
 
 std::string badge(Verdict v) {
-  const char* cls = v == Verdict::pass ? "pass" : v == Verdict::fail ? "fail" : "skip";
+  const char* cls = "skip";
+  switch (v) {
+    case Verdict::pass:
+      cls = "pass";
+      break;
+    case Verdict::fail:
+      cls = "fail";
+      break;
+    case Verdict::inconclusive:
+      cls = "inconclusive";
+      break;
+    case Verdict::skip:
+      break;
+  }
   return fmt::format("<span class=\"badge {}\">{}</span>", cls, verdict_name(v));
 }
 
@@ -64,21 +77,22 @@ std::string plot_table(const PlotSpec& spec) {
          table({"line", spec.x_name, "mean", "sd", "n"}, rows, "num");
 }
 
-std::string figure(const PlotSpec& spec, int number, const std::string& caption_html) {
+std::string figure(const PlotSpec& spec, const std::string& label,
+                   const std::string& caption_html) {
   return fmt::format(
       "<div class=\"figrow\">\n<figure>\n<img src=\"{png}\" width=\"960\" height=\"600\" "
       "alt=\"{alt}\">\n"
-      "<figcaption><b>Figure {n}.</b> {cap} <span class=\"files\">Files: {name}.png, {name}.gp, "
+      "<figcaption><b>{n}.</b> {cap} <span class=\"files\">Files: {name}.png, {name}.gp, "
       "{name}.dat</span>"
       "</figcaption>\n</figure>\n<div class=\"figdata\">\n{table}</div>\n</div>\n",
       fmt::arg("png", escape(spec.name + ".png")), fmt::arg("alt", escape(spec.title)),
-      fmt::arg("n", number), fmt::arg("cap", caption_html), fmt::arg("name", escape(spec.name)),
-      fmt::arg("table", plot_table(spec)));
+      fmt::arg("n", escape(label)), fmt::arg("cap", caption_html),
+      fmt::arg("name", escape(spec.name)), fmt::arg("table", plot_table(spec)));
 }
 
-std::string missing_figure(const PlotSpec& spec, int number, const std::string& why) {
-  std::string s = fmt::format("<div class=\"missing\"><b>Figure {} not drawn</b> — {}: {}</div>\n",
-                              number, escape(spec.title), escape(why));
+std::string missing_figure(const PlotSpec& spec, const std::string& label, const std::string& why) {
+  std::string s = fmt::format("<div class=\"missing\"><b>{} not drawn</b> — {}: {}</div>\n",
+                              escape(label), escape(spec.title), escape(why));
   bool any = false;
   for (const auto& l : spec.lines) any = any || !l.points.empty();
   if (any) s += "<div class=\"figdata narrow\">\n" + plot_table(spec) + "</div>\n";
@@ -112,6 +126,7 @@ table.claims td:nth-child(4) { color: var(--muted); font-size: 13px; }
 .badge { display: inline-block; min-width: 46px; text-align: center; padding: 1px 7px; border-radius: 10px;
   font-weight: 700; font-size: 12px; letter-spacing: 0.04em; color: #fff; }
 .badge.pass { background: #1a7f37; } .badge.fail { background: #cf222e; } .badge.skip { background: #7d8590; }
+.badge.inconclusive { background: #9a6700; }
 .cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 10px 0 6px; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 16px; min-width: 130px; background: var(--bg-alt); }
 .card .v { font-size: 24px; font-weight: 700; } .card .k { color: var(--muted); font-size: 13px; }

@@ -22,7 +22,7 @@ std::string table(const std::vector<std::string>& header,
                   const std::vector<std::vector<std::string>>& rows,
                   const std::string& css_class = "");
 
-/// A coloured PASS / FAIL / SKIP label.
+/// A coloured PASS / FAIL / INCONCLUSIVE / SKIP label.
 std::string badge(Verdict v);
 
 /// The numbers behind a plot as a table: line, x, mean, sd, n (all points, also those a log
@@ -30,11 +30,11 @@ std::string badge(Verdict v);
 std::string plot_table(const PlotSpec& spec);
 
 /// A figure: the plot's PNG (by relative name) with its caption and, beside it, plot_table().
-/// `number` is the figure number shown in the caption.
-std::string figure(const PlotSpec& spec, int number, const std::string& caption_html);
+/// `label` is what the caption calls it ("Figure 3", "Figure 2(c)").
+std::string figure(const PlotSpec& spec, const std::string& label, const std::string& caption_html);
 
 /// A notice that a figure was not drawn, saying why, with the table of whatever points exist.
-std::string missing_figure(const PlotSpec& spec, int number, const std::string& why);
+std::string missing_figure(const PlotSpec& spec, const std::string& label, const std::string& why);
 
 /// The whole document: <!doctype html>, <head> with the title and inline CSS, and `body_html`.
 std::string page(const std::string& title, const std::string& body_html);

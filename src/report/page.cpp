@@ -156,15 +156,17 @@ void Page::table(const std::vector<std::string>& header,
   body_ += h::table(header, rows, css_class);
 }
 
-void Page::figure(const PlotSpec& spec, const std::string& caption_html, const std::string& why) {
-  ++figures_;
+void Page::figure(const PlotSpec& spec, const std::string& caption_html, const std::string& why,
+                  const std::string& label) {
+  const std::string name =
+      label.empty() ? fmt::format("Figure {}{}", unlabeled_prefix_, ++figures_) : label;
   if (!drawable(spec)) {
-    body_ += h::missing_figure(spec, figures_, why);
+    body_ += h::missing_figure(spec, name, why);
     return;
   }
   render_plot(spec, dir_);
   ++plots_;
-  body_ += h::figure(spec, figures_,
+  body_ += h::figure(spec, name,
                      caption_html + (starts_at_zero(spec) ? " The y axis starts at 0." : ""));
 }
 

@@ -55,8 +55,15 @@ class Page {
   void table(const std::vector<std::string>& header,
              const std::vector<std::vector<std::string>>& rows, const std::string& css_class = "");
   /// The next numbered figure: drawn with gnuplot into the folder if it has a trend to show
-  /// (drawable()), else a notice saying `why` not, with whatever points exist.
-  void figure(const PlotSpec& spec, const std::string& caption_html, const std::string& why);
+  /// (drawable()), else a notice saying `why` not, with whatever points exist. Its caption calls
+  /// it `label` ("Figure 2(c)": a study that follows a paper's numbering), or "Figure N" with N
+  /// counting the figures added without a label.
+  void figure(const PlotSpec& spec, const std::string& caption_html, const std::string& why,
+              const std::string& label = "");
+
+  /// What the figures added without a label are numbered with: "Figure " + prefix + N ("S" for
+  /// a study whose labels follow a paper and whose own figures are supplementary: "Figure S3").
+  void set_unlabeled_prefix(const std::string& prefix) { unlabeled_prefix_ = prefix; }
 
   const std::vector<Claim>& claims() const { return claims_; }
   int plots() const { return plots_; }
@@ -81,6 +88,7 @@ class Page {
   std::string runs_notes_;
   std::string body_;
   int figures_ = 0;
+  std::string unlabeled_prefix_;
   int plots_ = 0;
 };
 

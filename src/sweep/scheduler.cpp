@@ -93,9 +93,9 @@ void write_all(int fd, const std::string& msg) {
 double run_cost(const TrainConfig& c) {
   const bool cifar = c.dataset == "cifar10";
   const double in = cifar ? 3072.0 : 784.0;
-  const double out = c.classes.size() == 2 ? 1.0
-                     : c.classes.empty()   ? 10.0
-                                           : static_cast<double>(c.classes.size());
+  const double out = is_binary_task(c)   ? 1.0
+                     : c.classes.empty() ? 10.0
+                                         : static_cast<double>(c.classes.size());
   const double h = static_cast<double>(c.width);
   const double m = c.m > 0 ? static_cast<double>(c.m) : cifar ? 50000.0 : 60000.0;
   if (c.depth <= 1) return m * in * out;
@@ -128,8 +128,10 @@ double estimated_epochs(const TrainConfig& c) {
     clean = clean == 0.0 ? e : std::min(clean, e);  // the first criterion met stops the run
   }
   double epochs = static_cast<double>(c.max_epochs);
+  // Random ±1 labels (Figure 5) must all be memorised, as with noise 1.
+  const double noise = c.labels == LabelMode::random_pm1 ? 1.0 : c.noise;
   if (clean > 0.0)
-    epochs = std::min(epochs, clean * std::pow(m / 1024.0, -0.5) * (1.0 + 10.0 * c.noise));
+    epochs = std::min(epochs, clean * std::pow(m / 1024.0, -0.5) * (1.0 + 10.0 * noise));
   if (c.max_steps >= 0) {
     const double steps_per_epoch =
         std::ceil(m / static_cast<double>(std::max<int64_t>(1, c.batch)));

@@ -267,6 +267,17 @@ const std::vector<OptionSpec>& make_options() {
         "fraction of training labels replaced by random labels",
         "replace a seeded fraction p of training labels by uniformly random labels (test set "
         "stays clean; `1` is fully random labels)"));
+    {
+      OptionSpec s = choice<LabelMode>(
+          "labels", &TrainConfig::labels, R::result, {"given", "random-pm1"}, parse_labels,
+          [](LabelMode l) { return to_string(l); },
+          "given (the dataset's) or random-pm1 (random ±1 labels for every image: binary)",
+          "`given`: the dataset's labels; `random-pm1`: every training and test image gets +1 or "
+          "−1 with equal probability, drawn independently from the seed's `random-labels` "
+          "stream whatever its class, a binary task with one output (Appendix D.2, Figure 5)");
+      s.init_distribution = true;  // one output instead of one per class
+      o.push_back(std::move(s));
+    }
     o.push_back(boolean("standardize", &TrainConfig::standardize, OptionKind::flag,
                         "per-feature standardization instead of [0,1] pixels",
                         "per-feature standardization instead of pixels in [0, 1]"));
@@ -489,6 +500,19 @@ const std::vector<OptionSpec>& make_options() {
       };
       o.push_back(std::move(s));
     }
+    o.push_back(real(
+        "rademacher_radius", &TrainConfig::rademacher_radius, R::result,
+        [](double x) { return x >= 0 ? "" : "must be ≥ 0 (0: off)"; },
+        "Theorem 5.1: estimate the Rademacher complexity of the ball of this radius around the "
+        "init (linear nets, one output; 0 = off)",
+        "Theorem 5.1 (`--activation linear`, one output): at the end, estimate E_ξ sup over "
+        "‖θ − θ₀‖ ≤ r of (1/m)Σξ_i f_θ(x_i) on the training inputs, the ball centred on the "
+        "initialization θ₀, by projected gradient ascent (a lower bound on the supremum; "
+        "`rademacher*` metrics); `0`: off"));
+    o.push_back(integer("rademacher_draws", &TrainConfig::rademacher_draws, R::result, 2, 100000,
+                        "expected 2 to 100000 draws", "Theorem 5.1: draws of ξ (standard error)",
+                        "`--rademacher-radius`: draws of ξ over which the estimate is averaged "
+                        "(its standard error is over these)"));
     o.push_back(seed_option());
     // ---- execution
     o.push_back(integer("threads", &TrainConfig::threads, R::execution, 1, 256, "expected 1 to 256",
@@ -688,22 +712,36 @@ void validate_combinations(const TrainConfig& c) {
     throw Error(fmt::format("--pe-levels {}: needs --encoding positional (the encoding is {})",
                             c.pe_levels, to_string(c.encoding)));
   validate_task(c);
-  const bool binary = c.classes.size() == 2;
+  const bool binary = is_binary_task(c);
   if (c.classes.size() == 1)
     throw Error("--classes: give at least two classes, e.g. --classes 0,1");
+  if (c.labels == LabelMode::random_pm1 && c.noise != defaults.noise)
+    throw Error(
+        fmt::format("--noise {}: --labels random-pm1 already makes every label random; leave "
+                    "--noise out",
+                    c.noise));
   switch (c.loss) {
     case Loss::ce:
       if (binary)
         throw Error(
-            "--loss ce: a two-class task has one output with labels ±1; use --loss mse or "
-            "logistic");
+            "--loss ce: a binary task (two --classes or --labels random-pm1) has one output with "
+            "labels ±1; use --loss mse or logistic");
       break;
     case Loss::logistic:
-      if (!binary) throw Error("--loss logistic: needs a binary task (--classes A,B)");
+      if (!binary)
+        throw Error("--loss logistic: needs a binary task (--classes A,B or --labels random-pm1)");
       break;
     case Loss::mse:
       break;
   }
+  if (c.rademacher_radius > 0.0 && (c.activation != Activation::linear || !is_binary_task(c)))
+    throw Error(fmt::format(
+        "--rademacher-radius {}: Theorem 5.1's estimate needs --activation linear and one output "
+        "(--labels random-pm1 or two --classes); the activation is {}",
+        c.rademacher_radius, act));
+  if (c.rademacher_draws != defaults.rademacher_draws && !(c.rademacher_radius > 0.0))
+    throw Error(
+        fmt::format("--rademacher-draws {}: needs --rademacher-radius", c.rademacher_draws));
   // Options of one optimizer given with another are refused, never silently ignored: only
   // their defaults may stand next to a different --optimizer.
   const bool adam_options =
@@ -867,6 +905,26 @@ std::string to_string(SubsetMode s) {
       return "first";
   }
   return "?";
+}
+
+LabelMode parse_labels(const std::string& name) {
+  if (name == "given") return LabelMode::given;
+  if (name == "random-pm1") return LabelMode::random_pm1;
+  throw Error(fmt::format("--labels {}: expected given or random-pm1", name));
+}
+
+std::string to_string(LabelMode l) {
+  switch (l) {
+    case LabelMode::given:
+      return "given";
+    case LabelMode::random_pm1:
+      return "random-pm1";
+  }
+  return "?";
+}
+
+bool is_binary_task(const TrainConfig& c) {
+  return c.classes.size() == 2 || c.labels == LabelMode::random_pm1;
 }
 
 std::string OptionSpec::flag() const {

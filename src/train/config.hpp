@@ -54,6 +54,8 @@ TrainEval parse_train_eval(const std::string& name);  // throws Error naming --t
 std::string to_string(TrainEval e);
 SubsetMode parse_subset(const std::string& name);  // throws Error naming --subset
 std::string to_string(SubsetMode s);
+LabelMode parse_labels(const std::string& name);  // throws Error naming --labels
+std::string to_string(LabelMode l);
 
 /// What a run trains on before its task, when its initialization is itself trained
 /// (RM23's "bad initialization" made concrete):
@@ -79,6 +81,7 @@ struct TrainConfig {
   SubsetMode subset = SubsetMode::random;  // how the m examples are chosen
   std::vector<int> classes;                // empty = all; two = binary task with one output
   double noise = 0.0;                      // fraction of training labels replaced at random
+  LabelMode labels = LabelMode::given;     // random_pm1: random ±1 labels, binary task
   bool standardize = false;                // per-feature standardization instead of [0, 1]
   // regression tasks: signal1d (data/dataset.hpp, SignalSpec) and image:NAME (image_task)
   std::vector<double> signal_freqs{1, 2, 3};
@@ -117,11 +120,18 @@ struct TrainConfig {
   int64_t measure_every = 0;      // epochs between trajectory measurements; 0 = only at the end
   Pretrain pretrain = Pretrain::none;      // train on corrupted data first (Pretrain)
   std::vector<std::string> pretrain_stop;  // the pretraining phase's criteria (as `stop`)
+  // optional measures (their values change no training)
+  double rademacher_radius = 0.0;  // Theorem 5.1's estimate at the end (linear nets); 0 = off
+  int64_t rademacher_draws = 20;   // its ξ draws
   uint64_t seed = 1;
   // execution (not part of the run's identity: they do not change its result)
   int threads = 1;  // threads for this run: our kernels' and OpenBLAS's
   TrainEval train_eval = TrainEval::early;
 };
+
+/// True if the run is a binary task with one output and labels ±1: two --classes, or
+/// --labels random-pm1.
+bool is_binary_task(const TrainConfig& c);
 
 /// The version of what a config's identity means. Bump it when a default changes or an
 /// option's meaning does; Db rows hashed under an older schema are re-hashed on open

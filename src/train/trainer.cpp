@@ -104,12 +104,16 @@ PreparedData prepare_data(const TrainConfig& c, TrainTest raw) {
     raw.train = select_classes(raw.train, c.classes);
     raw.test = select_classes(raw.test, c.classes);
   }
-  p.outputs = raw.train.regression()  ? raw.train.target_dim
-              : c.classes.size() == 2 ? 1
-                                      : raw.train.num_classes;
+  p.outputs = raw.train.regression() ? raw.train.target_dim
+              : is_binary_task(c)       ? 1
+                                        : raw.train.num_classes;
   if (c.m > 0 && c.m != raw.train.n) {  // choose_subset throws for m > n
     const auto rows = choose_subset(raw.train, c.m, c.subset, derive_seed(c.seed, "subset"));
     raw.train = take_rows(raw.train, rows);
+  }
+  if (c.labels == LabelMode::random_pm1) {  // after the subset: one draw per training example
+    assign_random_binary_labels(raw.train, derive_seed(c.seed, "random-labels"));
+    assign_random_binary_labels(raw.test, derive_seed(c.seed, "random-labels-test"));
   }
   if (c.noise > 0.0)
     p.corrupted = apply_label_noise(raw.train, c.noise, derive_seed(c.seed, "noise"));
@@ -561,6 +565,9 @@ MeasureInput Trainer::measure_input(MeasureTime when, const RunState& s) {
   in.evaluate = [this](Split split, bool margins) {
     return evaluate(split == Split::train ? data_.train : data_.test, margins);
   };
+  in.train = &data_.train;
+  in.test = &data_.test;
+  in.options = to_json(config_);
   if (data_.train.regression()) {  // coordinate tasks: their function's spectra
     in.box.dims =
         data_.encoding.kind == EncodingKind::none ? data_.train.dim : data_.encoding.input_dim;

@@ -1,4 +1,5 @@
-// Tests for the data transforms: subsets, class selection, label noise and standardization,
+// Tests for the data transforms: subsets, class selection, label noise, random ±1 labels and
+// standardization,
 // on small synthetic datasets whose answers can be worked out by hand.
 #include <gtest/gtest.h>
 
@@ -154,6 +155,30 @@ TEST(LabelNoise, OutOfRangeNamesTheFlag) {
   expect_error_with([&] { apply_label_noise(d, 1.5, 1); }, {"--noise 1.5", "[0, 1]"});
   expect_error_with([&] { apply_label_noise(d, -0.1, 1); }, {"--noise"});
   expect_error_with([&] { apply_label_noise(d, std::nan(""), 1); }, {"--noise"});
+}
+
+TEST(RandomBinaryLabels, FairCoinsWhateverTheClassSeeded) {
+  Dataset d = make_dataset(4000, 10);
+  assign_random_binary_labels(d, 11);
+  EXPECT_EQ(d.num_classes, 2);
+  int64_t ones = 0;
+  std::vector<int64_t> ones_per_class(10, 0);
+  for (int64_t i = 0; i < d.n; ++i) {
+    const int32_t y = d.y[static_cast<size_t>(i)];
+    ASSERT_TRUE(y == 0 || y == 1);
+    ones += y;
+    ones_per_class[static_cast<size_t>(i % 10)] += y;
+  }
+  // Binomial(4000, 1/2): sd 31.6, so ±150 is beyond 4.7 sd; per class (400 each) sd 10.
+  EXPECT_NEAR(static_cast<double>(ones), 2000.0, 150.0);
+  for (int64_t n : ones_per_class) EXPECT_NEAR(static_cast<double>(n), 200.0, 60.0);
+  // The labels carry no information about the class, and are the seed's.
+  Dataset again = make_dataset(4000, 10), other = make_dataset(4000, 10);
+  assign_random_binary_labels(again, 11);
+  assign_random_binary_labels(other, 12);
+  EXPECT_EQ(again.y, d.y);
+  EXPECT_NE(other.y, d.y);
+  EXPECT_EQ(again.x, make_dataset(4000, 10).x);  // images untouched
 }
 
 TEST(Standardize, TrainGetsZeroMeanUnitStd) {

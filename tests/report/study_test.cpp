@@ -167,9 +167,10 @@ TEST_F(StudyTest, RegisteredStudiesStartWithNk17) {
   ASSERT_FALSE(studies.empty());
   EXPECT_EQ(studies.front()()->name(), "nk17");
   const auto result = write_report(runs_, options_);
-  ASSERT_EQ(result.claims.size(), 5u);
-  EXPECT_EQ(result.claims.front().id, nk17::k_claim_r_width);
-  EXPECT_EQ(result.claims.back().id, nk17::k_claim_theory);
+  ASSERT_EQ(result.claims.size(), 23u);
+  EXPECT_EQ(result.claims.front().id, "fig1-r-flat-in-H");
+  EXPECT_EQ(result.claims[18].id, nk17::k_claim_theory);
+  EXPECT_EQ(result.claims.back().id, "thmC2-gradient-norm-flat-in-H");
 }
 
 }  // namespace

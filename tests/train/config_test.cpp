@@ -157,10 +157,11 @@ TEST(Config, DefaultsArePinnedToTheSchema) {
       R"("dataset":"mnist","depth":5,"encoding":"none","eps":1e-08,)"
       R"("fourier_features":256,"fourier_sigma":10.0,"gauss_width":1.0,)"
       R"("image_size":256,"init":"xavier_normal","init_from":"","init_gain":1.0,"init_gain_first":0.0,)"
-      R"("loss":"ce","lr":0.01,"m":0,"max_epochs":1000,"max_steps":-1,)"
+      R"("labels":"given","loss":"ce","lr":0.01,"m":0,"max_epochs":1000,"max_steps":-1,)"
       R"("measure_every":0,"momentum":0.9,"noise":0.0,"omega0":30.0,)"
       R"("omega0_hidden":30.0,"optimizer":"sgd","pe_levels":10,)"
-      R"("pretrain":"none","pretrain_stop":[],"seed":1,"shuffle":true,)"
+      R"("pretrain":"none","pretrain_stop":[],"rademacher_draws":20,)"
+      R"("rademacher_radius":0.0,"seed":1,"shuffle":true,)"
       R"("signal_amps":[],"signal_freqs":[1.0,2.0,3.0],"signal_grid":false,)"
       R"("standardize":false,"stop":[],"subset":"random","target_noise":0.0,)"
       R"("test_grid":2048,"threads":1,"train_eval":"early","train_stride":2,"width":256})");
@@ -209,6 +210,47 @@ TEST(Config, IdentityHasOnlyWhatDiffersFromTheDefaults) {
   EXPECT_EQ(config_hash(c), config_hash(d));
 }
 
+// --labels random-pm1: a binary task (one output) of every image; it refuses --noise (every
+// label is random already) and --loss ce, and enters the identity only when set.
+TEST(Config, RandomPm1Labels) {
+  const auto msg = [](const char* text) {
+    return error_of([&] { config_from_json(nlohmann::json::parse(text)); });
+  };
+  TrainConfig c =
+      config_from_json(nlohmann::json::parse(R"({"labels": "random-pm1", "loss": "mse"})"));
+  EXPECT_EQ(c.labels, LabelMode::random_pm1);
+  EXPECT_TRUE(is_binary_task(c));
+  EXPECT_FALSE(is_binary_task(TrainConfig{}));
+  EXPECT_EQ(identity_json(c).dump(), R"({"labels":"random-pm1","loss":"mse","schema":2})");
+  EXPECT_NE(msg(R"({"labels": "random"})").find("--labels random: expected given or random-pm1"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"labels": "random-pm1", "loss": "ce"})").find("--loss ce"), std::string::npos);
+  EXPECT_NE(msg(R"({"labels": "random-pm1", "loss": "mse", "noise": 0.5})").find("--noise 0.5"),
+            std::string::npos);
+  EXPECT_EQ(msg(R"({"labels": "random-pm1", "loss": "logistic"})"), "");
+  EXPECT_EQ(msg(R"({"labels": "given", "classes": [0, 1], "loss": "mse", "noise": 0.5})"), "");
+}
+
+// Theorem 5.1's estimate is asked for by --rademacher-radius, only on linear networks with one
+// output; --rademacher-draws needs it.
+TEST(Config, RademacherOptions) {
+  const auto msg = [](const char* text) {
+    return error_of([&] { config_from_json(nlohmann::json::parse(text)); });
+  };
+  EXPECT_EQ(msg(R"({"activation": "linear", "labels": "random-pm1", "loss": "mse",
+                    "rademacher_radius": 1.0, "rademacher_draws": 50})"),
+            "");
+  EXPECT_NE(msg(R"({"labels": "random-pm1", "loss": "mse", "rademacher_radius": 1.0})")
+                .find("--rademacher-radius 1: Theorem 5.1's estimate needs --activation linear"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"activation": "linear", "rademacher_radius": 1.0})").find("one output"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"rademacher_draws": 50})").find("--rademacher-draws 50: needs"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"rademacher_radius": -1})").find("--rademacher-radius -1"), std::string::npos);
+  EXPECT_NE(msg(R"({"rademacher_draws": 1})").find("--rademacher-draws 1"), std::string::npos);
+}
+
 TEST(Config, NumbersAreNeverNarrowed) {
   const auto msg = [](const char* text) {
     return error_of([&] { config_from_json(nlohmann::json::parse(text), "f.toml line 2"); });
@@ -233,6 +275,7 @@ TEST(Config, EveryOptionRoundTripsThroughItsText) {
       {"subset", "stratified"},
       {"classes", "3,8"},
       {"noise", "0.25"},
+      {"labels", "given"},  // default: random-pm1 refuses --noise (tested above)
       {"standardize", ""},
       {"depth", "3"},
       {"width", "64"},
@@ -261,6 +304,8 @@ TEST(Config, EveryOptionRoundTripsThroughItsText) {
       {"max_epochs", "7"},
       {"max_steps", "0"},
       {"measure_every", "2"},
+      {"rademacher_radius", "0"},  // default: the estimate needs a linear network
+      {"rademacher_draws", "20"},
       {"seed", "18446744073709551615"},
       {"threads", "2"},
       {"train_eval", "full"}};

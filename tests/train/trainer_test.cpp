@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -266,6 +267,51 @@ TEST(Data, BinaryTaskHasOneOutput) {
   c.max_epochs = 300;
   const auto out = train_with(c, p);
   EXPECT_TRUE(out.converged);
+}
+
+// Figure 5's task: images of every class, each with a random ±1 label (train and test), one
+// output; a fresh draw per seed, and the subset chosen before the labels are drawn.
+TEST(Data, RandomPm1LabelsMakeABinaryTaskOfAllImages) {
+  TrainConfig c = toy_config();
+  c.labels = LabelMode::random_pm1;
+  c.loss = Loss::mse;
+  c.m = 600;
+  c.seed = 5;
+  TrainTest raw{testing::blobs(1000, 4, 10, 1), testing::blobs(500, 4, 10, 2)};
+  const PreparedData p = prepare_data(c, raw);
+  EXPECT_EQ(p.outputs, 1);
+  EXPECT_EQ(p.train.n, 600);
+  EXPECT_EQ(p.test.n, 500);
+  EXPECT_EQ(p.train.num_classes, 2);
+  EXPECT_TRUE(p.corrupted.empty());
+  std::set<int32_t> classes_seen;
+  int ones = 0;
+  for (size_t i = 0; i < p.train.y.size(); ++i) {
+    ASSERT_TRUE(p.train.y[i] == 0 || p.train.y[i] == 1);
+    ones += p.train.y[i];
+  }
+  EXPECT_NEAR(ones, 300, 75);  // Binomial(600, 1/2): sd 12
+  int test_ones = 0;
+  for (int32_t y : p.test.y) test_ones += y;
+  EXPECT_NEAR(test_ones, 250, 70);
+  // The images are the seeded subset of all classes, as without the option.
+  TrainConfig given = c;
+  given.labels = LabelMode::given;
+  given.loss = Loss::ce;
+  const PreparedData q = prepare_data(given, raw);
+  EXPECT_EQ(p.train.x, q.train.x);
+  for (int32_t y : q.train.y) classes_seen.insert(y);
+  EXPECT_EQ(classes_seen.size(), 10u);
+  // Another seed draws other labels; the same seed the same ones.
+  EXPECT_EQ(prepare_data(c, raw).train.y, p.train.y);
+  c.seed = 6;
+  EXPECT_NE(prepare_data(c, raw).train.y, p.train.y);
+  // Training memorizes them (40 of them, at width 64).
+  c.m = 40;
+  c.stop = {"train_error<=0"};
+  c.max_epochs = 3000;
+  c.width = 64;
+  EXPECT_TRUE(train_with(c, prepare_data(c, raw)).converged);
 }
 
 TEST(Data, SubsetLargerThanTheDataIsAnError) {

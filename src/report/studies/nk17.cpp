@@ -1,5 +1,8 @@
 // The NK17 study's sections: what it shows, in what order, and what the paper expects of each
-// figure (see nk17.hpp). Numbers come from aggregate and nk17_claims, the page draws the figures.
+// figure (see nk17.hpp). Experiments are matched to the paper's figures by their settings
+// (paper_figure) and drawn with the paper's numbering and sub-figures; figures the paper does
+// not have are numbered S1, S2, … Numbers come from aggregate and nk17_claims, the page draws
+// the figures.
 #include "report/studies/nk17.hpp"
 
 #include <algorithm>
@@ -24,46 +27,220 @@ namespace h = html;
 constexpr const char* k_error_bars =
     " Points are means over seeds; error bars ±1 sd where a cell has more than one seed.";
 
+// ---- which paper figure an experiment is ---------------------------------------------------
+
+// Figure 1: cross-entropy on MNIST; Figures 2–4 (Appendix D.1): squared loss against one-hot
+// labels, A on MNIST with momentum, B on CIFAR-10, C on MNIST at lr ≥ 0.5 without momentum;
+// Figure 5 (D.2): random ±1 labels; Figure 6 (D.3): two classes with squared loss.
+enum class PaperFigure { fig1, fig2, fig3, fig4, fig5, fig6, none };
+
+PaperFigure paper_figure(const Experiment& e) {
+  const nlohmann::json& k = e.key;
+  const std::string loss = k.value("loss", "ce");
+  const std::string dataset = k.value("dataset", "mnist");
+  const bool binary = k.value("classes", nlohmann::json::array()).size() == 2;
+  if (k.value("labels", "given") == "random-pm1")
+    return loss == "mse" ? PaperFigure::fig5 : PaperFigure::none;
+  if (k.value("activation", "relu") != "relu" || k.value("depth", 5) != 5) return PaperFigure::none;
+  if (loss == "ce") return dataset == "mnist" && !binary ? PaperFigure::fig1 : PaperFigure::none;
+  if (loss != "mse") return PaperFigure::none;
+  if (binary) return dataset == "mnist" ? PaperFigure::fig6 : PaperFigure::none;
+  if (dataset == "cifar10") return PaperFigure::fig3;
+  if (dataset != "mnist") return PaperFigure::none;
+  const double momentum = k.value("momentum", 0.9), lr = k.value("lr", 0.01);
+  if (momentum == 0.0 && lr >= 0.5) return PaperFigure::fig4;
+  return momentum > 0.0 ? PaperFigure::fig2 : PaperFigure::none;
+}
+
 // ---- analysis: everything the claims and the sections read, computed once ------------------
 
 struct Analysis {
-  std::vector<Experiment> experiments;  // trained, converged runs by experiment_key
-  std::vector<std::vector<RFit>> fits;  // r ∝ m^k per width, one list per experiment
+  std::vector<Experiment> experiments;   // trained, converged runs by experiment_key
+  std::vector<PaperFigure> figure_of;    // per experiment
+  std::vector<ClaimContext> context_of;  // per experiment: its bootstrap seed
   std::vector<const RunRecord*> trained;
   std::vector<TheoryGroup> groups;  // the initializations, by init_key
   std::vector<TheoryCheck> checks;
+  std::vector<Experiment> rademacher;  // init-only runs with a Theorem 5.1 estimate
+  ClaimContext base;                   // the study's resamples and seed
 };
 
 Analysis analyse(const std::vector<const RunRecord*>& runs, const StudyContext& context) {
   Analysis a;
-  std::vector<const RunRecord*> init_only;
+  a.base = ClaimContext{context.resamples, context.seed};
+  std::vector<const RunRecord*> init_only, rademacher;
   for (const RunRecord* r : runs) {
     const RunUse use = classify(*r);
     if (use == RunUse::trained) a.trained.push_back(r);
-    if (use == RunUse::init_only) init_only.push_back(r);
+    if (use == RunUse::init_only) {
+      init_only.push_back(r);
+      if (r->metrics.count("rademacher")) rademacher.push_back(r);
+    }
   }
   a.experiments = group_runs(a.trained, experiment_key);
-  for (const auto& e : a.experiments)
-    a.fits.push_back(fit_r_vs_m(e, context.resamples, derive_seed(context.seed, e.key.dump())));
+  for (const auto& e : a.experiments) {
+    a.figure_of.push_back(paper_figure(e));
+    a.context_of.push_back(
+        ClaimContext{context.resamples, derive_seed(context.seed, e.key.dump())});
+  }
   a.groups = theory_groups(init_only, a.trained);
   a.checks = theory_checks(a.groups, a.trained);
+  a.rademacher = group_runs(rademacher, experiment_key);
   return a;
 }
 
-// Claims 1-4 per experiment, merged into one line each; claim 5 over all theory groups.
-std::vector<Claim> claims_of(const Analysis& a) {
-  std::vector<std::pair<std::string, Claim>> c1, c2, c3, c4;
+// The experiments of one paper figure, with their claim contexts.
+std::vector<std::pair<const Experiment*, ClaimContext>> of_figure(const Analysis& a,
+                                                                  PaperFigure f) {
+  std::vector<std::pair<const Experiment*, ClaimContext>> out;
+  for (size_t i = 0; i < a.experiments.size(); ++i)
+    if (a.figure_of[i] == f) out.emplace_back(&a.experiments[i], a.context_of[i]);
+  return out;
+}
+
+// One claim over the experiments of a figure: the check on each, merged (combine()); a SKIP
+// line naming the figure's experiment files when none was run.
+template <class Check>
+Claim figure_claim(const Analysis& a, PaperFigure f, const std::string& id, const std::string& rule,
+                   const char* files, Check check) {
+  std::vector<std::pair<std::string, Claim>> per;
+  for (const auto& [e, c] : of_figure(a, f)) per.emplace_back(e->label, check(*e, c));
+  if (per.empty())
+    return skip_claim(id, rule, fmt::format("no converged runs of this figure ({})", files));
+  return combine(id, rule, per);
+}
+
+// The runs of every experiment that measured `metric` (single-output networks: Theorems C.1
+// and C.2), and the claim over them.
+Claim bound_claim(const Analysis& a, const std::string& id, const std::string& what,
+                  const std::string& metric) {
+  const Region region{.hi = k_flat_exponent};
+  std::vector<std::pair<std::string, Claim>> per;
   for (size_t i = 0; i < a.experiments.size(); ++i) {
     const auto& e = a.experiments[i];
-    c1.emplace_back(e.label, check_r_not_increasing_with_width(e));
-    c2.emplace_back(e.label, check_r_growth_exponent(a.fits[i]));
-    c3.emplace_back(e.label, check_r_increases_with_noise(e));
-    c4.emplace_back(e.label, check_gen_error_not_increasing_with_width(e));
+    if (std::none_of(e.runs.begin(), e.runs.end(),
+                     [&](const RunRecord* r) { return r->metrics.count(metric) > 0; }))
+      continue;
+    per.emplace_back(
+        e.label, check_metric_exponent_in_width(id, what, e.runs, metric, region, a.context_of[i]));
   }
-  return {combine(k_claim_r_width, claim_rule(k_claim_r_width), c1),
-          combine(k_claim_r_exponent, claim_rule(k_claim_r_exponent), c2),
-          combine(k_claim_r_noise, claim_rule(k_claim_r_noise), c3),
-          combine(k_claim_gen_width, claim_rule(k_claim_gen_width), c4), check_theory(a.checks)};
+  const std::string rule = rule_metric_exponent_in_width(what, region) +
+                           " Trained networks with one output (Figures 5 and 6).";
+  if (per.empty())
+    return skip_claim(id, rule,
+                      "no trained single-output runs with " + metric +
+                          " (nk17-fig5-quick.toml, nk17-fig6-quick.toml)");
+  return combine(id, rule, per);
+}
+
+std::vector<Claim> claims_of(const Analysis& a) {
+  using F = PaperFigure;
+  std::vector<Claim> out;
+  // Figure 1 (Section 4).
+  const char* f1 = "nk17-fig1-quick.toml, nk17-fig1-quick-more-m.toml";
+  out.push_back(figure_claim(a, F::fig1, "fig1-r-flat-in-H", rule_r_flat_in_width(), f1,
+                             [](const Experiment& e, const ClaimContext& c) {
+                               return check_r_flat_in_width("fig1-r-flat-in-H", e, c);
+                             }));
+  out.push_back(figure_claim(a, F::fig1, "fig1-r-growth-exponent", rule_r_growth_exponent(), f1,
+                             [](const Experiment& e, const ClaimContext& c) {
+                               return check_r_growth_exponent("fig1-r-growth-exponent", e, c);
+                             }));
+  out.push_back(figure_claim(a, F::fig1, "fig1-r-increases-with-noise", rule_r_rises_with_noise(),
+                             f1, [](const Experiment& e, const ClaimContext& c) {
+                               return check_r_rises_with_noise("fig1-r-increases-with-noise", e, c);
+                             }));
+  out.push_back(figure_claim(a, F::fig1, "fig1-gen-error-flat-in-H", rule_gen_error_flat_in_width(),
+                             f1, [](const Experiment& e, const ClaimContext& c) {
+                               return check_gen_error_flat_in_width("fig1-gen-error-flat-in-H", e,
+                                                                    c);
+                             }));
+  // Figures 2–4 (Appendix D.1): (a) gen error vs H, (c) r vs H, (d) r vs m.
+  const std::pair<F, const char*> real[] = {{F::fig2, "nk17-expA-quick.toml"},
+                                            {F::fig3, "nk17-expB.toml, CIFAR-10"},
+                                            {F::fig4, "nk17-expC-quick.toml"}};
+  for (const auto& [f, files] : real) {
+    const int n = f == F::fig2 ? 2 : f == F::fig3 ? 3 : 4;
+    const std::string a_id = fmt::format("fig{}a-gen-error-flat-in-H", n);
+    const std::string c_id = fmt::format("fig{}c-r-flat-in-H", n);
+    const std::string d_id = fmt::format("fig{}d-r-growth-exponent", n);
+    out.push_back(figure_claim(a, f, a_id, rule_gen_error_flat_in_width(), files,
+                               [&](const Experiment& e, const ClaimContext& c) {
+                                 return check_gen_error_flat_in_width(a_id, e, c);
+                               }));
+    out.push_back(figure_claim(a, f, c_id, rule_r_flat_in_width(), files,
+                               [&](const Experiment& e, const ClaimContext& c) {
+                                 return check_r_flat_in_width(c_id, e, c);
+                               }));
+    out.push_back(figure_claim(a, f, d_id, rule_r_growth_exponent(), files,
+                               [&](const Experiment& e, const ClaimContext& c) {
+                                 return check_r_growth_exponent(d_id, e, c);
+                               }));
+  }
+  // Figure 5 (D.2): random labels. (a) r vs H, (b) r vs m: faster for small H, and faster than
+  // on clean labels (Figure 2).
+  const char* f5 = "nk17-fig5-quick.toml";
+  out.push_back(figure_claim(a, F::fig5, "fig5a-r-flat-in-H", rule_r_flat_in_width(), f5,
+                             [](const Experiment& e, const ClaimContext& c) {
+                               return check_r_flat_in_width("fig5a-r-flat-in-H", e, c);
+                             }));
+  out.push_back(figure_claim(
+      a, F::fig5, "fig5b-r-growth-faster-for-small-H", rule_growth_faster_for_small_width(), f5,
+      [](const Experiment& e, const ClaimContext& c) {
+        return check_growth_faster_for_small_width("fig5b-r-growth-faster-for-small-H", e, c);
+      }));
+  {
+    const std::string id = "fig5b-r-growth-faster-with-noise";
+    const auto clean = of_figure(a, F::fig2);
+    std::vector<std::pair<std::string, Claim>> per;
+    for (const auto& [e, c] : of_figure(a, F::fig5))
+      for (const auto& [ce, cc] : clean)
+        per.emplace_back(e->label + " vs " + ce->label,
+                         check_growth_faster_with_noise(id, *e, *ce, c));
+    out.push_back(per.empty() ? skip_claim(id, rule_growth_faster_with_noise(),
+                                           "needs runs of Figure 5 and of Figure 2 "
+                                           "(nk17-fig5-quick.toml, nk17-expA-quick.toml)")
+                              : combine(id, rule_growth_faster_with_noise(), per));
+  }
+  // Figure 6 (D.3): r against the fraction of noisy labels, more so at larger m.
+  const char* f6 = "nk17-fig6-quick.toml";
+  out.push_back(figure_claim(a, F::fig6, "fig6-r-increases-with-noise", rule_r_rises_with_noise(),
+                             f6, [](const Experiment& e, const ClaimContext& c) {
+                               return check_r_rises_with_noise("fig6-r-increases-with-noise", e, c);
+                             }));
+  out.push_back(
+      figure_claim(a, F::fig6, "fig6-noise-effect-grows-with-m", rule_noise_effect_grows_with_m(),
+                   f6, [](const Experiment& e, const ClaimContext& c) {
+                     return check_noise_effect_grows_with_m("fig6-noise-effect-grows-with-m", e, c);
+                   }));
+  // The initialization (Corollary A.2.1, Propositions 6.1 and 6.2).
+  out.push_back(check_theory(a.checks));
+  // Theorem 5.1 on linear networks.
+  {
+    const Region flat{-k_flat_exponent, k_flat_exponent};
+    const Region sqrt_m{-0.5 - k_sqrt_m_tol, -0.5 + k_sqrt_m_tol};
+    const std::string what = "the Rademacher estimate R̂ (a lower bound)";
+    std::vector<std::pair<std::string, Claim>> in_h, in_m;
+    for (const auto& e : a.rademacher) {
+      const ClaimContext c{a.base.resamples, derive_seed(a.base.seed, e.key.dump())};
+      in_h.emplace_back(e.label, check_metric_exponent_in_width("thm5.1-rademacher-flat-in-H", what,
+                                                                e.runs, "rademacher", flat, c));
+      in_m.emplace_back(e.label, check_metric_exponent_in_m("thm5.1-rademacher-falls-as-1/sqrt(m)",
+                                                            what, e.runs, "rademacher", sqrt_m, c));
+    }
+    const char* why = "no init-only runs with a Rademacher estimate (nk17-thm51-quick.toml)";
+    const std::string rule_h = rule_metric_exponent_in_width(what, flat);
+    const std::string rule_m = rule_metric_exponent_in_m(what, sqrt_m);
+    out.push_back(in_h.empty() ? skip_claim("thm5.1-rademacher-flat-in-H", rule_h, why)
+                               : combine("thm5.1-rademacher-flat-in-H", rule_h, in_h));
+    out.push_back(in_m.empty() ? skip_claim("thm5.1-rademacher-falls-as-1/sqrt(m)", rule_m, why)
+                               : combine("thm5.1-rademacher-falls-as-1/sqrt(m)", rule_m, in_m));
+  }
+  // Theorems C.1 and C.2 on trained single-output networks.
+  out.push_back(bound_claim(a, "thmC1-max-output-flat-in-H", "max |f(x)|", "out_abs_max"));
+  out.push_back(
+      bound_claim(a, "thmC2-gradient-norm-flat-in-H", "max ‖∂f(x)/∂W‖", "grad_w_norm_max"));
+  return out;
 }
 
 // ---- the "Runs" section: what counts, and the experiments ----------------------------------
@@ -77,8 +254,28 @@ std::string list_of(const std::set<double>& v) {
   return s.empty() ? "–" : s;
 }
 
-// "#, experiment, runs, widths H, m, noise, seeds per cell" for experiment number `number`.
-std::vector<std::string> experiment_row(size_t number, const Experiment& e) {
+const char* figure_name(PaperFigure f) {
+  switch (f) {
+    case PaperFigure::fig1:
+      return "Figure 1";
+    case PaperFigure::fig2:
+      return "Figure 2 (Experiment A)";
+    case PaperFigure::fig3:
+      return "Figure 3 (Experiment B)";
+    case PaperFigure::fig4:
+      return "Figure 4 (Experiment C)";
+    case PaperFigure::fig5:
+      return "Figure 5";
+    case PaperFigure::fig6:
+      return "Figure 6";
+    case PaperFigure::none:
+      return "–";
+  }
+  return "–";
+}
+
+// "#, paper figure, experiment, runs, widths H, m, noise, seeds per cell".
+std::vector<std::string> experiment_row(size_t number, const Experiment& e, PaperFigure f) {
   std::set<double> ws, ms, ns;
   std::map<Coord, int> per_cell;
   for (const RunRecord* r : e.runs) {
@@ -93,39 +290,43 @@ std::vector<std::string> experiment_row(size_t number, const Experiment& e) {
     lo = std::min(lo, n);
     hi = std::max(hi, n);
   }
-  return {std::to_string(number),
-          h::escape(e.label),
-          std::to_string(e.runs.size()),
-          h::escape(list_of(ws)),
-          h::escape(list_of(ms)),
-          h::escape(list_of(ns)),
-          lo == hi ? std::to_string(lo) : fmt::format("{}–{}", lo, hi)};
+  return {std::to_string(number), figure_name(f),
+          h::escape(e.label),     std::to_string(e.runs.size()),
+          h::escape(list_of(ws)), h::escape(list_of(ms)),
+          h::escape(list_of(ns)), lo == hi ? std::to_string(lo) : fmt::format("{}–{}", lo, hi)};
 }
 
-std::string runs_note(const std::vector<Experiment>& experiments) {
+std::string runs_note(const Analysis& a) {
   std::string s =
       "<p>Only <b>completed, converged</b> runs (a stopping criterion, not a cap, ended them) "
       "enter the plots and claims; initialization-only runs (<code>max_steps = 0</code>) enter "
       "the theory checks. Every other run is listed under <a href=\"#excluded\">Excluded "
       "runs</a>. Runs that differ only in their seed are replicates of one sweep cell; an "
       "<i>experiment</i> is everything in the configuration except width, m, noise, the seed, "
-      "threads and the caps.</p>\n";
-  if (experiments.empty()) return s;
+      "threads and the caps. Each experiment is matched to the paper's figure by its settings "
+      "(cross-entropy: Figure 1; squared loss on MNIST with momentum: Figure 2; on CIFAR-10: "
+      "Figure 3; lr ≥ 0.5 without momentum: Figure 4; random ±1 labels: Figure 5; two classes: "
+      "Figure 6), and the figures carry the paper's numbers and sub-figures; figures the paper "
+      "does not have are numbered S1, S2, …</p>\n";
+  if (a.experiments.empty()) return s;
   std::vector<std::vector<std::string>> rows;
-  for (size_t i = 0; i < experiments.size(); ++i)
-    rows.push_back(experiment_row(i + 1, experiments[i]));
+  for (size_t i = 0; i < a.experiments.size(); ++i)
+    rows.push_back(experiment_row(i + 1, a.experiments[i], a.figure_of[i]));
   return s + "<h3>Experiments (trained, converged runs)</h3>\n" +
-         h::table({"#", "experiment", "runs", "widths H", "m", "noise", "seeds per cell"}, rows);
+         h::table({"#", "paper figure", "experiment", "runs", "widths H", "m", "noise",
+                   "seeds per cell"},
+                  rows);
 }
 
-// ---- one experiment's figures (Section 4, Appendix D, Section 6) ---------------------------
+// ---- the figures of one experiment ---------------------------------------------------------
 
-// 1. r vs H, one line per m, clean labels.
+// r vs H, one line per m, clean labels.
 void r_vs_width_figure(Page& page, const std::map<Coord, std::vector<double>>& r_cells,
-                       const std::string& prefix) {
+                       const std::string& name, const std::string& label, const std::string& paper,
+                       const std::string& labels = "clean labels") {
   const PlotSpec spec{
-      .name = prefix + "r_vs_width",
-      .title = "Distance from initialization vs width (clean labels)",
+      .name = name,
+      .title = "Distance from initialization vs width (" + labels + ")",
       .xlabel = "width H",
       .ylabel = "distance from initialization r",
       .x_name = "width H",
@@ -133,92 +334,90 @@ void r_vs_width_figure(Page& page, const std::map<Coord, std::vector<double>>& r
       .log_x = true,
       .y_from_zero = true,
       .lines = lines_from(make_series(r_cells, Axis::width, Axis::m, clean_labels), "m = ")};
-  page.figure(
-      spec,
-      std::string(
-          "Distance r = ‖(W,B) − (Z,C)‖<sub>F</sub> against width, one line per training-set "
-          "size. <b>Paper (Section 4; Figure 1 left; Figures 2–4 (c)):</b> r stays constant or "
-          "even decreases as H grows, with at most a slight, logarithmic rise at very large H.") +
-          k_error_bars,
-      "needs ≥ 2 widths at one m on clean labels");
+  page.figure(spec,
+              "Distance r = ‖(W,B) − (Z,C)‖<sub>F</sub> against width, one line per training-set "
+              "size. <b>Paper (" +
+                  paper +
+                  "):</b> r stays constant or even decreases as H grows, with at most a slight, "
+                  "logarithmic rise at very large H." +
+                  k_error_bars,
+              "needs ≥ 2 widths at one m on clean labels", label);
 }
 
-// 2. r vs label noise, one line per H, at the m with the most noise levels.
-void r_vs_noise_figure(Page& page, const Experiment& e,
-                       const std::map<Coord, std::vector<double>>& r_cells,
-                       const std::string& prefix) {
-  const auto at = noise_sweep_m(e);
-  const int64_t m_noise = at ? at->first : 0;
-  PlotSpec spec{
-      .name = prefix + "r_vs_noise",
-      .title = fmt::format("Distance from initialization vs label noise (m = {})", m_noise),
-      .xlabel = "fraction of corrupted training labels",
-      .ylabel = "distance from initialization r",
-      .x_name = "noise",
-      .y_name = "r",
-      .y_from_zero = true,
-      .lines = lines_from(make_series(r_cells, Axis::noise, Axis::width,
-                                      [m_noise](const Coord& c) { return c.m == m_noise; }),
-                          "H = ")};
+// The m with the most noise levels (ties: the largest m), with its number of levels.
+std::pair<int64_t, int> noise_sweep_m(const std::map<Coord, std::vector<double>>& cells) {
+  std::map<int64_t, std::set<double>> levels;
+  for (const auto& [c, v] : cells)
+    if (!v.empty()) levels[c.m].insert(c.noise);
+  std::pair<int64_t, int> best{0, 0};
+  for (const auto& [m, l] : levels)
+    if (static_cast<int>(l.size()) >= best.second) best = {m, static_cast<int>(l.size())};
+  return best;
+}
+
+// r vs label noise at one m, one line per H.
+void r_vs_noise_figure(Page& page, const std::map<Coord, std::vector<double>>& r_cells, int64_t m,
+                       const std::string& name, const std::string& label,
+                       const std::string& paper) {
+  PlotSpec spec{.name = name,
+                .title = fmt::format("Distance from initialization vs label noise (m = {})", m),
+                .xlabel = "fraction of corrupted training labels",
+                .ylabel = "distance from initialization r",
+                .x_name = "noise",
+                .y_name = "r",
+                .y_from_zero = true,
+                .lines = lines_from(make_series(r_cells, Axis::noise, Axis::width,
+                                                [m](const Coord& c) { return c.m == m; }),
+                                    "H = ")};
   // Widths seen at one noise level only are not part of the noise sweep.
   std::erase_if(spec.lines, [](const PlotLine& l) { return l.points.size() < 2; });
+  page.figure(spec,
+              fmt::format("r against the fraction of training labels replaced by random labels, "
+                          "at m = {}, one line per width. <b>Paper ({}):</b> r grows with the "
+                          "noise level, more so for larger m: memorizing takes a longer path.{}",
+                          m, paper, k_error_bars),
+              "needs ≥ 2 noise levels at one m", label);
+}
+
+// Generalization error vs H (per m) or vs m (per H), clean labels.
+void gen_error_figure(Page& page, const std::map<Coord, std::vector<double>>& gen_cells,
+                      bool vs_width, const std::string& name, const std::string& label,
+                      const std::string& paper) {
+  const PlotSpec spec{
+      .name = name,
+      .title = vs_width ? "Generalization error vs width (clean labels)"
+                        : "Generalization error vs training-set size (clean labels)",
+      .xlabel = vs_width ? "width H" : "training-set size m",
+      .ylabel = "test error − train error (%)",
+      .x_name = vs_width ? "width H" : "m",
+      .y_name = "gen error (%)",
+      .log_x = true,
+      .y_from_zero = true,
+      .lines = vs_width ? lines_from(make_series(gen_cells, Axis::width, Axis::m, clean_labels),
+                                     "m = ", 100.0)
+                        : lines_from(make_series(gen_cells, Axis::m, Axis::width, clean_labels),
+                                     "H = ", 100.0)};
   page.figure(
       spec,
-      fmt::format(
-          "r against the fraction of training labels replaced by random labels, at m = {} (the m "
-          "with the most noise levels), one line per width. <b>Paper (Section 4; Figure 1 right; "
-          "Figure 6):</b> r grows with the noise level, more so for larger m: memorizing takes a "
-          "longer path.{}",
-          m_noise, k_error_bars),
-      "needs ≥ 2 noise levels at one m");
-}
-
-// 3. Generalization error vs H and vs m, clean labels.
-void gen_error_figures(Page& page, const std::map<Coord, std::vector<double>>& gen_cells,
-                       const std::string& prefix) {
-  const PlotSpec vs_width{
-      .name = prefix + "gen_vs_width",
-      .title = "Generalization error vs width (clean labels)",
-      .xlabel = "width H",
-      .ylabel = "test error − train error (%)",
-      .x_name = "width H",
-      .y_name = "gen error (%)",
-      .log_x = true,
-      .y_from_zero = true,
-      .lines =
-          lines_from(make_series(gen_cells, Axis::width, Axis::m, clean_labels), "m = ", 100.0)};
-  page.figure(
-      vs_width,
-      std::string(
-          "Generalization error (test − train error, in percent) against width, one line per m. "
-          "<b>Paper (Appendix D; Figures 2–4 (a)):</b> it only decreases or stays constant as H "
-          "grows.") +
+      (vs_width ? "Generalization error (test − train error, in percent) against width, one line "
+                  "per m. <b>Paper (" +
+                      paper + "):</b> it only decreases or stays constant as H grows."
+                : "Generalization error against m, one line per width. <b>Paper (" + paper +
+                      "):</b> it falls as m grows, for every width.") +
           k_error_bars,
-      "needs ≥ 2 widths at one m on clean labels");
-  const PlotSpec vs_m{
-      .name = prefix + "gen_vs_m",
-      .title = "Generalization error vs training-set size (clean labels)",
-      .xlabel = "training-set size m",
-      .ylabel = "test error − train error (%)",
-      .x_name = "m",
-      .y_name = "gen error (%)",
-      .log_x = true,
-      .y_from_zero = true,
-      .lines =
-          lines_from(make_series(gen_cells, Axis::m, Axis::width, clean_labels), "H = ", 100.0)};
-  page.figure(vs_m,
-              std::string("The same against m, one line per width. <b>Paper (Appendix D; Figures "
-                          "2–4 (b)):</b> it falls as m grows, for every width.") +
-                  k_error_bars,
-              "needs ≥ 2 values of m at one width on clean labels");
+      vs_width ? "needs ≥ 2 widths at one m on clean labels"
+               : "needs ≥ 2 values of m at one width on clean labels",
+      label);
 }
 
-// 4. r vs m, log-log, with the fitted power laws.
+// r vs m, log-log, with the fitted power laws.
 void r_vs_m_figure(Page& page, const std::map<Coord, std::vector<double>>& r_cells,
-                   const std::string& prefix, const std::vector<RFit>& fits) {
+                   const std::vector<LineFit>& fits, const std::string& name,
+                   const std::string& label, const std::string& paper,
+                   const std::string& labels = "clean labels") {
   PlotSpec spec{
-      .name = prefix + "r_vs_m",
-      .title = "Distance from initialization vs training-set size (clean labels)",
+      .name = name,
+      .title = "Distance from initialization vs training-set size (" + labels + ")",
       .xlabel = "training-set size m",
       .ylabel = "distance from initialization r",
       .x_name = "m",
@@ -226,24 +425,24 @@ void r_vs_m_figure(Page& page, const std::map<Coord, std::vector<double>>& r_cel
       .log_x = true,
       .log_y = true,
       .lines = lines_from(make_series(r_cells, Axis::m, Axis::width, clean_labels), "H = ")};
-  for (const auto& f : fits) {
+  for (const auto& f : fits)
     for (size_t i = 0; i < spec.lines.size(); ++i)
-      if (spec.lines[i].title == "H = " + num(static_cast<double>(f.width)))
-        spec.curves.push_back(curve_for(spec.lines[i], f.fit, static_cast<int>(i),
-                                        fmt::format("fit H = {}: k = {:.3f}", f.width, f.fit.k)));
-  }
+      if (spec.lines[i].title == "H = " + num(f.key))
+        spec.curves.push_back(
+            curve_for(spec.lines[i], f.fit, static_cast<int>(i),
+                      fmt::format("fit H = {}: k = {:.3f}", num(f.key), f.fit.k)));
   page.figure(spec,
-              std::string("r against m on log–log axes, one line per width, with the "
-                          "least-squares power law r ∝ m<sup>k</sup> (dashed) wherever a width has "
-                          "≥ 3 values of m. <b>Paper (Section 4; Figures 2–4 (d)):</b> r grows "
-                          "with m, typically between m<sup>0.25</sup> and m<sup>0.4</sup> on clean "
-                          "labels, faster for smaller H.") +
-                  k_error_bars,
-              "needs ≥ 2 values of m at one width on clean labels");
+              fmt::format("r against m on log–log axes, one line per width, with the "
+                          "least-squares power law r ∝ m<sup>k</sup> (dashed) wherever a width "
+                          "has ≥ {} values of m. <b>Paper ({}):</b> r grows with m, typically "
+                          "between m<sup>0.25</sup> and m<sup>0.4</sup> on clean labels, faster "
+                          "for smaller H and with noisy labels.{}",
+                          k_min_ms, paper, k_error_bars),
+              "needs ≥ 2 values of m at one width on clean labels", label);
 }
 
 // "H, m values, seeds per m, k, CI, prefactor, R², in range" for one width's fit.
-std::vector<std::string> fit_row(const RFit& f) {
+std::vector<std::string> fit_row(const LineFit& f) {
   std::string seeds;
   std::set<double> ms;
   for (const auto& p : f.data.points) {
@@ -251,17 +450,16 @@ std::vector<std::string> fit_row(const RFit& f) {
     seeds += std::to_string(p.y.n);
     ms.insert(p.x);
   }
-  return {std::to_string(f.width),
+  return {num(f.key),
           h::escape(list_of(ms)),
           seeds,
           fmt::format("{:.3f}", f.fit.k),
           f.ci ? fmt::format("[{:.3f}, {:.3f}]", f.ci->lo, f.ci->hi) : "–",
           fmt::format("{:.4g}", std::exp(f.fit.log_c)),
-          fmt::format("{:.4f}", f.fit.r2),
-          f.fit.k >= k_exponent_lo && f.fit.k <= k_exponent_hi ? "yes" : "<b>no</b>"};
+          fmt::format("{:.4f}", f.fit.r2)};
 }
 
-void fits_table(Page& page, const std::vector<RFit>& fits) {
+void fits_table(Page& page, const std::vector<LineFit>& fits) {
   page.heading(3, "Power-law fits r ∝ m<sup>k</sup> (clean labels)");
   if (fits.empty()) {
     page.add(fmt::format(
@@ -272,8 +470,7 @@ void fits_table(Page& page, const std::vector<RFit>& fits) {
   std::vector<std::vector<std::string>> rows;
   rows.reserve(fits.size());
   for (const auto& f : fits) rows.push_back(fit_row(f));
-  page.table({"H", "m values", "seeds per m", "k", "95% CI (bootstrap)", "prefactor c", "R² (log)",
-              fmt::format("k in [{}, {}]", k_exponent_lo, k_exponent_hi)},
+  page.table({"H", "m values", "seeds per m", "k", "95% CI (bootstrap)", "prefactor c", "R² (log)"},
              rows, "num");
   page.add(
       "<p class=\"muted\">Least squares of log r on log m over the seed-mean r at each m. CI: "
@@ -326,37 +523,168 @@ void norm_figure(Page& page, const Experiment& e, const std::string& prefix, con
   page.figure(spec, std::string(n.caption) + k_error_bars, "needs ≥ 2 widths on clean labels");
 }
 
-void experiment_section(Page& page, const Experiment& e, const std::string& prefix,
-                        const std::vector<RFit>& fits) {
+// ---- the paper's figures, one section each --------------------------------------------------
+
+// A figure's label: "Figure 2(c)", with " [k]" for the k-th experiment of the same figure.
+std::string sub_label(int figure, const std::string& sub, size_t index) {
+  return fmt::format("Figure {}{}{}", figure, sub,
+                     index == 0 ? "" : fmt::format(" [{}]", index + 1));
+}
+
+void experiment_heading(Page& page, const std::string& title, const Experiment& e) {
+  page.heading(2, title);
+  page.add(fmt::format("<p class=\"muted\">Runs: {}</p>\n", h::escape(e.label)));
+}
+
+void figure1_section(Page& page, const Experiment& e, const ClaimContext& c, size_t index,
+                     const std::string& prefix) {
+  experiment_heading(page,
+                     "Figure 1: cross-entropy on MNIST, to margin ≥ 10 (Section 4)" +
+                         (index ? fmt::format(" [{}]", index + 1) : std::string()),
+                     e);
   const auto r_cells = cell_values(e.runs, "dist_init");
-  r_vs_width_figure(page, r_cells, prefix);
-  r_vs_noise_figure(page, e, r_cells, prefix);
-  gen_error_figures(page, cell_values(e.runs, "gen_error"), prefix);
-  r_vs_m_figure(page, r_cells, prefix, fits);
+  r_vs_width_figure(page, r_cells, prefix + "r_vs_width", sub_label(1, " (left)", index),
+                    "Section 4, Figure 1 left");
+  r_vs_noise_figure(page, r_cells, noise_sweep_m(r_cells).first, prefix + "r_vs_noise",
+                    sub_label(1, " (right)", index), "Section 4, Figure 1 right");
+  const auto fits = fit_lines(e.runs, "dist_init", Axis::m, Axis::width, clean_labels, k_min_ms,
+                              c.resamples, c.seed);
+  r_vs_m_figure(page, r_cells, fits, prefix + "r_vs_m", "", "Section 4");
+  fits_table(page, fits);
+  gen_error_figure(page, cell_values(e.runs, "gen_error"), true, prefix + "gen_vs_width", "",
+                   "Appendix D");
+  for (const auto& n : k_norm_figures) norm_figure(page, e, prefix, n);
+}
+
+// Figures 2–4 (Appendix D.1): (a) gen error vs H, (b) gen error vs m, (c) r vs H, (d) r vs m.
+void real_data_section(Page& page, int figure, const std::string& title, const Experiment& e,
+                       const ClaimContext& c, size_t index, const std::string& prefix) {
+  experiment_heading(page,
+                     fmt::format("Figure {}: {}{}", figure, title,
+                                 index ? fmt::format(" [{}]", index + 1) : std::string()),
+                     e);
+  const std::string paper = fmt::format("Appendix D.1, Figure {}", figure);
+  const auto gen = cell_values(e.runs, "gen_error");
+  const auto r_cells = cell_values(e.runs, "dist_init");
+  gen_error_figure(page, gen, true, prefix + "gen_vs_width", sub_label(figure, "(a)", index),
+                   paper + "(a)");
+  gen_error_figure(page, gen, false, prefix + "gen_vs_m", sub_label(figure, "(b)", index),
+                   paper + "(b)");
+  r_vs_width_figure(page, r_cells, prefix + "r_vs_width", sub_label(figure, "(c)", index),
+                    paper + "(c)");
+  const auto fits = fit_lines(e.runs, "dist_init", Axis::m, Axis::width, clean_labels, k_min_ms,
+                              c.resamples, c.seed);
+  r_vs_m_figure(page, r_cells, fits, prefix + "r_vs_m", sub_label(figure, "(d)", index),
+                paper + "(d)");
   fits_table(page, fits);
   for (const auto& n : k_norm_figures) norm_figure(page, e, prefix, n);
 }
 
-// One section per experiment; a single experiment gets the section's plain title.
+// Figure 5 (Appendix D.2): random ±1 labels; (a)/(c) r vs H, (b)/(d) r vs m for MNIST/CIFAR-10.
+void figure5_section(Page& page, const Experiment& e, const ClaimContext& c, size_t index,
+                     const std::string& prefix) {
+  const bool cifar = e.key.value("dataset", "mnist") == "cifar10";
+  experiment_heading(page,
+                     fmt::format("Figure 5{}: random ±1 labels on {} (Appendix D.2){}",
+                                 cifar ? " (c), (d)" : " (a), (b)", cifar ? "CIFAR-10" : "MNIST",
+                                 index ? fmt::format(" [{}]", index + 1) : std::string()),
+                     e);
+  const auto r_cells = cell_values(e.runs, "dist_init");
+  r_vs_width_figure(page, r_cells, prefix + "r_vs_width",
+                    sub_label(5, cifar ? "(c)" : "(a)", index), "Appendix D.2, Figure 5 left",
+                    "random ±1 labels");
+  const auto fits = fit_lines(e.runs, "dist_init", Axis::m, Axis::width, clean_labels, k_min_ms,
+                              c.resamples, c.seed);
+  r_vs_m_figure(page, r_cells, fits, prefix + "r_vs_m", sub_label(5, cifar ? "(d)" : "(b)", index),
+                "Appendix D.2, Figure 5 right", "random ±1 labels");
+  fits_table(page, fits);
+}
+
+// Figure 6 (Appendix D.3): r vs noise per H, one sub-figure per m.
+void figure6_section(Page& page, const Experiment& e, size_t index, const std::string& prefix) {
+  experiment_heading(page,
+                     "Figure 6: two classes of MNIST with noisy labels (Appendix D.3)" +
+                         (index ? fmt::format(" [{}]", index + 1) : std::string()),
+                     e);
+  const auto r_cells = cell_values(e.runs, "dist_init");
+  std::map<int64_t, std::set<double>> levels;
+  for (const auto& [co, v] : r_cells)
+    if (!v.empty()) levels[co.m].insert(co.noise);
+  char sub = 'a';
+  for (const auto& [m, l] : levels) {
+    if (l.size() < 2) continue;
+    r_vs_noise_figure(page, r_cells, m, prefix + fmt::format("r_vs_noise_m{}", m),
+                      sub_label(6, fmt::format("({})", sub), index), "Appendix D.3, Figure 6");
+    ++sub;
+  }
+  if (sub == 'a')
+    page.add("<div class=\"missing\">No m has ≥ 2 noise levels: nothing to draw.</div>\n");
+}
+
+// An experiment the paper has no figure for: the generic figures, numbered S….
+void other_section(Page& page, const Experiment& e, const ClaimContext& c,
+                   const std::string& prefix) {
+  experiment_heading(page, "Another experiment (no figure of the paper)", e);
+  const auto r_cells = cell_values(e.runs, "dist_init");
+  r_vs_width_figure(page, r_cells, prefix + "r_vs_width", "", "Section 4");
+  r_vs_noise_figure(page, r_cells, noise_sweep_m(r_cells).first, prefix + "r_vs_noise", "",
+                    "Section 4");
+  gen_error_figure(page, cell_values(e.runs, "gen_error"), true, prefix + "gen_vs_width", "",
+                   "Appendix D");
+  const auto fits = fit_lines(e.runs, "dist_init", Axis::m, Axis::width, clean_labels, k_min_ms,
+                              c.resamples, c.seed);
+  r_vs_m_figure(page, r_cells, fits, prefix + "r_vs_m", "", "Section 4");
+  fits_table(page, fits);
+}
+
 void experiment_sections(Page& page, const Analysis& a) {
-  const auto& experiments = a.experiments;
-  if (experiments.empty()) {
+  if (a.experiments.empty()) {
     page.heading(2, "Distance from initialization and generalization");
     page.add(
         "<div class=\"missing\">No completed, converged training runs: the figures of Section 4 "
         "and Appendix D need trained runs.</div>\n");
     return;
   }
-  const bool one = experiments.size() == 1;
-  for (size_t i = 0; i < experiments.size(); ++i) {
-    const auto& e = experiments[i];
-    if (one) {
-      page.heading(2, "Distance from initialization and generalization");
-      page.add(fmt::format("<p class=\"muted\">{}</p>\n", h::escape(e.label)));
-    } else {
-      page.heading(2, fmt::format("Experiment {}: {}", i + 1, h::escape(e.label)));
+  using F = PaperFigure;
+  for (const F f : {F::fig1, F::fig2, F::fig3, F::fig4, F::fig5, F::fig6, F::none}) {
+    size_t index = 0;
+    for (size_t i = 0; i < a.experiments.size(); ++i) {
+      if (a.figure_of[i] != f) continue;
+      const auto& e = a.experiments[i];
+      const auto& c = a.context_of[i];
+      const std::string prefix = fmt::format("e{}_", i + 1);
+      switch (f) {
+        case F::fig1:
+          figure1_section(page, e, c, index, prefix);
+          break;
+        case F::fig2:
+          real_data_section(page, 2,
+                            "Experiment A, MNIST, squared loss, SGD lr 0.01 with momentum 0.9 "
+                            "(Appendix D.1)",
+                            e, c, index, prefix);
+          break;
+        case F::fig3:
+          real_data_section(page, 3, "Experiment B, CIFAR-10, squared loss (Appendix D.1)", e, c,
+                            index, prefix);
+          break;
+        case F::fig4:
+          real_data_section(page, 4,
+                            "Experiment C, MNIST, squared loss, SGD lr 1.0 without momentum "
+                            "(Appendix D.1)",
+                            e, c, index, prefix);
+          break;
+        case F::fig5:
+          figure5_section(page, e, c, index, prefix);
+          break;
+        case F::fig6:
+          figure6_section(page, e, index, prefix);
+          break;
+        case F::none:
+          other_section(page, e, c, prefix);
+          break;
+      }
+      ++index;
     }
-    experiment_section(page, e, one ? "" : fmt::format("e{}_", i + 1), a.fits[i]);
   }
 }
 
@@ -483,6 +811,166 @@ void theory_section(Page& page, const Analysis& a) {
   checks_table(page, a.checks);
 }
 
+// ---- Theorem 5.1: the Rademacher complexity of linear networks near their initialization ---
+
+double metric_mean(const std::vector<const RunRecord*>& runs, const std::string& metric) {
+  std::vector<double> v;
+  for (const RunRecord* r : runs)
+    if (const auto it = r->metrics.find(metric); it != r->metrics.end()) v.push_back(it->second);
+  return stats(v).mean;
+}
+
+void rademacher_table(Page& page, const Experiment& e) {
+  const double n = e.key.value("dataset", "mnist") == "cifar10" ? 3072.0 : 784.0;  // input size
+  std::map<Coord, std::vector<const RunRecord*>> cells;
+  for (const RunRecord* r : e.runs) cells[coord_of(*r)].push_back(r);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [c, runs] : cells) {
+    const double est = metric_mean(runs, "rademacher");
+    const double shape = metric_mean(runs, "rademacher_bound_shape");
+    rows.push_back({num(static_cast<double>(c.width)), num(static_cast<double>(c.m)),
+                    std::to_string(runs.size()), fmt::format("{:.4g}", est),
+                    fmt::format("{:.2g}", metric_mean(runs, "rademacher_se")),
+                    fmt::format("{:.2g}", metric_mean(runs, "rademacher_centre")),
+                    fmt::format("{:.2g}", metric_mean(runs, "rademacher_start_gap")),
+                    fmt::format("{:.4g}", shape), fmt::format("{:.3g}", est / shape),
+                    fmt::format("{:.4g}", est / std::sqrt(2.0 * c.width / (n + c.width)))});
+  }
+  page.table({"H", "m", "seeds", "R̂ (mean over seeds)", "SE over ξ (per run)", "centre term",
+              "gap between starts", "d(r+1)^d max‖x‖/√m", "R̂ / bound shape", "R̂ / √(2H/(n+H))"},
+             rows, "num");
+  page.add(
+      "<p class=\"muted\">The last column divides out Xavier's first-layer gain on a typical "
+      "input, ‖Z<sub>1</sub>v‖ ≈ √(2H/(n + H))·‖v‖ (std √(2/(n + H)), n inputs): it grows with "
+      "H until H ≫ n and makes R̂ grow with it, as it makes Π‖Z<sub>k</sub>‖<sub>F</sub>² grow "
+      "faster than H<sup>d−2</sup> in the theory checks. The theorem's bound uses "
+      "‖Z<sub>1</sub>‖<sub>2</sub> = Θ̃(1), which this gain stays below.</p>\n");
+}
+
+void rademacher_section(Page& page, const Analysis& a) {
+  page.heading(2, "Theorem 5.1: Rademacher complexity of linear networks near the initialization");
+  if (a.rademacher.empty()) {
+    page.add(
+        "<div class=\"missing\">No initialization-only runs with a Rademacher estimate (run "
+        "<code>experiments/nk17-thm51-quick.toml</code>).</div>\n");
+    return;
+  }
+  page.add(
+      "<p>For networks with linear activations (the paper's network otherwise, one output) the "
+      "estimate is R̂ = E<sub>ξ</sub> sup<sub>‖θ − θ₀‖ ≤ r</sub> (1/m) Σ ξ<sub>i</sub> "
+      "f<sub>θ</sub>(x<sub>i</sub>) on the training inputs, the ball centred on the Xavier "
+      "initialization θ₀. The supremum is found by projected gradient ascent from several starts, "
+      "so it is a <b>lower bound</b> on the true supremum, and R̂ a lower bound on the Rademacher "
+      "complexity up to its Monte Carlo error over ξ (the standard error in the table). <b>Paper "
+      "(Theorem 5.1):</b> R̂ = Õ(d·c<sup>d</sup>(r + 1)<sup>d</sup> max‖x‖/√m), independent of "
+      "H.</p>\n");
+  for (size_t i = 0; i < a.rademacher.size(); ++i) {
+    const auto& e = a.rademacher[i];
+    if (a.rademacher.size() > 1) page.heading(3, h::escape(e.label));
+    const std::string prefix = fmt::format("thm51_{}_", i + 1);
+    const auto cells = cell_values(e.runs, "rademacher");
+    const PlotSpec vs_h{
+        .name = prefix + "vs_width",
+        .title = "Rademacher estimate vs width (linear networks, radius r)",
+        .xlabel = "width H",
+        .ylabel = "R̂ (lower bound)",
+        .x_name = "width H",
+        .y_name = "R̂",
+        .log_x = true,
+        .y_from_zero = true,
+        .lines = lines_from(make_series(cells, Axis::width, Axis::m, clean_labels), "m = ")};
+    page.figure(vs_h,
+                std::string("The estimate against width, one line per m. <b>Paper (Theorem "
+                            "5.1):</b> flat in H.") +
+                    k_error_bars,
+                "needs ≥ 2 widths at one m");
+    const ClaimContext c{a.base.resamples, derive_seed(a.base.seed, e.key.dump())};
+    PlotSpec vs_m{
+        .name = prefix + "vs_m",
+        .title = "Rademacher estimate vs training-set size (log–log)",
+        .xlabel = "training-set size m",
+        .ylabel = "R̂ (lower bound)",
+        .x_name = "m",
+        .y_name = "R̂",
+        .log_x = true,
+        .log_y = true,
+        .lines = lines_from(make_series(cells, Axis::m, Axis::width, clean_labels), "H = ")};
+    for (const auto& f : fit_lines(e.runs, "rademacher", Axis::m, Axis::width, clean_labels,
+                                   k_min_ms_other, c.resamples, c.seed))
+      for (size_t l = 0; l < vs_m.lines.size(); ++l)
+        if (vs_m.lines[l].title == "H = " + num(f.key))
+          vs_m.curves.push_back(
+              curve_for(vs_m.lines[l], f.fit, static_cast<int>(l),
+                        fmt::format("fit H = {}: ∝ m^{:.3f}", num(f.key), f.fit.k)));
+    if (!vs_m.lines.empty() && !vs_m.lines[0].points.empty()) {  // the 1/√m reference, in black
+      const auto& p = vs_m.lines[0].points.front();
+      const PowerFit ref{-0.5, std::log(p.y.mean) + 0.5 * std::log(p.x), 0, 1.0};
+      vs_m.curves.push_back(curve_for(vs_m.lines[0], ref, -1, "∝ 1/√m"));
+    }
+    page.figure(vs_m,
+                std::string("The estimate against m on log–log axes, one line per width, with "
+                            "least-squares power laws (dashed) and 1/√m (black). <b>Paper (Theorem "
+                            "5.1):</b> it falls like 1/√m.") +
+                    k_error_bars,
+                "needs ≥ 2 values of m at one width");
+    rademacher_table(page, e);
+  }
+}
+
+// ---- Theorems C.1 and C.2 on trained single-output networks --------------------------------
+
+void bounds_section(Page& page, const Analysis& a) {
+  page.heading(2, "Theorems C.1 and C.2: output and gradient of trained networks against width");
+  bool any = false;
+  for (size_t i = 0; i < a.experiments.size(); ++i) {
+    const auto& e = a.experiments[i];
+    const auto out = cell_values(e.runs, "out_abs_max");
+    if (out.empty()) continue;
+    any = true;
+    page.heading(3, h::escape(e.label));
+    const std::string prefix = fmt::format("e{}_", i + 1);
+    const struct {
+      const char* metric;
+      const char* title;
+      const char* y;
+      const char* caption;
+    } figures[] = {
+        {"out_abs_max", "max |f(x)| over the training and test sets vs width", "max_x |f(x)|",
+         "The largest |f(x)| over the training and test inputs, one line per m. <b>Paper (Theorem "
+         "C.1):</b> |f(x)| ≤ Õ(c<sup>d</sup>(r + 1)<sup>d</sup>(‖x‖ + 1)) with c independent of "
+         "H, so at a fixed distance r it does not grow with H."},
+        {"grad_w_norm_max", "max ‖∂f(x)/∂W‖ over the training and test sets vs width",
+         "max_x ‖∂f/∂W‖",
+         "The largest norm of the gradient of f(x) with respect to the weights W<sub>1</sub>..W"
+         "<sub>d</sub> over the same inputs. <b>Paper (Theorem C.2):</b> ≤ "
+         "Õ(d·c<sup>d</sup>(r + 1)<sup>d</sup>(‖x‖ + 1)), independent of H at a fixed r."},
+    };
+    for (const auto& f : figures) {
+      const PlotSpec spec{.name = prefix + f.metric + "_vs_width",
+                          .title = f.title,
+                          .xlabel = "width H",
+                          .ylabel = f.y,
+                          .x_name = "width H",
+                          .y_name = f.y,
+                          .log_x = true,
+                          .y_from_zero = true,
+                          .lines = lines_from(make_series(cell_values(e.runs, f.metric),
+                                                          Axis::width, Axis::m, clean_labels),
+                                              "m = ")};
+      page.figure(spec,
+                  std::string(f.caption) +
+                      " At a fixed m, r itself hardly changes with H (the r-against-H figure of "
+                      "the same runs)." +
+                      k_error_bars,
+                  "needs ≥ 2 widths at one m");
+    }
+  }
+  if (!any)
+    page.add(
+        "<div class=\"missing\">No trained single-output runs (Figures 5 and 6 measure "
+        "out_abs_max and grad_w_norm_max).</div>\n");
+}
+
 class Nk17Study final : public Study {
  public:
   std::string name() const override { return "nk17"; }
@@ -505,9 +993,12 @@ class Nk17Study final : public Study {
     page.cite(
         "reproducing Nagarajan &amp; Kolter, <i>Generalization in Deep Networks: The Role of "
         "Distance from Initialization</i>");
-    page.add_runs_note(runs_note(a.experiments));
+    page.set_unlabeled_prefix("S");
+    page.add_runs_note(runs_note(a));
     experiment_sections(page, a);
     theory_section(page, a);
+    rademacher_section(page, a);
+    bounds_section(page, a);
     return claims_of(a);
   }
 };

@@ -13,32 +13,362 @@
 
 namespace initscope::report::nk17 {
 
+namespace {
+
+std::string list_values(const std::set<double>& values) {
+  std::string s;
+  for (double v : values) {
+    if (!s.empty()) s += ", ";
+    s += num(v);
+  }
+  return s.empty() ? "none" : s;
+}
+
+const char* axis_name(Axis a) {
+  switch (a) {
+    case Axis::width:
+      return "H";
+    case Axis::m:
+      return "m";
+    case Axis::noise:
+      return "p";
+  }
+  return "?";
+}
+
+// One part of a claim (a width, an m): its estimate, interval and verdict.
+struct Part {
+  std::string where;
+  double estimate = 0.0;
+  Interval ci;
+  Verdict verdict = Verdict::skip;
+};
+
+Part part(std::string where, double estimate, const std::optional<Interval>& ci,
+          const Region& region) {
+  const Interval i = ci ? *ci : Interval{estimate, estimate};  // one seed: the point itself
+  return Part{std::move(where), estimate, i, ci_verdict(i.lo, i.hi, region)};
+}
+
+std::string with_ci_rule(const std::string& quantity) {
+  return quantity + " Rule: " + k_ci_rule +
+         "; parts (widths, sizes) combine: FAIL if any fails, else INCONCLUSIVE if any is, else "
+         "PASS. 95% CI: percentile bootstrap redrawing the seeds of every sweep cell.";
+}
+
+Claim finish(const std::string& id, const std::string& rule, const std::vector<Part>& parts,
+             const std::string& symbol, const std::string& why_skip) {
+  if (parts.empty()) return Claim{id, Verdict::skip, why_skip, rule};
+  std::vector<Verdict> verdicts;
+  std::vector<std::string> texts;
+  for (const auto& p : parts) {
+    verdicts.push_back(p.verdict);
+    texts.push_back(fmt::format("{}: {}={:.3f} [{:.3f}, {:.3f}] {}", p.where, symbol, p.estimate,
+                                p.ci.lo, p.ci.hi, verdict_name(p.verdict)));
+  }
+  return Claim{id, combine_verdicts(verdicts), first_items(texts, 12), rule};
+}
+
+std::optional<double> power_exponent(const std::vector<double>& x, const std::vector<double>& y) {
+  const auto f = fit_power_law(x, y);
+  return f ? std::optional<double>(f->k) : std::nullopt;
+}
+
+std::vector<double> xs_of(const Series& s) {
+  std::vector<double> x;
+  for (const auto& p : s.points) x.push_back(p.x);
+  return x;
+}
+
+std::vector<std::vector<double>> groups_of_points(const Series& s) {
+  std::vector<std::vector<double>> g;
+  for (const auto& p : s.points) g.push_back(p.values);
+  return g;
+}
+
+// The noise series (r against p) per width at one m, those with ≥ 2 levels.
+std::vector<Series> noise_series(const std::map<Coord, std::vector<double>>& cells, int64_t m) {
+  auto all = make_series(cells, Axis::noise, Axis::width, [m](const Coord& c) { return c.m == m; });
+  std::erase_if(all, [](const Series& s) { return s.points.size() < 2; });
+  return all;
+}
+
+std::set<int64_t> ms_of(const std::map<Coord, std::vector<double>>& cells) {
+  std::set<int64_t> ms;
+  for (const auto& [c, v] : cells)
+    if (!v.empty()) ms.insert(c.m);
+  return ms;
+}
+
+std::string clean_widths(const std::map<Coord, std::vector<double>>& cells) {
+  std::set<double> w;
+  for (const auto& [c, v] : cells)
+    if (!v.empty() && clean_labels(c)) w.insert(static_cast<double>(c.width));
+  return list_values(w);
+}
+
+}  // namespace
+
+std::vector<LineFit> fit_lines(const std::vector<const RunRecord*>& runs, const std::string& metric,
+                               Axis x, Axis line, const std::function<bool(const Coord&)>& keep,
+                               int min_points, int resamples, uint64_t seed) {
+  std::vector<LineFit> out;
+  for (const auto& s : make_series(cell_values(runs, metric), x, line, keep)) {
+    if (static_cast<int>(s.points.size()) < min_points) continue;
+    const std::vector<double> xs = xs_of(s);
+    std::vector<double> means;
+    for (const auto& p : s.points) means.push_back(p.y.mean);
+    const auto fit = fit_power_law(xs, means);
+    if (!fit) continue;
+    const auto ci = bootstrap_statistic(
+        groups_of_points(s), [&xs](const std::vector<double>& y) { return power_exponent(xs, y); },
+        resamples,
+        derive_seed(seed,
+                    fmt::format("{}/{}/{}={}", metric, axis_name(x), axis_name(line), num(s.key))));
+    out.push_back(LineFit{s.key, *fit, ci, s});
+  }
+  return out;
+}
+
+// ---- rules -------------------------------------------------------------------------------
+
+std::string rule_r_flat_in_width() {
+  return with_ci_rule(fmt::format(
+      "On clean labels, at every m with ≥ {} widths: the exponent a of r ∝ H^a (least squares of "
+      "log mean r on log H), claimed a {} (r constant or decreasing in H, at most a slight rise).",
+      k_min_widths, region_text(Region{.hi = k_flat_exponent})));
+}
+std::string rule_r_growth_exponent() {
+  return with_ci_rule(fmt::format(
+      "On clean labels, at every width with ≥ {} values of m: the exponent k of r ∝ m^k, claimed "
+      "k {} (the paper's 0.25–0.4, widened by 0.05 each side for its \"typically\").",
+      k_min_ms, region_text(Region{k_exponent_lo, k_exponent_hi})));
+}
+std::string rule_gen_error_flat_in_width() {
+  return with_ci_rule(fmt::format(
+      "On clean labels, at every m with ≥ 2 widths: Δ = mean gen error (test − train error) at "
+      "the largest width minus at the smallest, claimed Δ {}.",
+      region_text(Region{.hi = k_gen_error_slack})));
+}
+std::string rule_r_rises_with_noise() {
+  return with_ci_rule(
+      "For every width and m with ≥ 2 noise levels: the least-squares slope s of mean r against "
+      "the fraction p of noisy labels, claimed s > 0.");
+}
+std::string rule_noise_effect_grows_with_m() {
+  return with_ci_rule(
+      "For every width with noise sweeps at ≥ 2 values of m: Δ = slope of r against p at the "
+      "largest m minus at the smallest, claimed Δ > 0 (the rise with noise is larger at larger "
+      "m).");
+}
+std::string rule_growth_faster_for_small_width() {
+  return with_ci_rule(fmt::format(
+      "Δ = k(smallest H) − k(largest H) of r ∝ m^k (each width with ≥ {} values of m), claimed "
+      "Δ > 0 (r grows faster with m for smaller H).",
+      k_min_ms));
+}
+std::string rule_growth_faster_with_noise() {
+  return with_ci_rule(fmt::format(
+      "At every width both have (≥ {} values of m each): Δ = k on random labels (Figure 5) − k "
+      "on clean labels with the same loss and lr (Figure 2, Experiment A), claimed Δ > 0.",
+      k_min_ms));
+}
+std::string rule_metric_exponent_in_width(const std::string& what, const Region& region) {
+  return with_ci_rule(fmt::format(
+      "At every m (clean cells) with ≥ {} widths: the exponent a of {} ∝ H^a over seed means, "
+      "claimed a {}.",
+      k_min_widths, what, region_text(region)));
+}
+std::string rule_metric_exponent_in_m(const std::string& what, const Region& region) {
+  return with_ci_rule(fmt::format(
+      "At every width with ≥ {} values of m: the exponent b of {} ∝ m^b over seed means, claimed "
+      "b {}.",
+      k_min_ms_other, what, region_text(region)));
+}
+
+Claim skip_claim(const std::string& id, const std::string& rule, const std::string& why) {
+  return Claim{id, Verdict::skip, why, rule};
+}
+
+// ---- checks ------------------------------------------------------------------------------
+
+Claim check_r_flat_in_width(const std::string& id, const Experiment& e, const ClaimContext& c) {
+  const Region region{.hi = k_flat_exponent};
+  std::vector<Part> parts;
+  for (const auto& f : fit_lines(e.runs, "dist_init", Axis::width, Axis::m, clean_labels,
+                                 k_min_widths, c.resamples, c.seed))
+    parts.push_back(part(fmt::format("m={}", num(f.key)), f.fit.k, f.ci, region));
+  return finish(id, rule_r_flat_in_width(), parts, "a",
+                fmt::format("needs ≥ {} widths at one m on clean labels (clean widths: {})",
+                            k_min_widths, clean_widths(cell_values(e.runs, "dist_init"))));
+}
+
+Claim check_r_growth_exponent(const std::string& id, const Experiment& e, const ClaimContext& c) {
+  const Region region{k_exponent_lo, k_exponent_hi};
+  std::vector<Part> parts;
+  for (const auto& f : fit_lines(e.runs, "dist_init", Axis::m, Axis::width, clean_labels, k_min_ms,
+                                 c.resamples, c.seed))
+    parts.push_back(part(fmt::format("H={}", num(f.key)), f.fit.k, f.ci, region));
+  std::set<double> ms;
+  for (int64_t m : ms_of(cell_values(e.runs, "dist_init"))) ms.insert(static_cast<double>(m));
+  return finish(id, rule_r_growth_exponent(), parts, "k",
+                fmt::format("needs ≥ {} values of m at one width on clean labels (m: {})", k_min_ms,
+                            list_values(ms)));
+}
+
+Claim check_gen_error_flat_in_width(const std::string& id, const Experiment& e,
+                                    const ClaimContext& c) {
+  const Region region{.hi = k_gen_error_slack};
+  const auto cells = cell_values(e.runs, "gen_error");
+  std::vector<Part> parts;
+  for (const auto& s : make_series(cells, Axis::width, Axis::m, clean_labels)) {
+    if (s.points.size() < 2) continue;
+    const auto& small = s.points.front();
+    const auto& large = s.points.back();
+    const auto ci = bootstrap_statistic(
+        {small.values, large.values},
+        [](const std::vector<double>& y) { return std::optional<double>(y[1] - y[0]); },
+        c.resamples, derive_seed(c.seed, fmt::format("gen/m={}", num(s.key))));
+    parts.push_back(part(fmt::format("m={} (H {}→{})", num(s.key), num(small.x), num(large.x)),
+                         large.y.mean - small.y.mean, ci, region));
+  }
+  return finish(id, rule_gen_error_flat_in_width(), parts, "Δ",
+                fmt::format("needs ≥ 2 widths at one m on clean labels (clean widths: {})",
+                            clean_widths(cells)));
+}
+
+Claim check_r_rises_with_noise(const std::string& id, const Experiment& e, const ClaimContext& c) {
+  const Region region{.lo = 0.0, .strict = true};
+  const auto cells = cell_values(e.runs, "dist_init");
+  std::vector<Part> parts;
+  for (int64_t m : ms_of(cells))
+    for (const auto& s : noise_series(cells, m)) {
+      const std::vector<double> xs = xs_of(s);
+      std::vector<double> means;
+      for (const auto& p : s.points) means.push_back(p.y.mean);
+      const auto ci = bootstrap_statistic(
+          groups_of_points(s), [&xs](const std::vector<double>& y) { return slope(xs, y); },
+          c.resamples, derive_seed(c.seed, fmt::format("noise/m={}/H={}", m, num(s.key))));
+      parts.push_back(
+          part(fmt::format("m={}, H={}", m, num(s.key)), *slope(xs, means), ci, region));
+    }
+  return finish(id, rule_r_rises_with_noise(), parts, "s",
+                "needs ≥ 2 noise levels at one m and width");
+}
+
+Claim check_noise_effect_grows_with_m(const std::string& id, const Experiment& e,
+                                      const ClaimContext& c) {
+  const Region region{.lo = 0.0, .strict = true};
+  const auto cells = cell_values(e.runs, "dist_init");
+  // width → (m → its noise series)
+  std::map<double, std::map<int64_t, Series>> by_width;
+  for (int64_t m : ms_of(cells))
+    for (const auto& s : noise_series(cells, m)) by_width[s.key][m] = s;
+  std::vector<Part> parts;
+  for (const auto& [width, per_m] : by_width) {
+    if (per_m.size() < 2) continue;
+    const auto& [m_lo, lo] = *per_m.begin();
+    const auto& [m_hi, hi] = *per_m.rbegin();
+    const std::vector<double> x_lo = xs_of(lo), x_hi = xs_of(hi);
+    auto groups = groups_of_points(lo);
+    for (auto& g : groups_of_points(hi)) groups.push_back(g);
+    const size_t n_lo = lo.points.size();
+    const auto stat = [&](const std::vector<double>& y) -> std::optional<double> {
+      const auto a = slope(x_lo, std::span<const double>(y).first(n_lo));
+      const auto b = slope(x_hi, std::span<const double>(y).subspan(n_lo));
+      if (!a || !b) return std::nullopt;
+      return *b - *a;
+    };
+    std::vector<double> means;
+    for (const auto& g : groups) means.push_back(stats(g).mean);
+    const auto ci = bootstrap_statistic(
+        groups, stat, c.resamples, derive_seed(c.seed, fmt::format("noise-m/H={}", num(width))));
+    parts.push_back(
+        part(fmt::format("H={}, m {}→{}", num(width), m_lo, m_hi), *stat(means), ci, region));
+  }
+  return finish(id, rule_noise_effect_grows_with_m(), parts, "Δ",
+                "needs noise sweeps at ≥ 2 values of m for one width");
+}
+
+namespace {
+
+// Δ = k_a − k_b of two fits, with the interval over both fits' cells.
+Part exponent_difference(const std::string& where, const LineFit& a, const LineFit& b,
+                         const Region& region, const ClaimContext& c, const std::string& name) {
+  const std::vector<double> xa = xs_of(a.data), xb = xs_of(b.data);
+  auto groups = groups_of_points(a.data);
+  for (auto& g : groups_of_points(b.data)) groups.push_back(g);
+  const size_t na = xa.size();
+  const auto stat = [&](const std::vector<double>& y) -> std::optional<double> {
+    const auto ka = power_exponent(xa, std::vector<double>(y.begin(), y.begin() + na));
+    const auto kb = power_exponent(xb, std::vector<double>(y.begin() + na, y.end()));
+    if (!ka || !kb) return std::nullopt;
+    return *ka - *kb;
+  };
+  const auto ci = bootstrap_statistic(groups, stat, c.resamples, derive_seed(c.seed, name));
+  return part(where, a.fit.k - b.fit.k, ci, region);
+}
+
+}  // namespace
+
+Claim check_growth_faster_for_small_width(const std::string& id, const Experiment& e,
+                                          const ClaimContext& c) {
+  const auto fits = fit_lines(e.runs, "dist_init", Axis::m, Axis::width, clean_labels, k_min_ms,
+                              c.resamples, c.seed);
+  std::vector<Part> parts;
+  if (fits.size() >= 2)
+    parts.push_back(exponent_difference(
+        fmt::format("k(H={}) {:.3f} − k(H={}) {:.3f}", num(fits.front().key), fits.front().fit.k,
+                    num(fits.back().key), fits.back().fit.k),
+        fits.front(), fits.back(), Region{.lo = 0.0, .strict = true}, c, "faster-small-H"));
+  return finish(id, rule_growth_faster_for_small_width(), parts, "Δ",
+                fmt::format("needs ≥ 2 widths with ≥ {} values of m each", k_min_ms));
+}
+
+Claim check_growth_faster_with_noise(const std::string& id, const Experiment& random_labels,
+                                     const Experiment& clean, const ClaimContext& c) {
+  const auto noisy = fit_lines(random_labels.runs, "dist_init", Axis::m, Axis::width, clean_labels,
+                               k_min_ms, c.resamples, c.seed);
+  const auto plain = fit_lines(clean.runs, "dist_init", Axis::m, Axis::width, clean_labels,
+                               k_min_ms, c.resamples, c.seed);
+  std::vector<Part> parts;
+  for (const auto& a : noisy)
+    for (const auto& b : plain)
+      if (a.key == b.key)
+        parts.push_back(exponent_difference(
+            fmt::format("H={}: k {:.3f} − {:.3f}", num(a.key), a.fit.k, b.fit.k), a, b,
+            Region{.lo = 0.0, .strict = true}, c, fmt::format("faster-noise/H={}", num(a.key))));
+  return finish(id, rule_growth_faster_with_noise(), parts, "Δ",
+                fmt::format("needs a width with ≥ {} values of m in both experiments", k_min_ms));
+}
+
+Claim check_metric_exponent_in_width(const std::string& id, const std::string& what,
+                                     const std::vector<const RunRecord*>& runs,
+                                     const std::string& metric, const Region& region,
+                                     const ClaimContext& c) {
+  std::vector<Part> parts;
+  for (const auto& f : fit_lines(runs, metric, Axis::width, Axis::m, clean_labels, k_min_widths,
+                                 c.resamples, c.seed))
+    parts.push_back(part(fmt::format("m={}", num(f.key)), f.fit.k, f.ci, region));
+  return finish(id, rule_metric_exponent_in_width(what, region), parts, "a",
+                fmt::format("needs ≥ {} widths at one m with {}", k_min_widths, metric));
+}
+
+Claim check_metric_exponent_in_m(const std::string& id, const std::string& what,
+                                 const std::vector<const RunRecord*>& runs,
+                                 const std::string& metric, const Region& region,
+                                 const ClaimContext& c) {
+  std::vector<Part> parts;
+  for (const auto& f : fit_lines(runs, metric, Axis::m, Axis::width, clean_labels, k_min_ms_other,
+                                 c.resamples, c.seed))
+    parts.push_back(part(fmt::format("H={}", num(f.key)), f.fit.k, f.ci, region));
+  return finish(id, rule_metric_exponent_in_m(what, region), parts, "b",
+                fmt::format("needs ≥ {} values of m at one width with {}", k_min_ms_other, metric));
+}
+
+// ---- the theory checks on the initialization ----------------------------------------------
+
 std::string claim_rule(const std::string& id) {
-  if (id == k_claim_r_width)
-    return fmt::format(
-        "On clean labels (noise = 0), for every m and every pair of consecutive widths present, "
-        "mean r(next width) / mean r(width) ≤ {:.2f}, within seed noise: a larger ratio passes "
-        "only if mean r(next) − {:.2f}·mean r(width) ≤ {}·SE, where SE = √(se_next² + "
-        "({:.2f}·se)²) "
-        "and se is the standard error over seeds (no allowance with one seed). Needs ≥ 2 widths "
-        "at one m.",
-        k_max_width_ratio, k_max_width_ratio, k_width_noise_se, k_max_width_ratio);
-  if (id == k_claim_r_exponent)
-    return fmt::format(
-        "On clean labels, r ∝ m^k fitted per width by least squares on log r vs log m (seed-mean "
-        "r); "
-        "PASS iff every width's k ∈ [{}, {}]. 95% CI: percentile bootstrap over seeds. "
-        "Needs ≥ {} values of m at one width.",
-        k_exponent_lo, k_exponent_hi, k_min_ms);
-  if (id == k_claim_r_noise)
-    return "At the m with the most noise levels (ties: the largest m), for every width with ≥ 2 "
-           "noise levels, "
-           "mean r strictly increases from each noise level to the next. Needs ≥ 2 noise levels.";
-  if (id == k_claim_gen_width)
-    return fmt::format(
-        "On clean labels, for every m with ≥ 2 widths, mean gen error (test − train error) at the "
-        "largest width ≤ mean gen error at the smallest width + {}.",
-        k_gen_error_slack);
   if (id == k_claim_theory)
     return fmt::format(
         "On the initialization (init-only runs, else the trained runs' stored Z norms), with ≥ {} "
@@ -52,173 +382,11 @@ std::string claim_rule(const std::string& id) {
 
 namespace {
 
-std::string list_values(const std::set<double>& values) {
-  std::string s;
-  for (double v : values) {
-    if (!s.empty()) s += ", ";
-    s += num(v);
-  }
-  return s.empty() ? "none" : s;
-}
-
-std::set<double> distinct(const std::map<Coord, std::vector<double>>& cells, Axis axis,
-                          const std::function<bool(const Coord&)>& keep = {}) {
-  std::set<double> out;
-  for (const auto& [c, v] : cells)
-    if (!v.empty() && (!keep || keep(c))) out.insert(axis_value(c, axis));
-  return out;
-}
-
 Claim make(const char* id, Verdict v, std::string figure) {
   return Claim{id, v, std::move(figure), claim_rule(id)};
 }
 
 }  // namespace
-
-std::vector<RFit> fit_r_vs_m(const Experiment& e, int resamples, uint64_t seed) {
-  std::vector<RFit> out;
-  const auto cells = cell_values(e.runs, "dist_init");
-  for (const auto& s : make_series(cells, Axis::m, Axis::width, clean_labels)) {
-    if (static_cast<int>(s.points.size()) < k_min_ms) continue;
-    std::vector<double> x, y;
-    for (const auto& p : s.points) {
-      x.push_back(p.x);
-      y.push_back(p.y.mean);
-    }
-    const auto fit = fit_power_law(x, y);
-    if (!fit) continue;
-    const auto width = static_cast<int64_t>(s.key);
-    out.push_back(RFit{width, *fit,
-                       bootstrap_exponent(groups_of(s), resamples,
-                                          derive_seed(seed, fmt::format("r_vs_m/{}", width))),
-                       s});
-  }
-  return out;
-}
-
-Claim check_r_not_increasing_with_width(const Experiment& e) {
-  const auto cells = cell_values(e.runs, "dist_init");
-  double worst = -1.0;
-  std::string where;
-  int pairs = 0;
-  std::vector<std::string> over, noisy;
-  for (const auto& s : make_series(cells, Axis::width, Axis::m, clean_labels)) {
-    for (size_t i = 0; i + 1 < s.points.size(); ++i) {
-      const auto& a = s.points[i];
-      const auto& b = s.points[i + 1];
-      if (a.y.mean <= 0.0) continue;
-      const double ratio = b.y.mean / a.y.mean;
-      ++pairs;
-      const std::string at = fmt::format("m={}, H {}→{}", num(s.key), num(a.x), num(b.x));
-      if (ratio > worst) {
-        worst = ratio;
-        where = at;
-      }
-      if (ratio <= k_max_width_ratio) continue;
-      const auto se = [](const Stats& st) { return st.n > 1 ? st.sd / std::sqrt(st.n) : 0.0; };
-      const double excess = b.y.mean - k_max_width_ratio * a.y.mean;
-      const double bound = k_width_noise_se * std::hypot(se(b.y), k_max_width_ratio * se(a.y));
-      if (excess <= bound)
-        noisy.push_back(
-            fmt::format("{}: {:.3f}, excess {:.2f} ≤ {:.2f}", at, ratio, excess, bound));
-      else
-        over.push_back(fmt::format("{}: {:.3f}, excess {:.2f} > {:.2f}", at, ratio, excess, bound));
-    }
-  }
-  if (pairs == 0)
-    return make(k_claim_r_width, Verdict::skip,
-                fmt::format("needs ≥ 2 widths at one m on clean labels (clean widths: {})",
-                            list_values(distinct(cells, Axis::width, clean_labels))));
-  std::string fig = fmt::format("max r(next H)/r(H) = {:.3f} at {} ({} pair{})", worst, where,
-                                pairs, pairs == 1 ? "" : "s");
-  if (!noisy.empty())
-    fig += fmt::format("; {} above {:.2f} but within seed noise: {}", noisy.size(),
-                       k_max_width_ratio, first_items(noisy));
-  if (!over.empty())
-    fig += fmt::format("; {} above {:.2f} beyond seed noise: {}", over.size(), k_max_width_ratio,
-                       first_items(over));
-  return make(k_claim_r_width, over.empty() ? Verdict::pass : Verdict::fail, fig);
-}
-
-Claim check_r_growth_exponent(const std::vector<RFit>& fits) {
-  if (fits.empty())
-    return make(k_claim_r_exponent, Verdict::skip,
-                fmt::format("needs ≥ {} values of m at one width on clean labels", k_min_ms));
-  bool ok = true;
-  std::vector<std::string> parts;
-  for (const auto& f : fits) {
-    const bool in = f.fit.k >= k_exponent_lo && f.fit.k <= k_exponent_hi;
-    ok = ok && in;
-    std::string ci = f.ci ? fmt::format(" [{:.3f}, {:.3f}]", f.ci->lo, f.ci->hi) : "";
-    parts.push_back(
-        fmt::format("H={}: k={:.3f}{}{}", f.width, f.fit.k, ci, in ? "" : " (out of range)"));
-  }
-  return make(k_claim_r_exponent, ok ? Verdict::pass : Verdict::fail, first_items(parts, 12));
-}
-
-std::optional<std::pair<int64_t, int>> noise_sweep_m(const Experiment& e) {
-  std::map<int64_t, std::set<double>> levels;
-  for (const auto& [c, v] : cell_values(e.runs, "dist_init"))
-    if (!v.empty()) levels[c.m].insert(c.noise);
-  std::optional<std::pair<int64_t, int>> best;
-  for (const auto& [m, l] : levels) {
-    const int n = static_cast<int>(l.size());
-    if (!best || n >= best->second)
-      best = std::make_pair(m, n);  // ascending m: ties go to the largest
-  }
-  return best;
-}
-
-Claim check_r_increases_with_noise(const Experiment& e) {
-  const auto at = noise_sweep_m(e);
-  if (!at || at->second < 2)
-    return make(k_claim_r_noise, Verdict::skip,
-                fmt::format("needs ≥ 2 noise levels at one m (found {})", at ? at->second : 0));
-  const int64_t m = at->first;
-  const auto cells = cell_values(e.runs, "dist_init");
-  bool ok = true;
-  std::vector<std::string> parts;
-  for (const auto& s :
-       make_series(cells, Axis::noise, Axis::width, [m](const Coord& c) { return c.m == m; })) {
-    if (s.points.size() < 2) continue;
-    std::string seq = fmt::format("H={}: ", num(s.key));
-    for (size_t i = 0; i < s.points.size(); ++i) {
-      if (i > 0) {
-        const bool up = s.points[i].y.mean > s.points[i - 1].y.mean;
-        ok = ok && up;
-        seq += up ? " < " : " ≥ ";
-      }
-      seq += fmt::format("{:.4g} (p={})", s.points[i].y.mean, num(s.points[i].x));
-    }
-    parts.push_back(seq);
-  }
-  if (parts.empty())
-    return make(k_claim_r_noise, Verdict::skip,
-                fmt::format("at m={} no width has ≥ 2 noise levels", m));
-  return make(k_claim_r_noise, ok ? Verdict::pass : Verdict::fail,
-              fmt::format("m={}: {}", m, first_items(parts)));
-}
-
-Claim check_gen_error_not_increasing_with_width(const Experiment& e) {
-  const auto cells = cell_values(e.runs, "gen_error");
-  bool ok = true;
-  std::vector<std::string> parts;
-  for (const auto& s : make_series(cells, Axis::width, Axis::m, clean_labels)) {
-    if (s.points.size() < 2) continue;
-    const auto& small = s.points.front();
-    const auto& large = s.points.back();
-    const bool fine = large.y.mean <= small.y.mean + k_gen_error_slack;
-    ok = ok && fine;
-    parts.push_back(fmt::format("m={}: {:.2f}% (H={}) → {:.2f}% (H={}){}", num(s.key),
-                                100 * small.y.mean, num(small.x), 100 * large.y.mean, num(large.x),
-                                fine ? "" : " (rises > 1 point)"));
-  }
-  if (parts.empty())
-    return make(k_claim_gen_width, Verdict::skip,
-                fmt::format("needs ≥ 2 widths at one m on clean labels (clean widths: {})",
-                            list_values(distinct(cells, Axis::width, clean_labels))));
-  return make(k_claim_gen_width, ok ? Verdict::pass : Verdict::fail, first_items(parts));
-}
 
 std::vector<TheoryGroup> theory_groups(const std::vector<const RunRecord*>& init_only,
                                        const std::vector<const RunRecord*>& trained) {

@@ -1,6 +1,7 @@
-// Tests for src/report/studies/nk17_claims.hpp: each NK17 claim's PASS, FAIL and SKIP on runs
-// whose answer is known (flat r, r growing 30% per doubling of H, exact power laws, noise
-// sweeps) and the theory checks on exact Corollary A.2.1 norms.
+// Tests for src/report/studies/nk17_claims.hpp: each NK17 claim's PASS, FAIL, INCONCLUSIVE and
+// SKIP on runs whose answer is known (flat r, r growing 30% per doubling of H, exact power laws,
+// noise sweeps, exponents that differ between widths) and the theory checks on exact Corollary
+// A.2.1 norms.
 #include "report/studies/nk17_claims.hpp"
 
 #include <cmath>
@@ -44,64 +45,55 @@ struct Runs {
 };
 
 constexpr int64_t k_widths[] = {64, 128, 256, 512};
+const ClaimContext k_ctx{500, 1};
 
-TEST(ClaimWidth, FlatDistancePasses) {
-  Runs runs;
+TEST(ClaimFlatInWidth, FlatPassesSteepFailsNoisyIsInconclusive) {
+  Runs flat;
   for (int64_t m : {1000, 4000})
     for (int64_t h : k_widths)
       for (uint64_t seed : {1, 2, 3})
-        runs.add(trained_run(h, m, 0, seed, 10.0 * (1 + 0.01 * (seed - 2.0)), 0.05));
-  const Claim c = check_r_not_increasing_with_width(runs.experiment());
+        flat.add(trained_run(h, m, 0, seed, 10.0 * (1 + 0.01 * (seed - 2.0)), 0.05));
+  const Claim c = check_r_flat_in_width("fig2c-r-flat-in-H", flat.experiment(), k_ctx);
   EXPECT_EQ(c.verdict, Verdict::pass) << claim_line(c);
-  EXPECT_NE(c.figure.find("1.000"), std::string::npos) << c.figure;
-  EXPECT_NE(c.figure.find("6 pairs"), std::string::npos) << c.figure;
-  EXPECT_EQ(claim_line(c).rfind("PASS r-not-increasing-with-H: ", 0), 0u);
+  EXPECT_NE(c.figure.find("m=1000: a=0.000"), std::string::npos) << c.figure;
+  EXPECT_EQ(claim_line(c).rfind("PASS fig2c-r-flat-in-H: ", 0), 0u);
+  EXPECT_NE(c.rule.find("INCONCLUSIVE if it straddles"), std::string::npos) << c.rule;
+
+  // 30% more per doubling: a = log2(1.3) = 0.379, far above 0.1 whatever the seeds.
+  Runs steep;
+  for (int i = 0; i < 4; ++i)
+    for (uint64_t seed : {1, 2})
+      steep.add(trained_run(k_widths[i], 1000, 0, seed,
+                            10.0 * std::pow(1.3, i) * (1 + 0.01 * (seed - 1.5)), 0.05));
+  const Claim s = check_r_flat_in_width("x", steep.experiment(), k_ctx);
+  EXPECT_EQ(s.verdict, Verdict::fail) << claim_line(s);
+  EXPECT_NE(s.figure.find("a=0.379"), std::string::npos) << s.figure;
+
+  // a = 0.1 on the means, seeds spread ±40%: the interval straddles 0.1.
+  Runs noisy;
+  for (int i = 0; i < 4; ++i)
+    for (uint64_t seed : {1, 2, 3})
+      noisy.add(trained_run(
+          k_widths[i], 1000, 0, seed,
+          10.0 * std::pow(2.0, 0.1 * i) * (1 + 0.4 * (seed - 2.0) * (i % 2 ? 1 : -1)), 0.05));
+  const Claim n = check_r_flat_in_width("x", noisy.experiment(), k_ctx);
+  EXPECT_EQ(n.verdict, Verdict::inconclusive) << claim_line(n);
 }
 
-TEST(ClaimWidth, DistanceGrowing30PercentPerDoublingFails) {
-  Runs runs;
-  for (int64_t m : {1000, 4000})
-    for (int i = 0; i < 4; ++i)
-      for (uint64_t seed : {1, 2})
-        runs.add(trained_run(k_widths[i], m, 0, seed, 10.0 * std::pow(1.3, i), 0.05));
-  const Claim c = check_r_not_increasing_with_width(runs.experiment());
-  EXPECT_EQ(c.verdict, Verdict::fail) << claim_line(c);
-  EXPECT_NE(c.figure.find("1.300"), std::string::npos) << c.figure;
-}
-
-TEST(ClaimWidth, ARiseAboveTenPercentPassesOnlyWithinSeedNoise) {
-  // H 64 → 128: mean r 20 → 24 (ratio 1.20). With seeds spread ±6 the excess 24 − 22 = 2 is
-  // within 2 standard errors; with seeds spread ±0.1 it is not.
-  for (const double spread : {6.0, 0.1}) {
-    Runs runs;
-    for (uint64_t seed : {1, 2, 3}) {
-      const double d = spread * (static_cast<double>(seed) - 2.0);
-      runs.add(trained_run(64, 1000, 0, seed, 20.0 + d, 0.05));
-      runs.add(trained_run(128, 1000, 0, seed, 24.0 - d, 0.05));
-    }
-    const Claim c = check_r_not_increasing_with_width(runs.experiment());
-    EXPECT_EQ(c.verdict, spread > 1 ? Verdict::pass : Verdict::fail) << claim_line(c);
-    EXPECT_NE(c.figure.find(spread > 1 ? "within seed noise" : "beyond seed noise"),
-              std::string::npos)
-        << c.figure;
-  }
-}
-
-TEST(ClaimWidth, NoisyRunsDoNotCountAndOneWidthSkips) {
+TEST(ClaimFlatInWidth, NoisyRunsDoNotCountAndTooFewWidthsSkip) {
   Runs runs;
   for (int i = 0; i < 4; ++i) {
     runs.add(trained_run(k_widths[i], 1000, 0, 1, 10.0 / (1 + i), 0.05));  // decreasing: fine
-    runs.add(
-        trained_run(k_widths[i], 1000, 0.5, 1, 10.0 * std::pow(2.0, i), 0.05));  // noisy: ignored
+    runs.add(trained_run(k_widths[i], 1000, 0.5, 1, 10.0 * std::pow(2.0, i), 0.05));  // ignored
   }
-  EXPECT_EQ(check_r_not_increasing_with_width(runs.experiment()).verdict, Verdict::pass);
+  EXPECT_EQ(check_r_flat_in_width("x", runs.experiment(), k_ctx).verdict, Verdict::pass);
 
-  Runs one;
-  one.add(trained_run(64, 1000, 0, 1, 10, 0.05));
-  one.add(trained_run(64, 2000, 0, 1, 12, 0.05));
-  const Claim c = check_r_not_increasing_with_width(one.experiment());
+  Runs two;
+  two.add(trained_run(64, 1000, 0, 1, 10, 0.05));
+  two.add(trained_run(128, 1000, 0, 1, 12, 0.05));
+  const Claim c = check_r_flat_in_width("fig1-r-flat-in-H", two.experiment(), k_ctx);
   EXPECT_EQ(c.verdict, Verdict::skip);
-  EXPECT_EQ(claim_line(c).rfind("SKIP r-not-increasing-with-H: needs", 0), 0u) << claim_line(c);
+  EXPECT_EQ(claim_line(c).rfind("SKIP fig1-r-flat-in-H: needs ≥ 3 widths", 0), 0u) << claim_line(c);
 }
 
 TEST(ClaimExponent, ExactPowerLawPassesWithinItsInterval) {
@@ -111,7 +103,8 @@ TEST(ClaimExponent, ExactPowerLawPassesWithinItsInterval) {
       for (uint64_t seed : {1, 2, 3})
         runs.add(trained_run(h, m, 0, seed,
                              2.0 * std::pow(double(m), 0.3) * (1 + 0.03 * (seed - 2.0)), 0.05));
-  const auto fits = fit_r_vs_m(runs.experiment(), 2000, 1);
+  const auto fits = fit_lines(runs.experiment().runs, "dist_init", Axis::m, Axis::width,
+                              clean_labels, k_min_ms, 2000, 1);
   ASSERT_EQ(fits.size(), 2u);
   for (const auto& f : fits) {
     EXPECT_NEAR(f.fit.k, 0.3, 1e-12);
@@ -119,73 +112,154 @@ TEST(ClaimExponent, ExactPowerLawPassesWithinItsInterval) {
     EXPECT_LE(f.ci->lo, 0.3);
     EXPECT_GE(f.ci->hi, 0.3);
   }
-  const Claim c = check_r_growth_exponent(fits);
+  const Claim c = check_r_growth_exponent("fig2d-r-growth-exponent", runs.experiment(), k_ctx);
   EXPECT_EQ(c.verdict, Verdict::pass) << claim_line(c);
   EXPECT_NE(c.figure.find("H=64: k=0.300"), std::string::npos) << c.figure;
 }
 
-TEST(ClaimExponent, SteepGrowthFailsAndTwoSizesSkip) {
+TEST(ClaimExponent, SteepGrowthFailsAndThreeSizesSkip) {
   Runs steep;
-  for (int64_t m : {500, 1000, 2000})
+  for (int64_t m : {500, 1000, 2000, 4000})
     steep.add(trained_run(64, m, 0, 1, std::pow(double(m), 0.7), 0.05));
-  EXPECT_EQ(check_r_growth_exponent(fit_r_vs_m(steep.experiment(), 100, 1)).verdict, Verdict::fail);
+  EXPECT_EQ(check_r_growth_exponent("x", steep.experiment(), k_ctx).verdict, Verdict::fail);
 
-  Runs two;
-  for (int64_t m : {500, 1000}) two.add(trained_run(64, m, 0, 1, std::pow(double(m), 0.3), 0.05));
-  const auto fits = fit_r_vs_m(two.experiment(), 100, 1);
-  EXPECT_TRUE(fits.empty());
-  EXPECT_EQ(check_r_growth_exponent(fits).verdict, Verdict::skip);
+  // Three values of m are not enough: one outlying run must not swing a width's exponent.
+  Runs three;
+  for (int64_t m : {500, 1000, 2000})
+    three.add(trained_run(64, m, 0, 1, std::pow(double(m), 0.3), 0.05));
+  const Claim c = check_r_growth_exponent("x", three.experiment(), k_ctx);
+  EXPECT_EQ(c.verdict, Verdict::skip) << claim_line(c);
+  EXPECT_NE(c.figure.find("needs ≥ 4 values of m"), std::string::npos) << c.figure;
 }
 
-TEST(ClaimNoise, IncreasingDistancePassesAtTheMWithMostLevels) {
+TEST(ClaimNoise, RisingPassesFallingFailsCleanSkips) {
   Runs runs;
   for (int64_t h : {64, 256})
-    for (double p : {0.0, 0.2, 0.5}) runs.add(trained_run(h, 1000, p, 1, 10 * (1 + p), 0.05));
-  // m = 4000 has only two levels and a decreasing r: it is not the noise sweep's m.
-  runs.add(trained_run(64, 4000, 0.0, 1, 20, 0.05));
-  runs.add(trained_run(64, 4000, 0.2, 1, 15, 0.05));
-  const auto at = noise_sweep_m(runs.experiment());
-  ASSERT_TRUE(at);
-  EXPECT_EQ(at->first, 1000);
-  EXPECT_EQ(at->second, 3);
-  const Claim c = check_r_increases_with_noise(runs.experiment());
+    for (double p : {0.0, 0.2, 0.5})
+      for (uint64_t seed : {1, 2})
+        runs.add(trained_run(h, 1000, p, seed, 10 * (1 + p) + seed * 0.1, 0.05));
+  const Claim c = check_r_rises_with_noise("fig6-r-increases-with-noise", runs.experiment(), k_ctx);
   EXPECT_EQ(c.verdict, Verdict::pass) << claim_line(c);
-  EXPECT_NE(c.figure.find("m=1000"), std::string::npos);
-  EXPECT_NE(c.figure.find("10 (p=0) < 12 (p=0.2) < 15 (p=0.5)"), std::string::npos) << c.figure;
-}
+  EXPECT_NE(c.figure.find("m=1000, H=64: s=10.000"), std::string::npos) << c.figure;
 
-TEST(ClaimNoise, ADropFailsAndCleanOnlySkips) {
-  Runs runs;
-  runs.add(trained_run(64, 1000, 0.0, 1, 10, 0.05));
-  runs.add(trained_run(64, 1000, 0.2, 1, 14, 0.05));
-  runs.add(trained_run(64, 1000, 0.5, 1, 13, 0.05));
-  const Claim c = check_r_increases_with_noise(runs.experiment());
-  EXPECT_EQ(c.verdict, Verdict::fail) << claim_line(c);
-  EXPECT_NE(c.figure.find("≥"), std::string::npos);
+  Runs falling;
+  for (double p : {0.0, 0.2, 0.5}) falling.add(trained_run(64, 1000, p, 1, 10 * (1 - p), 0.05));
+  EXPECT_EQ(check_r_rises_with_noise("x", falling.experiment(), k_ctx).verdict, Verdict::fail);
 
   Runs clean;
   clean.add(trained_run(64, 1000, 0.0, 1, 10, 0.05));
   clean.add(trained_run(128, 1000, 0.0, 1, 10, 0.05));
-  EXPECT_EQ(check_r_increases_with_noise(clean.experiment()).verdict, Verdict::skip);
+  EXPECT_EQ(check_r_rises_with_noise("x", clean.experiment(), k_ctx).verdict, Verdict::skip);
+}
+
+TEST(ClaimNoise, EffectGrowsWithM) {
+  // r = 10 + slope(m)·p with slope 5 at m = 1000 and 20 at m = 4000: Δ = 15.
+  for (const bool grows : {true, false}) {
+    Runs runs;
+    for (int64_t m : {1000, 4000})
+      for (double p : {0.0, 0.1, 0.3})
+        for (uint64_t seed : {1, 2, 3}) {
+          const double s = (m == 4000) == grows ? 20.0 : 5.0;
+          runs.add(trained_run(64, m, p, seed, 10 + s * p + 0.05 * seed, 0.05));
+        }
+    const Claim c =
+        check_noise_effect_grows_with_m("fig6-noise-effect-grows-with-m", runs.experiment(), k_ctx);
+    EXPECT_EQ(c.verdict, grows ? Verdict::pass : Verdict::fail) << claim_line(c);
+    EXPECT_NE(c.figure.find(grows ? "H=64, m 1000→4000: Δ=15.000" : "Δ=-15.000"), std::string::npos)
+        << c.figure;
+  }
+  Runs one_m;
+  for (double p : {0.0, 0.1}) one_m.add(trained_run(64, 1000, p, 1, 10 + p, 0.05));
+  EXPECT_EQ(check_noise_effect_grows_with_m("x", one_m.experiment(), k_ctx).verdict, Verdict::skip);
 }
 
 TEST(ClaimGenError, SlackOfOnePoint) {
   auto run_with = [](double small_gen, double large_gen) {
     Runs runs;
-    runs.add(trained_run(64, 1000, 0, 1, 10, small_gen));
-    runs.add(trained_run(256, 1000, 0, 1, 10, (small_gen + large_gen) / 2));
-    runs.add(trained_run(1024, 1000, 0, 1, 10, large_gen));
-    return check_gen_error_not_increasing_with_width(runs.experiment());
+    for (uint64_t seed : {1, 2}) {
+      runs.add(trained_run(64, 1000, 0, seed, 10, small_gen));
+      runs.add(trained_run(256, 1000, 0, seed, 10, (small_gen + large_gen) / 2));
+      runs.add(trained_run(1024, 1000, 0, seed, 10, large_gen));
+    }
+    return check_gen_error_flat_in_width("fig2a-gen-error-flat-in-H", runs.experiment(), k_ctx);
   };
   EXPECT_EQ(run_with(0.05, 0.04).verdict, Verdict::pass);
   EXPECT_EQ(run_with(0.05, 0.055).verdict, Verdict::pass);  // within +0.01
   const Claim c = run_with(0.05, 0.07);
   EXPECT_EQ(c.verdict, Verdict::fail);
-  EXPECT_NE(c.figure.find("5.00% (H=64) → 7.00% (H=1024)"), std::string::npos) << c.figure;
+  EXPECT_NE(c.figure.find("m=1000 (H 64→1024): Δ=0.020"), std::string::npos) << c.figure;
 
   Runs one;
   one.add(trained_run(64, 1000, 0, 1, 10, 0.05));
-  EXPECT_EQ(check_gen_error_not_increasing_with_width(one.experiment()).verdict, Verdict::skip);
+  EXPECT_EQ(check_gen_error_flat_in_width("x", one.experiment(), k_ctx).verdict, Verdict::skip);
+}
+
+// r = c·m^k(H) with k 0.45 at H = 64 falling to 0.3 at H = 512.
+Runs growth_runs(double k_small, double k_large, const char* labels = "given") {
+  Runs runs;
+  for (int64_t h : {64, 512})
+    for (int64_t m : {256, 512, 1024, 2048})
+      for (uint64_t seed : {1, 2, 3}) {
+        auto r = trained_run(
+            h, m, 0, seed,
+            std::pow(double(m), h == 64 ? k_small : k_large) * (1 + 0.01 * (seed - 2.0)), 0.05);
+        if (std::string(labels) != "given") {
+          r.config["labels"] = labels;
+          r.config["loss"] = "mse";
+        }
+        runs.add(r);
+      }
+  return runs;
+}
+
+TEST(ClaimGrowth, FasterForSmallWidthAndWithNoise) {
+  const Claim c = check_growth_faster_for_small_width("fig5b-r-growth-faster-for-small-H",
+                                                      growth_runs(0.45, 0.3).experiment(), k_ctx);
+  EXPECT_EQ(c.verdict, Verdict::pass) << claim_line(c);
+  EXPECT_NE(c.figure.find("k(H=64) 0.450 − k(H=512) 0.300: Δ=0.150"), std::string::npos)
+      << c.figure;
+  EXPECT_EQ(
+      check_growth_faster_for_small_width("x", growth_runs(0.3, 0.45).experiment(), k_ctx).verdict,
+      Verdict::fail);
+
+  const Runs noisy = growth_runs(0.5, 0.45, "random-pm1");
+  const Runs clean = growth_runs(0.3, 0.3);
+  const Claim n = check_growth_faster_with_noise("fig5b-r-growth-faster-with-noise",
+                                                 noisy.experiment(), clean.experiment(), k_ctx);
+  EXPECT_EQ(n.verdict, Verdict::pass) << claim_line(n);
+  EXPECT_NE(n.figure.find("H=512: k 0.450 − 0.300: Δ=0.150"), std::string::npos) << n.figure;
+  EXPECT_EQ(
+      check_growth_faster_with_noise("x", clean.experiment(), noisy.experiment(), k_ctx).verdict,
+      Verdict::fail);
+}
+
+TEST(ClaimMetric, ExponentsInWidthAndInM) {
+  // A Rademacher-like estimate: flat in H, ∝ m^−0.5 (passes), and one ∝ m^−0.2 (fails).
+  for (const double b : {-0.5, -0.2}) {
+    Runs runs;
+    for (int64_t h : {64, 128, 256})
+      for (int64_t m : {256, 1024, 4096})
+        for (uint64_t seed : {1, 2}) {
+          auto r = init_run(h, seed);
+          r.config["m"] = m;
+          r.metrics["m"] = static_cast<double>(m);
+          r.metrics["rademacher"] = 3.0 * std::pow(double(m), b) * (1 + 0.01 * (seed - 1.5));
+          runs.add(r);
+        }
+    std::vector<const RunRecord*> all;
+    for (const auto& r : runs.records) all.push_back(&r);
+    const Region flat{-0.1, 0.1}, sqrt_m{-0.6, -0.4};
+    const Claim h = check_metric_exponent_in_width("thm5.1-rademacher-flat-in-H", "R̂", all,
+                                                   "rademacher", flat, k_ctx);
+    EXPECT_EQ(h.verdict, Verdict::pass) << claim_line(h);
+    const Claim m = check_metric_exponent_in_m("thm5.1-rademacher-falls-as-1/sqrt(m)", "R̂", all,
+                                               "rademacher", sqrt_m, k_ctx);
+    EXPECT_EQ(m.verdict, b == -0.5 ? Verdict::pass : Verdict::fail) << claim_line(m);
+    EXPECT_NE(m.rule.find("∝ m^b"), std::string::npos) << m.rule;
+  }
+  std::vector<const RunRecord*> none;
+  EXPECT_EQ(check_metric_exponent_in_width("x", "y", none, "out_abs_max", Region{}, k_ctx).verdict,
+            Verdict::skip);
 }
 
 std::vector<TheoryCheck> theory_of(const Runs& runs) {
