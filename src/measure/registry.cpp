@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "measure/flatness.hpp"
 #include "measure/weights.hpp"
 
 namespace initscope {
@@ -94,6 +95,8 @@ const std::vector<Measure>& measures() {
   static const std::vector<Measure> all{
       {"weights", k_at_init | k_during | k_at_end, k_needs_weights, weights_measure},
       {"errors", k_during | k_at_end, k_needs_weights | k_needs_data, errors_measure},
+      // Opt-in (--flatness): adds nothing unless measures are asked for.
+      {"flatness", k_at_end, k_needs_weights | k_needs_gradient, flatness_measure},
   };
   return all;
 }
@@ -104,9 +107,9 @@ void run_measures(const MeasureInput& in, Metrics& out) {
     if ((m.needs & k_needs_data) && !in.evaluate)
       throw Error(
           fmt::format("measure '{}' needs data, which this caller does not provide", m.name));
-    if (m.needs & k_needs_gradient)
+    if ((m.needs & k_needs_gradient) && !in.train.x)
       throw Error(
-          fmt::format("measure '{}' needs a gradient, which the trainer does not provide", m.name));
+          fmt::format("measure '{}' needs gradients, which this caller does not provide", m.name));
     m.fn(in, out);
   }
 }

@@ -14,6 +14,7 @@
 
 #include "common/metrics.hpp"
 #include "model/mlp.hpp"
+#include "objective/loss.hpp"
 
 namespace initscope {
 
@@ -28,7 +29,7 @@ enum MeasureTime : unsigned {
 enum MeasureNeed : unsigned {
   k_needs_weights = 1,
   k_needs_data = 2,      // evaluations of the training or test set
-  k_needs_gradient = 4,  // a gradient of the training loss (not yet provided by the trainer)
+  k_needs_gradient = 4,  // gradients of the training loss: MeasureInput::train
 };
 
 /// Loss, error and margins of a whole dataset at the current parameters.
@@ -43,6 +44,16 @@ struct Evaluation {
 };
 enum class Split { train, test };
 
+/// The training set as the network sees it (encoded), with the run's loss: what a measure
+/// that takes gradients or perturbs the weights evaluates (loss_gradient's arguments).
+struct TrainingRows {
+  const float* x = nullptr;        // (n, input_dim) row-major; nullptr: not provided
+  const int32_t* y = nullptr;      // (n) labels (classification)
+  const float* targets = nullptr;  // (n, outputs) for a regression task, else nullptr
+  int64_t n = 0;
+  Loss loss = Loss::ce;
+};
+
 /// Everything a measure may read at one moment.
 struct MeasureInput {
   MeasureTime when = k_at_end;
@@ -52,6 +63,10 @@ struct MeasureInput {
   std::span<const float> pretrained;  // (num_params) the pretrained start, or empty
   const Metrics* init_metrics = nullptr;  // what k_at_init measures found, constant over a run
   std::function<Evaluation(Split, bool margins)> evaluate;  // set if the trainer has data
+  TrainingRows train;         // set if the caller can give gradients (k_needs_gradient)
+  std::string flatness;       // --flatness: the flatness measures asked for (flatness.hpp)
+  int64_t flatness_rows = 0;  // --flatness-rows: training rows they use (0: all)
+  uint64_t seed = 0;          // the run seed, from which measures derive their streams
 };
 
 struct Measure {

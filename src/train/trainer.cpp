@@ -539,6 +539,12 @@ MeasureInput Trainer::measure_input(MeasureTime when, const RunState& s) {
   in.evaluate = [this](Split split, bool margins) {
     return evaluate(split == Split::train ? data_.train : data_.test, margins);
   };
+  const Dataset& train = data_.train;
+  in.train = {train.x.data(), train.y.data(), train.regression() ? train.targets.data() : nullptr,
+              train.n, loss_};
+  in.flatness = config_.flatness;
+  in.flatness_rows = config_.flatness_rows;
+  in.seed = config_.seed;
   return in;
 }
 
@@ -741,6 +747,7 @@ PretrainedRun run_pretrained(const TrainConfig& config, const PreparedData& task
   first.stop = config.pretrain_stop;
   first.pretrain = Pretrain::none;
   first.pretrain_stop.clear();
+  first.flatness.clear();  // measured once, on the task's final weights
   const PreparedData pre = pretrain_data(config, task);
   Trainer phase1(first, pre, Engine::fused);
   RunOutcome one = phase1.run(progress);
