@@ -285,6 +285,8 @@ TEST(Config, EveryOptionRoundTripsThroughItsText) {
       {"max_epochs", "7"},
       {"max_steps", "0"},
       {"measure_every", "2"},
+      {"flatness", "lambda_max,pacbayes"},
+      {"flatness_rows", "512"},
       {"seed", "18446744073709551615"},
       {"threads", "2"},
       {"train_eval", "full"}};
