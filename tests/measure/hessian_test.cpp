@@ -370,5 +370,34 @@ TEST(HessianVectorProduct, FloatAgreesWithDouble) {
   }
 }
 
+// Dinh et al.: a ReLU network with layer 1 scaled by α (weights and bias) and layer 2's weights
+// by 1/α computes the same function, so its loss is unchanged, but its curvature is not: λ_max
+// is not invariant to this reparametrization.
+TEST(HessianVectorProduct, RescalingKeepsTheLossButMovesLambdaMax) {
+  Tiny t = tiny(Activation::relu, 3, false, 20, 6, 3, 4, 31);
+  LossRows rows = t.rows();
+  rows.loss = Loss::ce;
+  const size_t P = t.net.num_params;
+  const auto top = [&](const std::vector<double>& w, double* loss) {
+    auto hw = make_hvp_workspace<double>(t.net);
+    const SymmetricOp op = [&](std::span<const double> v, std::span<double> out) {
+      *loss = hessian_vector_product<double>(t.net, w, rows, v, out, hw);
+    };
+    return lanczos_extremes(op, P, 1, static_cast<int>(P), 1e-10, 1).top[0];
+  };
+  double loss = 0, loss_scaled = 0;
+  const double lambda = top(t.params, &loss);
+  std::vector<double> scaled = t.params;
+  const double alpha = 5.0;
+  const LayerSlice& l0 = t.net.layers[0];
+  const LayerSlice& l1 = t.net.layers[1];
+  for (size_t i = 0; i < l0.w_size(); ++i) scaled[l0.w_offset + i] *= alpha;
+  for (int64_t i = 0; i < l0.out; ++i) scaled[l0.b_offset + static_cast<size_t>(i)] *= alpha;
+  for (size_t i = 0; i < l1.w_size(); ++i) scaled[l1.w_offset + i] /= alpha;
+  const double lambda_scaled = top(scaled, &loss_scaled);
+  EXPECT_NEAR(loss_scaled, loss, 1e-12 * loss);
+  EXPECT_GT(std::abs(lambda_scaled / lambda - 1.0), 0.1) << lambda << " vs " << lambda_scaled;
+}
+
 }  // namespace
 }  // namespace initscope
