@@ -226,6 +226,9 @@ void store_search(const BisectionResult& r, const std::string& name, Metrics& ou
 void flatness_measure(const MeasureInput& in, Metrics& out) {
   const std::vector<FlatnessMeasure> which = parse_flatness(in.flatness);
   if (which.empty()) return;
+  // Diverged weights have no curvature or flatness worth a number: none is stored.
+  for (float p : in.params)
+    if (!std::isfinite(p)) return;
   const auto t_start = std::chrono::steady_clock::now();
   const Mlp& net = *in.net;
   const TrainingRows& t = in.train;

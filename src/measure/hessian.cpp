@@ -301,6 +301,12 @@ LanczosResult lanczos_extremes(const SymmetricOp& op, size_t n, int k, int max_s
         for (size_t i = 0; i < n; ++i) w[i] -= c * qi[i];
       }
     const double b = std::sqrt(dot(w, w));
+    if (!std::isfinite(a) || !std::isfinite(b)) {  // a non-finite operator (diverged weights)
+      r.top.assign(1, NAN);
+      r.top_residual.assign(1, NAN);
+      r.lambda_min = r.lambda_min_residual = NAN;
+      return r;
+    }
     // The tridiagonal T (m × m) and its eigenpairs (LAPACK's symmetric tridiagonal solver).
     const int m = j + 1;
     theta = alpha;

@@ -102,5 +102,16 @@ TEST_F(FlatnessCli, RankPrintsTauAndNamesBadFlags) {
   EXPECT_NE(r.out.find("--tau c: expected a or b"), std::string::npos) << r.out;
 }
 
+// A diverged run keeps its record; its non-finite weights get no flatness numbers.
+TEST_F(FlatnessCli, DivergedRunStoresNoFlatness) {
+  const Result r = run(base_ + "--db " + db_ +
+                       " --json --loss mse --lr 10000 --stop 'loss<=0.0001' "
+                       "--flatness lambda_max,trace,sharpness,pacbayes --flatness-rows 50");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["status"], "diverged");
+  EXPECT_FALSE(j["metrics"].contains("hessian_lambda_max"));
+}
+
 }  // namespace
 }  // namespace initscope

@@ -130,6 +130,17 @@ TEST(Lanczos, ScalesWithTheOperator) {
   }
 }
 
+// An operator that returns NaN (diverged weights) gives NaN, never a failed LAPACK call.
+TEST(Lanczos, NonFiniteOperatorGivesNaN) {
+  const SymmetricOp nan_op = [](std::span<const double>, std::span<double> out) {
+    for (double& x : out) x = NAN;
+  };
+  const LanczosResult r = lanczos_extremes(nan_op, 10, 1, 5, 1e-8, 1);
+  EXPECT_FALSE(r.converged);
+  EXPECT_TRUE(std::isnan(r.top[0]));
+  EXPECT_TRUE(std::isnan(r.lambda_min));
+}
+
 TEST(Lanczos, IdentityExhaustsTheKrylovSpaceAtOnce) {
   const LanczosResult r =
       lanczos_extremes(diagonal_op(std::vector<double>(30, 1.0)), 30, 1, 20, 1e-8, 1);
