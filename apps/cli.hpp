@@ -27,6 +27,7 @@ void add_results(CLI::App& app, Common& common);  // runs, show
 void add_sweep(CLI::App& app, Common& common);    // sweep
 void add_report(CLI::App& app, Common& common);   // report, export
 void add_cluster(CLI::App& app, Common& common);  // slurm, merge
+void add_rank(CLI::App& app, Common& common);     // rank: measures against generalization
 
 /// A run's record as JSON (`show --json`, `train --json`); non-finite metrics become null.
 nlohmann::json record_json(const RunRecord& r);

@@ -12,6 +12,7 @@
 #include "common/rng.hpp"
 #include "measure/output_bounds.hpp"
 #include "measure/rademacher.hpp"
+#include "measure/flatness.hpp"
 #include "measure/weights.hpp"
 
 namespace initscope {
@@ -124,6 +125,8 @@ const std::vector<Measure>& measures() {
       {"fourier", k_during | k_at_end, k_needs_weights, fourier_measure},
       {"output_bounds", k_at_end, k_needs_weights | k_needs_data, output_bounds_measure},
       {"rademacher", k_at_end, k_needs_weights | k_needs_data, rademacher_measure},
+      // Opt-in (--flatness): adds nothing unless measures are asked for.
+      {"flatness", k_at_end, k_needs_weights | k_needs_gradient, flatness_measure},
   };
   return all;
 }
@@ -134,9 +137,9 @@ void run_measures(const MeasureInput& in, Metrics& out) {
     if ((m.needs & k_needs_data) && !in.evaluate)
       throw Error(
           fmt::format("measure '{}' needs data, which this caller does not provide", m.name));
-    if (m.needs & k_needs_gradient)
+    if ((m.needs & k_needs_gradient) && !in.train.x)
       throw Error(
-          fmt::format("measure '{}' needs a gradient, which the trainer does not provide", m.name));
+          fmt::format("measure '{}' needs gradients, which this caller does not provide", m.name));
     m.fn(in, out);
   }
 }

@@ -19,6 +19,7 @@
 #include "model/encoding.hpp"
 #include "data/dataset.hpp"
 #include "model/mlp.hpp"
+#include "objective/loss.hpp"
 
 namespace initscope {
 
@@ -33,7 +34,7 @@ enum MeasureTime : unsigned {
 enum MeasureNeed : unsigned {
   k_needs_weights = 1,
   k_needs_data = 2,      // evaluations of the training or test set
-  k_needs_gradient = 4,  // a gradient of the training loss (not yet provided by the trainer)
+  k_needs_gradient = 4,  // gradients of the training loss: MeasureInput::train
 };
 
 /// Loss, error and margins of a whole dataset at the current parameters.
@@ -47,6 +48,16 @@ struct Evaluation {
   double mse = NAN, psnr = NAN;
 };
 enum class Split { train, test };
+
+/// The training set as the network sees it (encoded), with the run's loss: what a measure
+/// that takes gradients or perturbs the weights evaluates (loss_gradient's arguments).
+struct TrainingRows {
+  const float* x = nullptr;        // (n, input_dim) row-major; nullptr: not provided
+  const int32_t* y = nullptr;      // (n) labels (classification)
+  const float* targets = nullptr;  // (n, outputs) for a regression task, else nullptr
+  int64_t n = 0;
+  Loss loss = Loss::ce;
+};
 
 /// Everything a measure may read at one moment.
 /// The box a coordinate task's function lives on, for its Fourier spectra (fourier.cpp).
@@ -81,6 +92,10 @@ struct MeasureInput {
   // The run's options (its config's JSON, every option present): what an optional measure reads
   // to know whether and how to run ("rademacher_radius"), and the run seed ("seed").
   nlohmann::json options = nlohmann::json::object();
+  TrainingRows gradient_rows;  // set if the caller can give gradients (k_needs_gradient)
+  std::string flatness;       // --flatness: the flatness measures asked for (flatness.hpp)
+  int64_t flatness_rows = 0;  // --flatness-rows: training rows they use (0: all)
+  uint64_t seed = 0;          // the run seed, from which measures derive their streams
 };
 
 struct Measure {

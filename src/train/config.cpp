@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "measure/flatness.hpp"
 
 namespace initscope {
 
@@ -469,6 +470,26 @@ const std::vector<OptionSpec>& make_options() {
                         "epochs between trajectory measurements (0 = end only)",
                         "also record test error, distances and norms every N epochs in the "
                         "trajectory"));
+    {
+      OptionSpec s = text(
+          "flatness", &TrainConfig::flatness, R::axis,
+          "flatness measures at the end: lambda_max,trace,sharpness,pacbayes (costly; none by "
+          "default)",
+          "flatness measures taken at the end, a comma-separated list of `lambda_max` (Hessian "
+          "λ_max and λ_min by Lanczos), `trace` (Hutchinson), `sharpness` (α searches and "
+          "Keskar's ε-sharpness), `pacbayes` (σ searches); none by default (see Measures)");
+      const auto set_text = s.set;
+      s.set = [set_text](TrainConfig& c, const nlohmann::json& v) {
+        set_text(c, v);
+        parse_flatness(c.flatness);
+      };
+      o.push_back(std::move(s));
+    }
+    o.push_back(integer("flatness_rows", &TrainConfig::flatness_rows, R::axis, 0,
+                        std::numeric_limits<int64_t>::max(), "must be ≥ 0 (0: every row)",
+                        "training rows the flatness measures use (seeded subset; 0 = all)",
+                        "training rows the `--flatness` measures use, a subset drawn from the "
+                        "run seed (`0`: all)"));
     o.push_back(choice<Pretrain>(
         "pretrain", &TrainConfig::pretrain, R::result,
         {"none", "random-labels", "noise-targets", "noise-inputs"}, parse_pretrain,
@@ -608,6 +629,8 @@ void validate_task(const TrainConfig& c) {
     if (c.standardize)
       throw Error(
           fmt::format("--standardize: {}'s inputs are coordinates in [−1, 1] already", c.dataset));
+    if (c.labels != LabelMode::given)
+      throw Error(fmt::format("--labels: {} has targets, not labels", c.dataset));
   }
   const auto check_criteria = [&](const std::vector<std::string>& list, const char* flag) {
     for (const auto& text : list) {
@@ -712,6 +735,13 @@ void validate_combinations(const TrainConfig& c) {
     throw Error(fmt::format("--pe-levels {}: needs --encoding positional (the encoding is {})",
                             c.pe_levels, to_string(c.encoding)));
   validate_task(c);
+  if (is_regression_task(c.dataset))
+    for (FlatnessMeasure m : parse_flatness(c.flatness))
+      if (needs_training_error(m))
+        throw Error(fmt::format(
+            "--flatness {}: {} needs a classification task (it holds the training error "
+            "within 0.1 of its value); expected lambda_max or trace for {}",
+            c.flatness, flatness_measure_names()[static_cast<size_t>(m)], c.dataset));
   const bool binary = is_binary_task(c);
   if (c.classes.size() == 1)
     throw Error("--classes: give at least two classes, e.g. --classes 0,1");

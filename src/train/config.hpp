@@ -118,6 +118,8 @@ struct TrainConfig {
   int64_t max_epochs = 1000;      // cap; generous so that slow runs still reach their criterion
   int64_t max_steps = -1;         // cap; -1 = none, 0 = measure the initialization only
   int64_t measure_every = 0;      // epochs between trajectory measurements; 0 = only at the end
+  std::string flatness;           // flatness measures at the end (measure/flatness.hpp); "" = none
+  int64_t flatness_rows = 4096;   // training rows they use (a seeded subset; 0 = all)
   Pretrain pretrain = Pretrain::none;      // train on corrupted data first (Pretrain)
   std::vector<std::string> pretrain_stop;  // the pretraining phase's criteria (as `stop`)
   // optional measures (their values change no training)

@@ -591,6 +591,12 @@ MeasureInput Trainer::measure_input(MeasureTime when, const RunState& s) {
                       (4.0 * static_cast<double>(config_.train_stride));
     }
   }
+  const Dataset& train = data_.train;
+  in.gradient_rows = {train.x.data(), train.y.data(), train.regression() ? train.targets.data() : nullptr,
+              train.n, loss_};
+  in.flatness = config_.flatness;
+  in.flatness_rows = config_.flatness_rows;
+  in.seed = config_.seed;
   return in;
 }
 
@@ -810,6 +816,7 @@ PretrainedRun run_pretrained(const TrainConfig& config, const PreparedData& task
   first.stop = config.pretrain_stop;
   first.pretrain = Pretrain::none;
   first.pretrain_stop.clear();
+  first.flatness.clear();  // measured once, on the task's final weights
   const PreparedData pre = pretrain_data(config, task);
   Trainer phase1(first, pre, Engine::fused);
   RunOutcome one = phase1.run(progress, stop);

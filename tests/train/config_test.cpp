@@ -155,6 +155,7 @@ TEST(Config, DefaultsArePinnedToTheSchema) {
       to_json(TrainConfig{}).dump(),
       R"({"activation":"relu","batch":64,"beta1":0.9,"beta2":0.999,"classes":[],)"
       R"("dataset":"mnist","depth":5,"encoding":"none","eps":1e-08,)"
+      R"("flatness":"","flatness_rows":4096,)"
       R"("fourier_features":256,"fourier_sigma":10.0,"gauss_width":1.0,)"
       R"("image_size":256,"init":"xavier_normal","init_from":"","init_gain":1.0,"init_gain_first":0.0,)"
       R"("labels":"given","loss":"ce","lr":0.01,"m":0,"max_epochs":1000,"max_steps":-1,)"
@@ -166,6 +167,29 @@ TEST(Config, DefaultsArePinnedToTheSchema) {
       R"("standardize":false,"stop":[],"subset":"random","target_noise":0.0,)"
       R"("test_grid":2048,"threads":1,"train_eval":"early","train_stride":2,"width":256})");
   EXPECT_EQ(identity_json(TrainConfig{}).dump(), R"({"schema":2})");
+}
+
+// --flatness: each bad name and the refused combination name the flag; at their defaults the
+// flatness options stay out of the run's identity, and when given they enter it (as axes).
+TEST(Config, FlatnessOptions) {
+  const auto msg = [](const char* text) {
+    return error_of([&] { config_from_json(nlohmann::json::parse(text)); });
+  };
+  EXPECT_EQ(msg(R"({"flatness": "lambda_max,trace,sharpness,pacbayes"})"), "");
+  EXPECT_NE(msg(R"({"flatness": "lambda_max,curvature"})")
+                .find("--flatness lambda_max,curvature: unknown measure 'curvature'"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"flatness_rows": -1})").find("--flatness-rows -1"), std::string::npos);
+  EXPECT_NE(msg(R"({"dataset": "signal1d", "flatness": "trace,pacbayes"})")
+                .find("--flatness trace,pacbayes: pacbayes needs a classification task"),
+            std::string::npos);
+  EXPECT_EQ(msg(R"({"dataset": "signal1d", "flatness": "lambda_max,trace"})"), "");
+  TrainConfig c;
+  const std::string plain = config_hash(c);
+  c.flatness_rows = 4096;
+  EXPECT_EQ(config_hash(c), plain);
+  c.flatness = "trace";
+  EXPECT_NE(config_hash(c), plain);
 }
 
 // The optimizer's options: each range check, and the combinations that are refused rather
@@ -306,6 +330,8 @@ TEST(Config, EveryOptionRoundTripsThroughItsText) {
       {"measure_every", "2"},
       {"rademacher_radius", "0"},  // default: the estimate needs a linear network
       {"rademacher_draws", "20"},
+      {"flatness", "lambda_max,pacbayes"},
+      {"flatness_rows", "512"},
       {"seed", "18446744073709551615"},
       {"threads", "2"},
       {"train_eval", "full"}};
