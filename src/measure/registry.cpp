@@ -137,7 +137,7 @@ void run_measures(const MeasureInput& in, Metrics& out) {
     if ((m.needs & k_needs_data) && !in.evaluate)
       throw Error(
           fmt::format("measure '{}' needs data, which this caller does not provide", m.name));
-    if ((m.needs & k_needs_gradient) && !in.train.x)
+    if ((m.needs & k_needs_gradient) && !in.gradient_rows.x)
       throw Error(
           fmt::format("measure '{}' needs gradients, which this caller does not provide", m.name));
     m.fn(in, out);
