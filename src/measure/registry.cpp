@@ -8,11 +8,11 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
-#include "measure/spectrum.hpp"
 #include "common/rng.hpp"
+#include "measure/flatness.hpp"
 #include "measure/output_bounds.hpp"
 #include "measure/rademacher.hpp"
-#include "measure/flatness.hpp"
+#include "measure/spectrum.hpp"
 #include "measure/weights.hpp"
 
 namespace initscope {

@@ -16,8 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/metrics.hpp"
-#include "model/encoding.hpp"
 #include "data/dataset.hpp"
+#include "model/encoding.hpp"
 #include "model/mlp.hpp"
 #include "objective/loss.hpp"
 
@@ -93,9 +93,9 @@ struct MeasureInput {
   // to know whether and how to run ("rademacher_radius"), and the run seed ("seed").
   nlohmann::json options = nlohmann::json::object();
   TrainingRows gradient_rows;  // set if the caller can give gradients (k_needs_gradient)
-  std::string flatness;       // --flatness: the flatness measures asked for (flatness.hpp)
-  int64_t flatness_rows = 0;  // --flatness-rows: training rows they use (0: all)
-  uint64_t seed = 0;          // the run seed, from which measures derive their streams
+  std::string flatness;        // --flatness: the flatness measures asked for (flatness.hpp)
+  int64_t flatness_rows = 0;   // --flatness-rows: training rows they use (0: all)
+  uint64_t seed = 0;           // the run seed, from which measures derive their streams
 };
 
 struct Measure {

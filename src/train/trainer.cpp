@@ -105,8 +105,8 @@ PreparedData prepare_data(const TrainConfig& c, TrainTest raw) {
     raw.test = select_classes(raw.test, c.classes);
   }
   p.outputs = raw.train.regression() ? raw.train.target_dim
-              : is_binary_task(c)       ? 1
-                                        : raw.train.num_classes;
+              : is_binary_task(c)    ? 1
+                                     : raw.train.num_classes;
   if (c.m > 0 && c.m != raw.train.n) {  // choose_subset throws for m > n
     const auto rows = choose_subset(raw.train, c.m, c.subset, derive_seed(c.seed, "subset"));
     raw.train = take_rows(raw.train, rows);
@@ -592,8 +592,8 @@ MeasureInput Trainer::measure_input(MeasureTime when, const RunState& s) {
     }
   }
   const Dataset& train = data_.train;
-  in.gradient_rows = {train.x.data(), train.y.data(), train.regression() ? train.targets.data() : nullptr,
-              train.n, loss_};
+  in.gradient_rows = {train.x.data(), train.y.data(),
+                      train.regression() ? train.targets.data() : nullptr, train.n, loss_};
   in.flatness = config_.flatness;
   in.flatness_rows = config_.flatness_rows;
   in.seed = config_.seed;

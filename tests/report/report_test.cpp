@@ -259,8 +259,9 @@ TEST_F(ReportTest, WritesPageFiguresAndClaims) {
 // The synthetic sweep's claim lines and page, compared with tests/report/golden/ (written by
 // the report before it was split into a page and studies; changed since by the note under the
 // claims table, and by the NK17 study's paper figure numbers, its claims per figure under the
-// confidence-interval rule, and its sections for Theorems 5.1, C.1 and C.2). A refactor of the report must leave both unchanged. After an intended
-// change, rewrite them with INITSCOPE_UPDATE_GOLDEN=1 report_test and read the diff.
+// confidence-interval rule, and its sections for Theorems 5.1, C.1 and C.2). A refactor of the
+// report must leave both unchanged. After an intended change, rewrite them with
+// INITSCOPE_UPDATE_GOLDEN=1 report_test and read the diff.
 TEST_F(ReportTest, SweepMatchesGoldenOutput) {
   options_.resamples = 2000;  // the CLI's default
   const ReportResult result = write_report(options_);

@@ -34,8 +34,7 @@ TEST(CifarExperiments, EveryCifarExperimentLoadsBuildsItsTaskAndTrains) {
   const fs::path dir = tmpl;
   fs::create_directories(dir / "cifar-10-batches-bin");
   for (int b = 1; b <= 5; ++b)
-    write_cifar(dir / "cifar-10-batches-bin" / ("data_batch_" + std::to_string(b) + ".bin"), 40,
-                b);
+    write_cifar(dir / "cifar-10-batches-bin" / ("data_batch_" + std::to_string(b) + ".bin"), 40, b);
   write_cifar(dir / "cifar-10-batches-bin" / "test_batch.bin", 30, 7);
   const fs::path experiments = fs::path(INITSCOPE_TEST_DIR) / ".." / ".." / "experiments";
   int ran = 0;
