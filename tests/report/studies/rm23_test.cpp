@@ -83,6 +83,17 @@ TEST(Rm23, HarmFailsWhenTestErrorFallsAndPersistenceFailsWhenTheTopBandIsRemoved
   EXPECT_NE(p.figure.find("2 below 0.5"), std::string::npos) << p.figure;
 }
 
+TEST(Rm23, PersistenceIsInconclusiveWhenTheTopBandGrowsButIsNotRemoved) {
+  std::vector<RunRecord> runs;
+  int64_t id = 1;
+  for (const double w : {10.0, 30.0, 100.0})
+    for (const uint64_t s : {1, 2})
+      runs.push_back(run(id++, w, s, 0.1, 0.1, w == 100.0 ? 5.0 : 1.0));
+  const Claim c = find(claims_of(runs), "rm23-e1-persistence");
+  EXPECT_EQ(c.verdict, Verdict::inconclusive) << c.figure;
+  EXPECT_NE(c.figure.find("2 above 2"), std::string::npos) << c.figure;
+}
+
 TEST(Rm23, TooFewRunsSkipAndClassificationRunsAreNotSelected) {
   std::vector<RunRecord> runs{run(1, 10, 1, 0.1, 0.1, 1.0), run(2, 30, 1, 0.2, 0.2, 1.0)};
   RunRecord mnist = runs[0];
