@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../common/learnable_mnist.hpp"
+#include "run_binary.hpp"
 #include "store/db.hpp"
 
 namespace fs = std::filesystem;
@@ -24,22 +25,8 @@ namespace fs = std::filesystem;
 namespace initscope {
 namespace {
 
-struct Result {
-  int code = 0;
-  std::string out;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(INITSCOPE_BIN) + " " + args + " 2>&1";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using testing::Result;
+using testing::run;
 
 class Cli : public ::testing::Test {
  protected:
