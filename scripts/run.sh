@@ -19,7 +19,8 @@ scripts/setup.sh
 build/initscope data fetch mnist
 build/initscope data fetch images
 for f in nk17-fig1-quick nk17-fig1-quick-more-m nk17-expA-quick nk17-expC-quick nk17-fig5-quick \
-  nk17-fig6-quick nk17-init nk17-thm51-quick rm23-e1-quick rm23-e2-quick; do
+  nk17-fig6-quick nk17-init nk17-thm51-quick rm23-e1-quick rm23-e2-quick rm23-e3-quick \
+  rm23-e4-quick; do
   build/initscope sweep "experiments/$f.toml" --db initscope.db
 done
 build/initscope report --db initscope.db --out report

@@ -127,6 +127,8 @@ struct GrayImage {
 /// 0.0721 B on the stored values); an alpha channel is composited over black. Throws Error naming
 /// the file if it is missing, not a PNG, or corrupt.
 GrayImage read_png_gray(const std::filesystem::path& file);
+/// Writes an 8-bit gray PNG of `img` (pixels in [0, 1], clamped). Throws Error naming the file.
+void write_png_gray(const std::filesystem::path& file, const GrayImage& img);
 
 /// The central square crop of `img`, resampled to size × size: each output pixel is the
 /// area-weighted mean of the source pixels it covers (exact 2×2 means for 512 → 256); upscaling

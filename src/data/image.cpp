@@ -115,6 +115,18 @@ GrayImage read_png_gray(const fs::path& file) {
   return g;
 }
 
+void write_png_gray(const fs::path& file, const GrayImage& img) {
+  PngImage p;
+  p.image.width = static_cast<png_uint_32>(img.cols);
+  p.image.height = static_cast<png_uint_32>(img.rows);
+  p.image.format = PNG_FORMAT_GRAY;
+  std::vector<uint8_t> buf(static_cast<size_t>(img.rows * img.cols));
+  for (size_t i = 0; i < buf.size(); ++i)
+    buf[i] = static_cast<uint8_t>(std::lround(255.0 * std::clamp(img.pixels[i], 0.0f, 1.0f)));
+  if (!png_image_write_to_file(&p.image, file.c_str(), 0, buf.data(), 0, nullptr))
+    throw Error(fmt::format("{}: cannot write the PNG: {}", file.string(), p.image.message));
+}
+
 GrayImage square_resize(const GrayImage& img, int64_t size) {
   IS_CHECK(size >= 1 && img.rows >= 1 && img.cols >= 1);
   const int64_t side = std::min(img.rows, img.cols);

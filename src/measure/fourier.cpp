@@ -15,7 +15,9 @@
 //     end fourier_reach_f{k}, the first step at which it fell below 0.1 (NaN if never), from
 //     the trajectory (fourier_reach_steps)
 // Arrays at the end: spectrum_freq with spectrum_init and spectrum_final (1-D: energy per bin;
-// 2-D: the radial profile in 128 rings).
+// 2-D: the radial profile in 128 rings); in 2-D also spectrum2d_log_init / _final (log10 |F|²
+// on the 128 × 128 bins around 0, ±32 cycles per unit) and, for images, image_final (the
+// network on the image's pixels) with image_target (the image), for the report's pictures.
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -32,34 +34,26 @@ namespace initscope {
 namespace {
 
 constexpr int64_t k_grid_1d = 2048, k_grid_2d = 256, k_radial_bins = 128;
+// The 2-D spectrum's picture: bins |u|, |v| < 64, i.e. ±32 cycles per unit on the 256² grid.
+constexpr int64_t k_image_half = 64;
 // Rows per forward pass: the workspace is made once per measurement and zeroed when made, so a
 // smaller chunk costs less to set up (perf: at 1024 rows, the memset of a fresh workspace was a
 // fifth of a measurement of a width-128 net).
 constexpr int64_t k_chunk = 256;
 
-// f on the grid: the points −1 + 2j/n (j < n) in each axis, row-major (first coordinate
-// slowest, as image_task orders (row, column)), through the encoding and the network.
-std::vector<double> sample_grid(const MeasureInput& in, std::span<const float> params, int64_t n,
-                                Workspace& ws) {
-  const int64_t d = in.box.dims, points = d == 1 ? n : n * n;
+// f at `points` raw coordinates, point p's written by place(p, its dims floats), through the
+// encoding and the network.
+template <class Place>
+std::vector<double> sample_points(const MeasureInput& in, std::span<const float> params,
+                                  int64_t points, Place place, Workspace& ws) {
+  const int64_t d = in.box.dims;
   const Mlp& net = *in.net;
   IS_CHECK(net.spec.outputs == 1, "the spectra are of a one-output function");
   std::vector<float> raw(static_cast<size_t>(k_chunk * d)), enc;
   std::vector<double> out(static_cast<size_t>(points));
-  const auto coord = [n](int64_t j) {
-    return static_cast<float>(-1.0 + 2.0 * static_cast<double>(j) / static_cast<double>(n));
-  };
   for (int64_t start = 0; start < points; start += k_chunk) {
     const int64_t B = std::min(k_chunk, points - start);
-    for (int64_t i = 0; i < B; ++i) {
-      const int64_t p = start + i;
-      if (d == 1) {
-        raw[static_cast<size_t>(i)] = coord(p);
-      } else {
-        raw[static_cast<size_t>(2 * i)] = coord(p / n);
-        raw[static_cast<size_t>(2 * i + 1)] = coord(p % n);
-      }
-    }
+    for (int64_t i = 0; i < B; ++i) place(start + i, raw.data() + i * d);
     const float* x = raw.data();
     if (in.box.encoding && in.box.encoding->kind != EncodingKind::none) {
       enc.resize(static_cast<size_t>(B * in.box.encoding->output_dim()));
@@ -70,6 +64,74 @@ std::vector<double> sample_grid(const MeasureInput& in, std::span<const float> p
     for (int64_t i = 0; i < B; ++i) out[static_cast<size_t>(start + i)] = f[i];
   }
   return out;
+}
+
+// f on the grid: the points −1 + 2j/n (j < n) in each axis, row-major (first coordinate
+// slowest, as image_task orders (row, column)).
+std::vector<double> sample_grid(const MeasureInput& in, std::span<const float> params, int64_t n,
+                                Workspace& ws) {
+  const auto coord = [n](int64_t j) {
+    return static_cast<float>(-1.0 + 2.0 * static_cast<double>(j) / static_cast<double>(n));
+  };
+  if (in.box.dims == 1)
+    return sample_points(
+        in, params, n, [&](int64_t p, float* x) { x[0] = coord(p); }, ws);
+  return sample_points(
+      in, params, n * n,
+      [&](int64_t p, float* x) {
+        x[0] = coord(p / n);
+        x[1] = coord(p % n);
+      },
+      ws);
+}
+
+// The 2-D power |F(ξ)|² on the (2h × 2h) bins around ξ = 0, row frequency slowest (from −h),
+// as log10 rounded to 3 decimals (a picture, not a measurement: the report draws it).
+std::vector<double> centred_log_power(const Spectrum2d& s, int64_t h) {
+  const int64_t n = s.n, half = n / 2 + 1;
+  std::vector<double> out;
+  out.reserve(static_cast<size_t>(4 * h * h));
+  for (int64_t u = -h; u < h; ++u)
+    for (int64_t v = -h; v < h; ++v) {
+      // The one-sided transform holds v ≥ 0; F(u, v) = conj F(−u, −v) gives the rest.
+      const int64_t uu = v >= 0 ? u : -u, vv = v >= 0 ? v : -v;
+      const double p = std::norm(s.coef[static_cast<size_t>(((uu % n + n) % n) * half + vv)]);
+      out.push_back(std::round(1000.0 * std::log10(p + 1e-30)) / 1000.0);
+    }
+  return out;
+}
+
+// Images (image:NAME): the network's output on the image's own pixels (linspace(−1, 1) in each
+// axis, as image_task places them) and the image itself, gathered back from the training and
+// test rows in image_task's order, both in [−1, 1] rounded to 4 decimals: the report's
+// reconstructions.
+void add_images(const MeasureInput& in, Workspace& ws, MeasureArrays& a) {
+  const int64_t S = in.options.value("image_size", int64_t{0}),
+                stride = in.options.value("train_stride", int64_t{1});
+  if (S < 2 || !in.train || !in.test || in.train->n + (stride == 1 ? 0 : in.test->n) != S * S)
+    return;
+  const auto coord = [S](int64_t i) {
+    return static_cast<float>(-1.0 + 2.0 * static_cast<double>(i) / static_cast<double>(S - 1));
+  };
+  std::vector<double> img = sample_points(
+      in, in.params, S * S,
+      [&](int64_t p, float* xy) {
+        xy[0] = coord(p / S);
+        xy[1] = coord(p % S);
+      },
+      ws);
+  std::vector<double> target;
+  int64_t ti = 0, si = 0;
+  for (int64_t r = 0; r < S; ++r)
+    for (int64_t c = 0; c < S; ++c) {
+      const bool train = r % stride == 0 && c % stride == 0;
+      target.push_back(train ? in.train->targets[static_cast<size_t>(ti++)]
+                             : in.test->targets[static_cast<size_t>(si++)]);
+    }
+  for (auto& v : img) v = std::round(1e4 * v) / 1e4;
+  for (auto& v : target) v = std::round(1e4 * v) / 1e4;
+  a["image_final"] = std::move(img);
+  a["image_target"] = std::move(target);
 }
 
 struct Measured {
@@ -161,6 +223,9 @@ void fourier_measure(const MeasureInput& in, Metrics& out) {
     a["spectrum_freq"] = std::move(f);
     a["spectrum_init"] = radial_profile(init.s2, k_radial_bins);
     a["spectrum_final"] = radial_profile(now.s2, k_radial_bins);
+    a["spectrum2d_log_init"] = centred_log_power(init.s2, k_image_half);
+    a["spectrum2d_log_final"] = centred_log_power(now.s2, k_image_half);
+    add_images(in, ws, a);
   }
 }
 

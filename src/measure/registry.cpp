@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/rng.hpp"
 #include "measure/flatness.hpp"
+#include "measure/mechanism.hpp"
 #include "measure/output_bounds.hpp"
 #include "measure/rademacher.hpp"
 #include "measure/spectrum.hpp"
@@ -123,6 +124,10 @@ const std::vector<Measure>& measures() {
       {"weights", k_at_init | k_during | k_at_end, k_needs_weights, weights_measure},
       {"errors", k_during | k_at_end, k_needs_weights | k_needs_data, errors_measure},
       {"fourier", k_during | k_at_end, k_needs_weights, fourier_measure},
+      // Opt-in (--line-segments): classifiers' spectra along segments through input space.
+      {"line_spectrum", k_during | k_at_end, k_needs_weights | k_needs_data, line_spectrum_measure},
+      // Opt-in (--mechanism): RM23 E4's ‖G(ξ, θ)‖ and rate bound on signal1d.
+      {"mechanism", k_during | k_at_end, k_needs_weights | k_needs_data, mechanism_measure},
       {"output_bounds", k_at_end, k_needs_weights | k_needs_data, output_bounds_measure},
       {"rademacher", k_at_end, k_needs_weights | k_needs_data, rademacher_measure},
       // Opt-in (--flatness): adds nothing unless measures are asked for.

@@ -80,6 +80,9 @@ std::vector<double> radial_profile(const Spectrum2d& s, int64_t bins);
 struct MeasureInput;
 /// The registered Fourier measure (fourier.cpp): nothing unless in.box.dims is 1 or 2.
 void fourier_measure(const MeasureInput& in, Metrics& out);
+/// The registered line-spectrum measure (line_spectrum.cpp): nothing unless the run asks for it
+/// with --line-segments N > 0 on a classification task.
+void line_spectrum_measure(const MeasureInput& in, Metrics& out);
 /// fourier_reach_f{k}: the first step of the trajectory at which fourier_fit_f{k} < 0.1.
 void fourier_reach_steps(const std::vector<TrajectoryPoint>& trajectory, Metrics& out);
 

@@ -133,6 +133,9 @@ table.claims td:nth-child(4) { color: var(--muted); font-size: 13px; }
 .figrow { display: flex; gap: 18px; align-items: flex-start; margin: 12px 0 28px; }
 figure { margin: 0; flex: 0 1 720px; min-width: 0; }
 figure img { width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; display: block; }
+.pics { display: flex; flex-wrap: wrap; gap: 10px; }
+.pics figure.pic { flex: 0 0 160px; }
+.pics figure.pic img { image-rendering: pixelated; }
 figcaption { font-size: 14px; margin-top: 6px; }
 figcaption .files { display: block; color: var(--muted); font-size: 12px; margin-top: 3px; }
 .figdata { flex: 1 1 340px; max-height: 480px; overflow: auto; }

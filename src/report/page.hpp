@@ -66,6 +66,8 @@ class Page {
   void set_unlabeled_prefix(const std::string& prefix) { unlabeled_prefix_ = prefix; }
 
   const std::vector<Claim>& claims() const { return claims_; }
+  /// The report folder, where a study writes files its HTML refers to (pictures).
+  const std::filesystem::path& dir() const { return dir_; }
   int plots() const { return plots_; }
 
   /// The whole page's HTML, parts in their fixed order.

@@ -62,7 +62,10 @@ ReportResult write_report(const ReportOptions& options) {
         fmt::format("--db {}: no such database file (pass the results database to report on)",
                     options.db.string()));
   Db db(options.db, DbMode::read_only);
-  return write_report(db.runs(), options);
+  StudyContext sources;
+  sources.artifacts = [&db](int64_t id) { return db.artifacts(id); };
+  sources.trajectory = [&db](int64_t id) { return db.trajectory(id); };
+  return write_report(db.runs(), options, registered_studies(), sources);
 }
 
 ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOptions& options) {
@@ -70,13 +73,15 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOption
 }
 
 ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOptions& options,
-                          const std::vector<StudyFactory>& studies) {
+                          const std::vector<StudyFactory>& studies, const StudyContext& sources) {
   if (runs.empty())
     throw Error(fmt::format("--db {}: the database holds no runs; train or sweep into it first",
                             options.db.string()));
   prepare_folder(options.out);
   Page page(options.db, options.out, runs);
-  const StudyContext context{options.resamples, options.seed};
+  StudyContext context = sources;
+  context.resamples = options.resamples;
+  context.seed = options.seed;
   for (const StudyFactory make : studies) {
     const auto study = make();
     auto selected = study->select(runs);

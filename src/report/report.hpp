@@ -37,8 +37,10 @@ ReportResult write_report(const ReportOptions& options);
 /// naming --db if `runs` is empty and --out if the folder cannot be written.
 ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOptions& options);
 
-/// The same with these studies in place of registered_studies() (tests pass their own).
+/// The same with these studies in place of registered_studies() (tests pass their own), and
+/// the studies' artifact and trajectory sources from `sources` (its other fields are ignored).
 ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOptions& options,
-                          const std::vector<StudyFactory>& studies);
+                          const std::vector<StudyFactory>& studies,
+                          const StudyContext& sources = {});
 
 }  // namespace initscope::report

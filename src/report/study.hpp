@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +26,11 @@ namespace initscope::report {
 struct StudyContext {
   int resamples = 2000;  // bootstrap resamples per fit
   uint64_t seed = 1;     // seeds every bootstrap (derive_seed per fit)
+  // A run's stored artifacts (spectra, images) and trajectory, by run id, when the report reads
+  // a database; unset for runs handed over without one (tests): the figures that need them are
+  // then left out.
+  std::function<std::map<std::string, nlohmann::json>(int64_t)> artifacts = {};
+  std::function<std::vector<TrajectoryPoint>(int64_t)> trajectory = {};
 };
 
 class Study {

@@ -534,6 +534,38 @@ const std::vector<OptionSpec>& make_options() {
                         "expected 2 to 100000 draws", "Theorem 5.1: draws of ξ (standard error)",
                         "`--rademacher-radius`: draws of ξ over which the estimate is averaged "
                         "(its standard error is over these)"));
+    o.push_back(integer(
+        "line_segments", &TrainConfig::line_segments, R::result, 0, 100000,
+        "expected 0 (off) to 100000 segments",
+        "RM23 E3: Fourier line spectra of a classifier on N segments (0 = off)",
+        "Classification: the network's Fourier spectrum along N line segments through input "
+        "space (RM23 E3; `fourier_centroid`, `fourier_logit_centroid`, `fourier_hf_fraction` "
+        "with `--line-cutoff`), during training and at the end; `0`: off"));
+    o.push_back(integer("line_points", &TrainConfig::line_points, R::result, 16, 65536,
+                        "expected 16 to 65536 samples per segment", "samples per line segment",
+                        "`--line-segments`: samples of the function along each segment"));
+    o.push_back(real(
+        "line_cutoff", &TrainConfig::line_cutoff, R::result,
+        [](double x) { return x >= 0 ? "" : "must be ≥ 0 cycles per unit (0: none)"; },
+        "line spectra's high-frequency cut-off, cycles per unit distance (0 = none)",
+        "`--line-segments`: `fourier_hf_fraction` is the margin's energy above this frequency "
+        "(cycles per unit of input-space distance) over its energy above 0; `0`: not computed"));
+    o.push_back(choice<std::string>(
+        "line_mode", &TrainConfig::line_mode, R::result, {"pairs", "directions"},
+        [](const std::string& v) {
+          if (v != "pairs" && v != "directions")
+            throw Error(fmt::format("--line-mode {}: expected one of pairs, directions", v));
+          return v;
+        },
+        [](std::string v) { return v; }, "line segments: between test pairs, or directions",
+        "`--line-segments`: `pairs` joins random pairs of test points; `directions` runs from "
+        "test points along random unit directions, for the pairs' median length"));
+    o.push_back(boolean(
+        "mechanism", &TrainConfig::mechanism, OptionKind::flag,
+        "RM23 E4: ‖G(ξ, θ)‖ and the per-frequency rate bound (signal1d)",
+        "`signal1d` (one input, one output): at init, every `--measure-every` epochs and at the "
+        "end, ‖G(ξ, θ)‖ (the Fourier transform of the parameter-gradient field on the dense "
+        "grid) and the per-frequency rate against its Cauchy–Schwarz bound (RM23 E4; `mech_*`)"));
     o.push_back(seed_option());
     // ---- execution
     o.push_back(integer("threads", &TrainConfig::threads, R::execution, 1, 256, "expected 1 to 256",
@@ -598,6 +630,18 @@ void validate_task(const TrainConfig& c) {
     if (c.train_stride != defaults.train_stride)
       throw refuse("--train-stride", std::to_string(c.train_stride), "--dataset image:NAME");
   }
+  if (regression && c.line_segments > 0)
+    throw refuse("--line-segments", std::to_string(c.line_segments),
+                 "a classification task (coordinate tasks have grid spectra)");
+  if (c.line_segments == 0) {
+    if (c.line_points != defaults.line_points)
+      throw Error(fmt::format("--line-points {}: needs --line-segments N > 0", c.line_points));
+    if (c.line_cutoff != defaults.line_cutoff)
+      throw Error(fmt::format("--line-cutoff {}: needs --line-segments N > 0", c.line_cutoff));
+    if (c.line_mode != defaults.line_mode)
+      throw Error(fmt::format("--line-mode {}: needs --line-segments N > 0", c.line_mode));
+  }
+  if (c.mechanism && !signal) throw refuse("--mechanism", "", "--dataset signal1d");
   if (!regression && c.target_noise != defaults.target_noise)
     throw refuse("--target-noise", fmt::format("{}", c.target_noise),
                  "a regression task (signal1d or image:NAME); label noise is --noise");

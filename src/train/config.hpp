@@ -123,8 +123,13 @@ struct TrainConfig {
   Pretrain pretrain = Pretrain::none;      // train on corrupted data first (Pretrain)
   std::vector<std::string> pretrain_stop;  // the pretraining phase's criteria (as `stop`)
   // optional measures (their values change no training)
-  double rademacher_radius = 0.0;  // Theorem 5.1's estimate at the end (linear nets); 0 = off
-  int64_t rademacher_draws = 20;   // its ξ draws
+  double rademacher_radius = 0.0;   // Theorem 5.1's estimate at the end (linear nets); 0 = off
+  int64_t rademacher_draws = 20;    // its ξ draws
+  int64_t line_segments = 0;        // RM23 E3: Fourier line spectra of a classifier; 0 = off
+  int64_t line_points = 256;        // samples per segment
+  double line_cutoff = 0.0;         // their high-frequency cut-off, cycles per unit; 0 = none
+  std::string line_mode = "pairs";  // segments between test pairs, or along random directions
+  bool mechanism = false;           // RM23 E4: ‖G(ξ, θ)‖ and the rate bound (signal1d)
   uint64_t seed = 1;
   // execution (not part of the run's identity: they do not change its result)
   int threads = 1;  // threads for this run: our kernels' and OpenBLAS's

@@ -158,8 +158,9 @@ TEST(Config, DefaultsArePinnedToTheSchema) {
       R"("flatness":"","flatness_rows":4096,)"
       R"("fourier_features":256,"fourier_sigma":10.0,"gauss_width":1.0,)"
       R"("image_size":256,"init":"xavier_normal","init_from":"","init_gain":1.0,"init_gain_first":0.0,)"
-      R"("labels":"given","loss":"ce","lr":0.01,"m":0,"max_epochs":1000,"max_steps":-1,)"
-      R"("measure_every":0,"momentum":0.9,"noise":0.0,"omega0":30.0,)"
+      R"("labels":"given","line_cutoff":0.0,"line_mode":"pairs","line_points":256,)"
+      R"("line_segments":0,"loss":"ce","lr":0.01,"m":0,"max_epochs":1000,"max_steps":-1,)"
+      R"("measure_every":0,"mechanism":false,"momentum":0.9,"noise":0.0,"omega0":30.0,)"
       R"("omega0_hidden":30.0,"optimizer":"sgd","pe_levels":10,)"
       R"("pretrain":"none","pretrain_stop":[],"rademacher_draws":20,)"
       R"("rademacher_radius":0.0,"seed":1,"shuffle":true,)"
@@ -167,6 +168,29 @@ TEST(Config, DefaultsArePinnedToTheSchema) {
       R"("standardize":false,"stop":[],"subset":"random","target_noise":0.0,)"
       R"("test_grid":2048,"threads":1,"train_eval":"early","train_stride":2,"width":256})");
   EXPECT_EQ(identity_json(TrainConfig{}).dump(), R"({"schema":2})");
+}
+
+// RM23's optional measures: line spectra only for classifiers and their options only with
+// --line-segments; --mechanism only on signal1d; at their defaults out of the run's identity.
+TEST(Config, LineSpectrumAndMechanismOptions) {
+  const auto msg = [](const char* text) {
+    return error_of([&] { config_from_json(nlohmann::json::parse(text)); });
+  };
+  EXPECT_EQ(msg(R"({"line_segments": 200, "line_cutoff": 2.5, "line_mode": "directions"})"), "");
+  EXPECT_NE(msg(R"({"dataset": "signal1d", "line_segments": 10})").find("--line-segments 10"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"line_points": 128})").find("--line-points 128: needs --line-segments"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"line_segments": 5, "line_mode": "grid"})").find("--line-mode"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"mechanism": true})").find("--mechanism"), std::string::npos);
+  EXPECT_EQ(msg(R"({"dataset": "signal1d", "mechanism": true})"), "");
+  TrainConfig c;
+  const std::string plain = config_hash(c);
+  c.line_points = 256;
+  EXPECT_EQ(config_hash(c), plain);
+  c.line_segments = 200;
+  EXPECT_NE(config_hash(c), plain);
 }
 
 // --flatness: each bad name and the refused combination name the flag; at their defaults the

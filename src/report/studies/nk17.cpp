@@ -4,6 +4,7 @@
 // not have are numbered S1, S2, … Numbers come from aggregate and nk17_claims, the page draws
 // the figures.
 #include "report/studies/nk17.hpp"
+#include "report/studies/rm23.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -980,10 +981,8 @@ class Nk17Study final : public Study {
   std::vector<const RunRecord*> select(const std::vector<RunRecord>& all) const override {
     std::vector<const RunRecord*> out;
     out.reserve(all.size());
-    for (const auto& r : all) {  // the coordinate tasks are the RM23 study's
-      const std::string dataset = r.config.value("dataset", std::string("mnist"));
-      if (dataset != "signal1d" && dataset.rfind("image:", 0) != 0) out.push_back(&r);
-    }
+    for (const auto& r : all)  // coordinate tasks and line-spectrum classifiers are RM23's
+      if (!rm23::is_rm23_run(r)) out.push_back(&r);
     return out;
   }
 
