@@ -258,11 +258,11 @@ class Rm23Study final : public Study {
     return out;
   }
 
-  std::vector<Claim> build(const std::vector<const RunRecord*>& runs, const StudyContext&,
+  std::vector<Claim> build(const std::vector<const RunRecord*>& runs, const StudyContext& context,
                            Page& page) const override {
     std::vector<const RunRecord*> trained;
     for (const RunRecord* r : runs)
-      if (classify(*r) == RunUse::trained) trained.push_back(r);
+      if (classify(*r, context.include_capped) == RunUse::trained) trained.push_back(r);
     page.cite(
         "our test of Ramasinghe et al., <i>How much does Initialization Affect "
         "Generalization?</i> (ICML 2023; experiments and rules are ours)");
