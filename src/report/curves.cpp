@@ -222,7 +222,7 @@ void learning_curves(Page& page, const std::vector<const RunRecord*>& runs,
       std::string ids;
       for (const RunRecord* r : cell) ids += (ids.empty() ? "" : ", ") + std::to_string(r->id);
       html += fmt::format(
-          "<figure class=\"curves\">\n<img src=\"{0}.png\" width=\"960\" height=\"640\" "
+          "<figure class=\"curves\" id=\"{0}\">\n<img src=\"{0}.png\" width=\"960\" height=\"640\" "
           "alt=\"{1}\">\n<figcaption><b>Learning curves, {1}.</b> Runs {2}. <span "
           "class=\"files\">Files: {0}.png, {0}.svg, {0}.gp, {0}.dat</span></figcaption>\n"
           "</figure>\n",
@@ -233,7 +233,7 @@ void learning_curves(Page& page, const std::vector<const RunRecord*>& runs,
       figures.push_back(fmt::format("<details open>\n<summary>{}</summary>\n{}</details>\n",
                                     h::escape(experiments[e].label), html));
   }
-  page.heading(2, fmt::format("Learning curves ({})", h::escape(study)));
+  page.add(fmt::format("<h2 id=\"curves-{0}\">Learning curves ({0})</h2>\n", h::escape(study)));
   page.add(
       "<p>For every sweep cell, each seed's training loss and training error over the epochs "
       "(the running values of each epoch, exact where the whole training set was evaluated), "

@@ -97,7 +97,8 @@ std::string plot_table(const PlotSpec& spec) {
 std::string figure(const PlotSpec& spec, const std::string& label,
                    const std::string& caption_html) {
   return fmt::format(
-      "<div class=\"figrow\">\n<figure>\n<img src=\"{png}\" width=\"960\" height=\"600\" "
+      "<div class=\"figrow\" id=\"{name}\">\n<figure>\n<img src=\"{png}\" width=\"960\" "
+      "height=\"600\" "
       "alt=\"{alt}\">\n"
       "<figcaption><b>{n}.</b> {cap} <span class=\"files\">Files: {name}.png, {name}.svg, "
       "{name}.gp, {name}.dat</span>"

@@ -800,7 +800,8 @@ std::vector<std::string> check_row(const TheoryCheck& c) {
   std::string measured = "–";
   if (c.measured)
     measured = c.kind == TheoryCheck::Kind::prop62 ? fmt::format("{:.0f}%", 100 * *c.measured)
-                                                   : fmt::format("{:.3f}", *c.measured);
+               : c.ci ? fmt::format("{:.3f} [{:.3f}, {:.3f}]", *c.measured, c.ci->lo, c.ci->hi)
+                      : fmt::format("{:.3f}", *c.measured);
   return {h::escape(c.group),
           h::escape(c.what),
           measured,

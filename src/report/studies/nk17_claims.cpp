@@ -727,6 +727,7 @@ struct Tally {
   int ran = 0, failed = 0, open = 0;
   std::vector<std::string> fails, opens, skips;
   std::map<Kind, std::pair<double, double>> ranges;  // min, max measured exponent per kind
+  std::map<Kind, std::pair<double, double>> cis;     // lowest and highest interval end per kind
 };
 
 std::string check_text(const TheoryCheck& c) {
@@ -760,6 +761,11 @@ Tally tally(const std::vector<TheoryCheck>& checks) {
         it->second = {std::min(it->second.first, *c.measured),
                       std::max(it->second.second, *c.measured)};
     }
+    if (c.ci) {
+      auto [it, fresh] = t.cis.try_emplace(c.kind, c.ci->lo, c.ci->hi);
+      if (!fresh)
+        it->second = {std::min(it->second.first, c.ci->lo), std::max(it->second.second, c.ci->hi)};
+    }
   }
   return t;
 }
@@ -770,8 +776,11 @@ std::vector<std::string> measured_parts(const Tally& t) {
     const auto it = t.ranges.find(k);
     if (it == t.ranges.end()) return "";
     const auto [lo, hi] = it->second;
-    return lo == hi ? fmt::format("{} {:.3f}", name, lo)
-                    : fmt::format("{} {:.3f}..{:.3f}", name, lo, hi);
+    std::string s = lo == hi ? fmt::format("{} {:.3f}", name, lo)
+                             : fmt::format("{} {:.3f}..{:.3f}", name, lo, hi);
+    if (const auto ci = t.cis.find(k); ci != t.cis.end())
+      s += fmt::format(", 95% CIs within [{:.3f}, {:.3f}]", ci->second.first, ci->second.second);
+    return s;
   };
   std::vector<std::string> parts;
   for (const auto& s :
