@@ -189,6 +189,17 @@ std::vector<std::string> Page::warnings_text() const {
   return out;
 }
 
+RunCounts Page::counted_runs() const {
+  // Every run in the database, but each configuration and seed used, left out or capped once.
+  std::vector<RunRecord> counted;
+  counted.reserve(runs_.size());
+  for (const auto& r : runs_)
+    if (!superseded(r)) counted.push_back(r);
+  RunCounts n = count_runs(counted, include_capped_);
+  n.total = static_cast<int>(runs_.size());
+  return n;
+}
+
 std::string Page::warnings_html() const {
   std::string s;
   for (const auto& w : warnings_text()) s += "<div class=\"warn\">" + h::escape(w) + "</div>\n";
@@ -249,8 +260,7 @@ std::string Page::header() const {
              "</p>\n",
              h::escape(fs::absolute(db_).lexically_normal().string()), now_utc(), INITSCOPE_VERSION,
              cites) +
-         run_cards(count_runs(runs_, include_capped_), include_capped_, superseded_.size()) +
-         warnings_html();
+         run_cards(counted_runs(), include_capped_, superseded_.size()) + warnings_html();
 }
 
 std::string Page::claims_section() const {

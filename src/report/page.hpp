@@ -97,6 +97,7 @@ class Page {
  private:
   std::string header() const;
   std::string warnings_html() const;
+  RunCounts counted_runs() const;
   bool superseded(const RunRecord& r) const;
   std::string claims_section() const;
   std::string runs_section() const;

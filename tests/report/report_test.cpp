@@ -434,6 +434,15 @@ TEST_F(ReportTest, RepeatsOfASeedCountOnceAsTheLatestCompleted) {
   const std::string html = read_file(after.index);
   EXPECT_NE(html.find("Repeats counted once"), std::string::npos);
   EXPECT_NE(html.find("latest completed"), std::string::npos);
+  // The cards count the runs the report uses once: 56 trained, and the repeat apart.
+  EXPECT_NE(html.find("<div class=\"v\">68</div><div class=\"k\">runs in the database</div>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<div class=\"v\">56</div><div class=\"k\">trained &amp; converged "
+                      "(used)</div>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<div class=\"v\">1</div><div class=\"k\">repeats not counted "
+                      "again</div>"),
+            std::string::npos);
   bool warned = false;
   for (const auto& w : after.warnings)
     warned = warned || w.find("repeats the configuration") != std::string::npos;
