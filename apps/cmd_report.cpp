@@ -23,11 +23,18 @@ void add_report(CLI::App& app, Common& common) {
       ->add_option("--out", *out,
                    "report folder (created if missing): index.html, PNGs, .gp and .dat files")
       ->required();
-  report->callback([out, &common] {
+  auto include_capped = std::make_shared<bool>(false);
+  report->add_flag("--include-capped", *include_capped,
+                   "also use runs a cap ended without a stopping criterion (fixed epochs), "
+                   "marked as such");
+  report->callback([out, include_capped, &common] {
     report::ReportOptions o;
     o.db = common.db;
     o.out = *out;
+    o.include_capped = *include_capped;
     const auto result = report::write_report(o);
+    // Warnings on stderr: stdout holds one line per claim, for scripts.
+    for (const auto& w : result.warnings) fmt::print(stderr, "initscope: warning: {}\n", w);
     for (const auto& c : result.claims) fmt::print("{}\n", report::claim_line(c));
     fmt::print("report: {} ({} figures)\n", result.index.string(), result.plots);
   });

@@ -146,20 +146,109 @@ bool is_init_only(const RunRecord& run) {
   return it != run.config.end() && it->is_number() && it->get<double>() == 0.0;
 }
 
-RunUse classify(const RunRecord& run) {
+bool is_collapsed(const RunRecord& run) {
+  return run.stopped_by.rfind("plateau", 0) == 0;
+}
+
+bool is_capped(const RunRecord& run) {
+  return run.status == k_status_completed && !run.converged && !is_init_only(run) &&
+         !is_collapsed(run);
+}
+
+RunUse classify(const RunRecord& run, bool include_capped) {
   if (run.status != k_status_completed) return RunUse::excluded;
   if (is_init_only(run)) return RunUse::init_only;
-  return run.converged ? RunUse::trained : RunUse::excluded;
+  // A plateau criterion "converges" on a network that learned nothing.
+  if (is_collapsed(run)) return RunUse::excluded;
+  return run.converged || include_capped ? RunUse::trained : RunUse::excluded;
 }
 
 std::string exclusion_reason(const RunRecord& run) {
   if (run.status == k_status_completed) {
+    if (is_collapsed(run))
+      return fmt::format("collapsed: training loss at chance level ({})", run.stopped_by);
     if (run.converged) return "";
     return fmt::format("stopped by cap {}", run.stopped_by.empty() ? "?" : run.stopped_by);
   }
   std::string why = run.status;
   if (!run.error.empty()) why += ": " + run.error;
   return why;
+}
+
+std::string exclusion_kind(const RunRecord& run) {
+  if (run.status == k_status_completed) return is_collapsed(run) ? "collapsed" : "stopped by a cap";
+  return run.status;
+}
+
+std::string exclusion_summary(const std::vector<const RunRecord*>& runs) {
+  std::map<std::string, int> n;
+  for (const RunRecord* r : runs) ++n[exclusion_kind(*r)];
+  std::string s;
+  for (const auto& [kind, count] : n)
+    s += fmt::format("{}{} {}", s.empty() ? "" : "; ", count, kind);
+  return s;
+}
+
+std::string repeat_key(const RunRecord& run) {
+  // Caps end a run, they do not change the weights of one a criterion ended; measurements read
+  // the weights without changing them.
+  static const std::set<std::string> k_not_weights = {"max_epochs", "max_steps", "measure_every",
+                                                      "flatness", "flatness_rows"};
+  nlohmann::json key = key_of_options(run.config, [](const OptionSpec& s) {
+    return s.role != OptionRole::execution && !k_not_weights.count(s.name);
+  });
+  key["seed"] = run.seed;
+  key["init_only"] = is_init_only(run);
+  return key.dump();
+}
+
+Repeats drop_repeats(const std::vector<const RunRecord*>& runs) {
+  // Per key: the run kept so far. A completed run beats any other; among equals the later id.
+  std::map<std::string, const RunRecord*> best;
+  const auto better = [](const RunRecord* a, const RunRecord* b) {
+    const bool ca = a->status == k_status_completed, cb = b->status == k_status_completed;
+    if (ca != cb) return ca;
+    return a->id > b->id;
+  };
+  std::vector<std::string> keys;
+  keys.reserve(runs.size());
+  for (const RunRecord* r : runs) {
+    keys.push_back(repeat_key(*r));
+    auto [it, fresh] = best.try_emplace(keys.back(), r);
+    if (!fresh && better(r, it->second)) it->second = r;
+  }
+  Repeats out;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const RunRecord* kept = best.at(keys[i]);
+    if (kept == runs[i])
+      out.kept.push_back(runs[i]);
+    else
+      out.superseded.emplace_back(runs[i], kept);
+  }
+  return out;
+}
+
+void attach_excluded(std::vector<Experiment>& experiments,
+                     const std::vector<const RunRecord*>& excluded,
+                     const std::function<nlohmann::json(const nlohmann::json&)>& key_of) {
+  std::vector<const RunRecord*> orphans;
+  for (const RunRecord* r : excluded) {
+    const nlohmann::json key = key_of(r->config);
+    auto it = std::find_if(experiments.begin(), experiments.end(),
+                           [&](const Experiment& e) { return e.key == key; });
+    if (it != experiments.end())
+      it->excluded.push_back(r);
+    else
+      orphans.push_back(r);
+  }
+  if (orphans.empty()) return;
+  // Experiments of excluded runs alone: grouped and labelled as group_runs labels any.
+  auto extra = group_runs(orphans, key_of);
+  for (auto& e : extra) {
+    e.excluded = std::move(e.runs);
+    e.runs.clear();
+    experiments.push_back(std::move(e));
+  }
 }
 
 namespace {

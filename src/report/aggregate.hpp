@@ -94,9 +94,38 @@ enum class RunUse {
 
 /// True if the run's config asks to measure the initialization only (max_steps = 0).
 bool is_init_only(const RunRecord& run);
-RunUse classify(const RunRecord& run);
+/// True if a cap (max_epochs, max_steps, ...) ended a completed run, not a stopping criterion:
+/// among them every run trained for a fixed number of epochs.
+bool is_capped(const RunRecord& run);
+/// True if the run collapsed: its training loss sat at chance level until `--stop plateau:N`
+/// ended it. Never used, whatever the options: a collapsed network fits nothing.
+bool is_collapsed(const RunRecord& run);
+/// How the report uses the run; with `include_capped` (report --include-capped) a run a cap
+/// ended counts as trained, for reports on sweeps without a stopping criterion.
+RunUse classify(const RunRecord& run, bool include_capped = false);
 /// Why an excluded run is left out ("stopped by cap max_epochs", "diverged: loss is NaN", ...).
 std::string exclusion_reason(const RunRecord& run);
+/// The reason's kind, for counts: "stopped by a cap", "diverged", "collapsed", "failed",
+/// "interrupted", "running".
+std::string exclusion_kind(const RunRecord& run);
+/// "2 stopped by a cap; 1 diverged" over the runs' exclusion_kind(); "" for none.
+std::string exclusion_summary(const std::vector<const RunRecord*>& runs);
+
+/// Repeats of one run: runs with the same configuration and seed (`train --again`, a sweep run
+/// twice into one database, a run resumed after it failed). The report counts each once, or
+/// two repeats of one seed would count as two seeds and shrink the error bars.
+struct Repeats {
+  std::vector<const RunRecord*> kept;  // one per configuration and seed, in the input order
+  /// (dropped run, the repeat kept in its place)
+  std::vector<std::pair<const RunRecord*, const RunRecord*>> superseded;
+};
+/// The key that makes runs repeats: the stored configuration (normalized) without the options
+/// that cannot change a finished run's trained weights (execution options, the caps, how often
+/// and what is measured), with the seed, and whether it measured the initialization only.
+std::string repeat_key(const RunRecord& run);
+/// Keeps, of each set of repeats, the latest completed run (by id), or the latest run if none
+/// completed.
+Repeats drop_repeats(const std::vector<const RunRecord*>& runs);
 
 /// Where a run sits in a sweep. `m` is the training-set size actually used (the `m` metric
 /// when stored, else config m, which is 0 for "all").
@@ -122,7 +151,17 @@ struct Experiment {
   std::string label;                   // short human description ("mnist ce lr=0.1 ...")
   int depth = 0;                       // weight layers d
   std::vector<const RunRecord*> runs;  // oldest first
+  /// The runs of the same key the report leaves out (capped, diverged, collapsed, failed):
+  /// never in a statistic, counted beside the claims (attach_excluded).
+  std::vector<const RunRecord*> excluded = {};
 };
+
+/// Adds to each experiment the `excluded` runs with its key (key_of(config)); an excluded run
+/// whose key has no experiment starts one with no used runs, so that a claim can say its runs
+/// were all excluded.
+void attach_excluded(std::vector<Experiment>& experiments,
+                     const std::vector<const RunRecord*>& excluded,
+                     const std::function<nlohmann::json(const nlohmann::json&)>& key_of);
 
 // experiment_key and init_key are the only places the report derives a grouping key from a
 // stored config: every study groups with group_runs(runs, experiment_key) or

@@ -56,8 +56,45 @@ Verdict combine_verdicts(const std::vector<Verdict>& parts) {
                     : Verdict::skip;
 }
 
+std::string coverage_text(const Coverage& c) {
+  std::string s = fmt::format("{} run{} used", c.used, c.used == 1 ? "" : "s");
+  if (c.capped_used > 0) s += fmt::format(" ({} stopped by a cap, included)", c.capped_used);
+  s += fmt::format("; {} excluded", c.excluded);
+  if (!c.why.empty()) s += " (" + c.why + ")";
+  return s;
+}
+
 std::string claim_line(const Claim& c) {
-  return fmt::format("{} {}: {}", verdict_name(c.verdict), c.id, c.figure);
+  std::string s = fmt::format("{}{} {}: {}", verdict_name(c.verdict),
+                              c.consistency ? " (consistency check)" : "", c.id, c.figure);
+  if (c.verdict != Verdict::skip && !c.criterion.empty()) s += " | rule: " + c.criterion;
+  if (c.coverage) s += " | " + coverage_text(*c.coverage);
+  return s;
+}
+
+VerdictCounts count_verdicts(const std::vector<Claim>& claims) {
+  VerdictCounts n;
+  for (const auto& c : claims) {
+    if (c.consistency) {
+      ++n.consistency;
+      continue;
+    }
+    switch (c.verdict) {
+      case Verdict::pass:
+        ++n.pass;
+        break;
+      case Verdict::fail:
+        ++n.fail;
+        break;
+      case Verdict::inconclusive:
+        ++n.inconclusive;
+        break;
+      case Verdict::skip:
+        ++n.skip;
+        break;
+    }
+  }
+  return n;
 }
 
 std::string first_items(const std::vector<std::string>& items, size_t n) {
@@ -91,6 +128,18 @@ Claim combine(const std::string& id, const std::string& rule,
     parts.push_back(fmt::format("[{}] {} {}", label, verdict_name(c.verdict), c.figure));
   }
   out.verdict = combine_verdicts(verdicts);
+  // The rule is the same for every experiment; the runs add up.
+  std::vector<std::string> whys;
+  for (const auto& [label, c] : per_experiment) {
+    if (out.criterion.empty()) out.criterion = c.criterion;
+    if (!c.coverage) continue;
+    if (!out.coverage) out.coverage = Coverage{};
+    out.coverage->used += c.coverage->used;
+    out.coverage->excluded += c.coverage->excluded;
+    out.coverage->capped_used += c.coverage->capped_used;
+    if (!c.coverage->why.empty()) whys.push_back(fmt::format("[{}] {}", label, c.coverage->why));
+  }
+  if (out.coverage) out.coverage->why = first_items(whys, 3);
   if (parts.empty())
     out.figure = "no experiment has the data: " + first_items(skipped, 3);
   else

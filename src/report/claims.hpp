@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,16 +34,43 @@ Verdict ci_verdict(double lo, double hi, const Region& region);
 /// The same rule in words, for claim rules and the page.
 extern const char* const k_ci_rule;
 
+/// Which runs a claim read: how many, and how many runs of the same sweep cells the report left
+/// out and why ("2 stopped by cap max_epochs; 1 diverged"), so that a reader can judge what a
+/// verdict built on the survivors is worth.
+struct Coverage {
+  int used = 0;
+  int excluded = 0;
+  std::string why;      // the excluded runs' reasons with counts; "" if none
+  int capped_used = 0;  // runs stopped by a cap among `used` (report --include-capped)
+};
+/// "45 runs used; 3 excluded (2 stopped by cap max_epochs; 1 diverged)".
+std::string coverage_text(const Coverage& c);
+
 /// One checked claim.
 struct Claim {
   std::string id;
   Verdict verdict = Verdict::skip;
   std::string figure;  // the measured numbers behind the verdict, or why it was skipped
   std::string rule;    // the rule applied, in words
+  /// The rule in a few words, printed beside the verdict ("95% CI of k in [0.2, 0.5]").
+  std::string criterion = {};
+  /// A check that holds by construction unless the code is wrong (Proposition 6.2 is an
+  /// inequality between norms the code computes): shown as a consistency check, not counted as a
+  /// reproduced claim.
+  bool consistency = false;
+  std::optional<Coverage> coverage = {};
 };
 
-/// "PASS <id>: <figure>" (or FAIL, or "SKIP <id>: <why>"): the report's line on stdout.
+/// "PASS <id>: <figure> | rule: <criterion> | <coverage>" (or FAIL, INCONCLUSIVE, or "SKIP <id>:
+/// <why>"), with "PASS (consistency check) <id>: ..." for a consistency check: the report's line
+/// on stdout.
 std::string claim_line(const Claim& c);
+
+/// Claims counted as reproduced (not consistency checks) with each verdict.
+struct VerdictCounts {
+  int pass = 0, fail = 0, inconclusive = 0, skip = 0, consistency = 0;
+};
+VerdictCounts count_verdicts(const std::vector<Claim>& claims);
 
 /// At most `n` items of a list joined by "; ", then "; and K more".
 std::string first_items(const std::vector<std::string>& items, size_t n = 6);

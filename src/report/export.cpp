@@ -45,19 +45,12 @@ FlatTable flatten_runs(const std::vector<RunRecord>& runs) {
     for (const auto& [k, v] : configs.back()) config_keys.insert(k);
     for (const auto& [k, v] : r.metrics) metric_keys.insert(k);
   }
-  std::set<std::string> taken(t.columns.begin(), t.columns.end());
+  // Every config key under config., every metric under metric.: one scheme, and the run's own
+  // columns (seed, converged, ...) can never collide with a key or a metric of the same name.
   std::vector<std::pair<std::string, std::string>> config_cols,
       metric_cols;  // (column, source key)
-  for (const auto& k : config_keys) {
-    const std::string col = taken.count(k) ? "config." + k : k;
-    taken.insert(col);
-    config_cols.emplace_back(col, k);
-  }
-  for (const auto& k : metric_keys) {
-    const std::string col = taken.count(k) ? "metric." + k : k;
-    taken.insert(col);
-    metric_cols.emplace_back(col, k);
-  }
+  for (const auto& k : config_keys) config_cols.emplace_back("config." + k, k);
+  for (const auto& k : metric_keys) metric_cols.emplace_back("metric." + k, k);
   for (const auto& [col, k] : config_cols) t.columns.push_back(col);
   for (const auto& [col, k] : metric_cols) t.columns.push_back(col);
 

@@ -2,11 +2,11 @@
 // spreadsheets, pandas or R.
 //
 // Columns, in order: id, created, status, stopped_by, converged, seed, config_hash,
-// wall_seconds; then the config's keys (union over runs, sorted; nested objects flattened as
-// "a.b", arrays kept as JSON text such as ["margin:10:0.99"]); then every metric (union over
-// runs, sorted). A config key or metric whose name is already taken by an earlier column gets a
-// "config." or "metric." prefix (config.seed, metric.m, metric.converged, metric.wall_seconds),
-// so no value is lost or silently merged.
+// wall_seconds (the run's own); then every config key as "config.KEY" (union over runs, sorted;
+// nested objects flattened as "config.a.b", arrays kept as JSON text such as
+// ["margin:10:0.99"]); then every metric as "metric.NAME" (union over runs, sorted). One
+// scheme for all, so no name collides (config.seed beside seed, metric.m beside config.m) and a
+// column's source is in its name. Error metrics are fractions (0.023, not 2.3%).
 // A value a run lacks is an empty CSV cell and null in JSON Lines. Non-finite metrics are
 // written nan / inf / -inf in CSV and null in JSON Lines (JSON has no such numbers).
 // Deliberately left out: trajectories and artifacts (see `initscope show --trajectory`).

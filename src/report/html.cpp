@@ -67,11 +67,28 @@ std::string badge(Verdict v) {
 std::string plot_table(const PlotSpec& spec) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& l : spec.lines)
-    for (const auto& p : l.points)
-      rows.push_back({escape(l.title), escape(num(p.x)), escape(fmt::format("{:.5g}", p.y.mean)),
-                      p.y.n > 1 ? escape(fmt::format("{:.3g}", p.y.sd)) : "–",
-                      fmt::format("{}", p.y.n)});
+    for (const auto& p : l.points) {
+      if (!spec.geometric) {
+        rows.push_back({escape(l.title), escape(num(p.x)), escape(fmt::format("{:.5g}", p.y.mean)),
+                        p.y.n > 1 ? escape(fmt::format("{:.3g}", p.y.sd)) : "–",
+                        fmt::format("{}", p.y.n)});
+        continue;
+      }
+      const PointBand b = point_band(spec, p);
+      std::string marked;
+      for (double v : outliers(p))
+        marked += (marked.empty() ? "" : ", ") + fmt::format("{:.4g}", v);
+      rows.push_back({escape(l.title), escape(num(p.x)), escape(fmt::format("{:.5g}", b.centre)),
+                      p.y.n > 1 ? escape(fmt::format("{:.3g}", b.hi / b.centre)) : "–",
+                      fmt::format("{}", p.y.n), marked.empty() ? "–" : escape(marked)});
+    }
   if (rows.empty()) return "<p class=\"muted\">No data points.</p>\n";
+  if (spec.geometric)
+    return fmt::format(
+               "<div class=\"tcap\">{}: geometric mean, ×/÷ geometric sd, over n seeds; "
+               "outlier runs (&gt; {:g}× from their cell's median)</div>\n",
+               escape(spec.y_name), k_outlier_factor) +
+           table({"line", spec.x_name, "geo. mean", "×/÷", "n", "outliers"}, rows, "num");
   return fmt::format("<div class=\"tcap\">{}: mean and sd over n seeds</div>\n",
                      escape(spec.y_name)) +
          table({"line", spec.x_name, "mean", "sd", "n"}, rows, "num");
@@ -80,10 +97,11 @@ std::string plot_table(const PlotSpec& spec) {
 std::string figure(const PlotSpec& spec, const std::string& label,
                    const std::string& caption_html) {
   return fmt::format(
-      "<div class=\"figrow\">\n<figure>\n<img src=\"{png}\" width=\"960\" height=\"600\" "
+      "<div class=\"figrow\" id=\"{name}\">\n<figure>\n<img src=\"{png}\" width=\"960\" "
+      "height=\"600\" "
       "alt=\"{alt}\">\n"
-      "<figcaption><b>{n}.</b> {cap} <span class=\"files\">Files: {name}.png, {name}.gp, "
-      "{name}.dat</span>"
+      "<figcaption><b>{n}.</b> {cap} <span class=\"files\">Files: {name}.png, {name}.svg, "
+      "{name}.gp, {name}.dat</span>"
       "</figcaption>\n</figure>\n<div class=\"figdata\">\n{table}</div>\n</div>\n",
       fmt::arg("png", escape(spec.name + ".png")), fmt::arg("alt", escape(spec.title)),
       fmt::arg("n", escape(label)), fmt::arg("cap", caption_html),
@@ -144,6 +162,9 @@ figcaption .files { display: block; color: var(--muted); font-size: 12px; margin
 .tcap { font-size: 12.5px; color: var(--muted); margin: 0 0 4px; }
 .figdata.narrow { max-width: 640px; max-height: 320px; }
 .missing { border-left: 4px solid #bf8700; background: #fff8e5; padding: 8px 12px; margin: 12px 0; font-size: 14px; }
+.warn { border-left: 4px solid #cf222e; background: #fff1f0; padding: 8px 12px; margin: 10px 0; font-size: 14px; }
+figure.curves { margin: 10px 0 22px; max-width: 960px; }
+details > summary { cursor: pointer; font-weight: 600; margin: 10px 0; }
 .note { border-left: 4px solid var(--accent); background: #f0f6fc; padding: 8px 12px; margin: 12px 0; font-size: 14px; }
 footer { margin-top: 48px; color: var(--muted); font-size: 13px; border-top: 1px solid var(--line); padding-top: 10px; }
 @media (max-width: 1000px) { .figrow { flex-direction: column; } .figdata { max-height: none; } }

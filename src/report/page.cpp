@@ -50,11 +50,15 @@ std::string card(int value, const std::string& what) {
       h::escape(what));
 }
 
-std::string run_cards(const RunCounts& n) {
+std::string run_cards(const RunCounts& n, bool include_capped, size_t repeats) {
   return "<div class=\"cards\">\n" + card(n.total, "runs in the database") +
-         card(n.trained, "trained & converged (used)") + card(n.init_only, "initialization only") +
-         card(n.capped, "stopped by a cap") + card(n.other, "diverged, failed or unfinished") +
-         "</div>\n";
+         card(n.trained, include_capped ? "trained (used; capped ones included)"
+                                        : "trained & converged (used)") +
+         card(n.init_only, "initialization only") +
+         card(n.capped, include_capped ? "stopped by a cap (included, marked)"
+                                       : "stopped by a cap (left out)") +
+         card(n.other, "diverged, collapsed, failed or unfinished") +
+         card(static_cast<int>(repeats), "repeats not counted again") + "</div>\n";
 }
 
 // One row per status: runs, converged, stopped by a cap, init-only.
@@ -91,11 +95,12 @@ bool starts_at_zero(const PlotSpec& spec) {
 
 }  // namespace
 
-RunCounts count_runs(const std::vector<RunRecord>& runs) {
+RunCounts count_runs(const std::vector<RunRecord>& runs, bool include_capped) {
   RunCounts n;
   n.total = static_cast<int>(runs.size());
   for (const auto& r : runs) {
-    switch (classify(r)) {
+    if (is_capped(r)) ++n.capped;
+    switch (classify(r, include_capped)) {
       case RunUse::trained:
         ++n.trained;
         break;
@@ -103,17 +108,18 @@ RunCounts count_runs(const std::vector<RunRecord>& runs) {
         ++n.init_only;
         break;
       case RunUse::excluded:
-        ++(r.status == k_status_completed ? n.capped : n.other);
+        if (!is_capped(r)) ++n.other;
         break;
     }
   }
   return n;
 }
 
-std::vector<const RunRecord*> excluded_runs(const std::vector<RunRecord>& runs) {
+std::vector<const RunRecord*> excluded_runs(const std::vector<RunRecord>& runs,
+                                            bool include_capped) {
   std::vector<const RunRecord*> out;
   for (const auto& r : runs)
-    if (classify(r) == RunUse::excluded) out.push_back(&r);
+    if (classify(r, include_capped) == RunUse::excluded) out.push_back(&r);
   return out;
 }
 
@@ -127,8 +133,78 @@ std::string config_summary(const RunRecord& r) {
   return s;
 }
 
-Page::Page(fs::path db, fs::path dir, const std::vector<RunRecord>& runs)
-    : db_(std::move(db)), dir_(std::move(dir)), runs_(runs) {}
+Page::Page(fs::path db, fs::path dir, const std::vector<RunRecord>& runs, bool include_capped)
+    : db_(std::move(db)), dir_(std::move(dir)), runs_(runs), include_capped_(include_capped) {}
+
+void Page::set_repeats(std::vector<std::pair<const RunRecord*, const RunRecord*>> superseded) {
+  superseded_ = std::move(superseded);
+}
+
+bool Page::superseded(const RunRecord& r) const {
+  for (const auto& [dropped, kept] : superseded_)
+    if (dropped == &r) return true;
+  return false;
+}
+
+std::vector<std::string> Page::warnings_text() const {
+  std::vector<std::string> out;
+  // Over the runs the report counts: each configuration and seed once.
+  int training = 0, capped = 0;
+  std::vector<const RunRecord*> excluded;
+  for (const auto& r : runs_) {
+    if (superseded(r) || is_init_only(r)) continue;
+    ++training;
+    if (is_capped(r)) ++capped;
+    if (classify(r, include_capped_) == RunUse::excluded) excluded.push_back(&r);
+  }
+  const int left_out = static_cast<int>(excluded.size());
+  if (training > 0 && left_out >= k_warn_excluded_fraction * training)
+    out.push_back(fmt::format(
+        "{} of {} training runs ({:.0f}%) were left out: {}. The claims use the rest: each "
+        "claim counts the runs of its sweep cells it lost, and one that lost half of them, or is "
+        "left with fewer than 3 widths or values of m or with a cell of one seed, is "
+        "INCONCLUSIVE.",
+        left_out, training, 100.0 * left_out / training, exclusion_summary(excluded)));
+  if (capped > 0 && !include_capped_)
+    out.push_back(fmt::format(
+        "{} run{} stopped at a cap (max_epochs or max_steps) without meeting a stopping "
+        "criterion, as runs trained for a fixed number of epochs do: left out, because the paper "
+        "measures r where a criterion is met{}. `initscope report --include-capped` includes "
+        "them, marked as such.",
+        capped, capped == 1 ? "" : "s",
+        capped == training ? " (here every training run was capped, so the figures are empty)"
+                           : ""));
+  if (capped > 0 && include_capped_)
+    out.push_back(fmt::format(
+        "{} run{} stopped by a cap are included (--include-capped): their distances and errors "
+        "are where the cap stopped them, not where a stopping criterion was met. Each claim says "
+        "how many capped runs it used.",
+        capped, capped == 1 ? "" : "s"));
+  if (!superseded_.empty())
+    out.push_back(fmt::format(
+        "{} run{} repeat{} the configuration and seed of another run: each configuration and "
+        "seed counts once, as its latest completed repeat (listed under Runs).",
+        superseded_.size(), superseded_.size() == 1 ? "" : "s",
+        superseded_.size() == 1 ? "s" : ""));
+  return out;
+}
+
+RunCounts Page::counted_runs() const {
+  // Every run in the database, but each configuration and seed used, left out or capped once.
+  std::vector<RunRecord> counted;
+  counted.reserve(runs_.size());
+  for (const auto& r : runs_)
+    if (!superseded(r)) counted.push_back(r);
+  RunCounts n = count_runs(counted, include_capped_);
+  n.total = static_cast<int>(runs_.size());
+  return n;
+}
+
+std::string Page::warnings_html() const {
+  std::string s;
+  for (const auto& w : warnings_text()) s += "<div class=\"warn\">" + h::escape(w) + "</div>\n";
+  return s;
+}
 
 void Page::cite(const std::string& html) {
   cites_.push_back(html);
@@ -144,6 +220,11 @@ void Page::add_runs_note(const std::string& html) {
 
 void Page::add(const std::string& html) {
   body_ += html;
+}
+
+void Page::add_drawn(const std::string& html, int plots) {
+  body_ += html;
+  plots_ += plots;
 }
 
 void Page::heading(int level, const std::string& text_html) {
@@ -179,29 +260,74 @@ std::string Page::header() const {
              "</p>\n",
              h::escape(fs::absolute(db_).lexically_normal().string()), now_utc(), INITSCOPE_VERSION,
              cites) +
-         run_cards(count_runs(runs_));
+         run_cards(counted_runs(), include_capped_, superseded_.size()) + warnings_html();
 }
 
 std::string Page::claims_section() const {
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& c : claims_)
-    rows.push_back({h::escape(c.id), h::badge(c.verdict), h::escape(c.figure), h::escape(c.rule)});
-  return "<h2>Claims</h2>\n" + h::table({"claim", "result", "measured", "rule"}, rows, "claims") +
-         "<p class=\"muted\">SKIP means the database lacks the runs the rule needs, not that the "
-         "claim failed. Each study's thresholds are fixed in its source under "
-         "src/report/studies/ from its paper's statements.</p>\n";
+  std::vector<std::vector<std::string>> rows, checks;
+  const auto row = [](const Claim& c) {
+    std::string rule = c.criterion.empty()
+                           ? h::escape(c.rule)
+                           : "<b>" + h::escape(c.criterion) + "</b><br>" + h::escape(c.rule);
+    return std::vector<std::string>{h::escape(c.id), h::badge(c.verdict), h::escape(c.figure),
+                                    c.coverage ? h::escape(coverage_text(*c.coverage)) : "–", rule};
+  };
+  for (const auto& c : claims_) (c.consistency ? checks : rows).push_back(row(c));
+  const VerdictCounts n = count_verdicts(claims_);
+  std::string s =
+      "<h2>Claims</h2>\n" +
+      fmt::format(
+          "<p>Reproduced claims: <b>{} PASS</b>, {} FAIL, {} INCONCLUSIVE, {} "
+          "SKIP{}.</p>\n",
+          n.pass, n.fail, n.inconclusive, n.skip,
+          n.consistency ? fmt::format("; and {} consistency check{} (below, "
+                                      "not counted)",
+                                      n.consistency, n.consistency == 1 ? "" : "s")
+                        : "") +
+      h::table({"claim", "result", "measured (95% CI)", "runs", "rule"}, rows, "claims") +
+      "<p class=\"muted\">One rule for every claim about measured data: PASS when "
+      "the statistic's 95% confidence interval lies inside the region the paper "
+      "claims, FAIL when it lies outside, INCONCLUSIVE when it straddles an end, or "
+      "when the runs left after exclusions are too few to decide (fewer than 3 "
+      "widths or values of m, a cell with one seed, half of the cells' runs "
+      "excluded). SKIP means the database holds no runs of that figure. Each "
+      "study's regions are fixed in its source under src/report/studies/ from its "
+      "paper's statements.</p>\n";
+  if (!checks.empty())
+    s += "<h3>Consistency checks</h3>\n<p class=\"muted\">These hold by construction unless "
+         "the code computing them is wrong (an inequality between norms it computes): they "
+         "check the code, not the paper, and are not counted as reproduced claims.</p>\n" +
+         h::table({"check", "result", "measured", "runs", "rule"}, checks, "claims");
+  return s;
 }
 
 std::string Page::runs_section() const {
-  return "<h2>Runs</h2>\n" +
-         h::table({"status", "runs", "converged", "stopped by a cap", "init-only"},
-                  status_rows(runs_), "num") +
-         runs_notes_;
+  std::string s = "<h2>Runs</h2>\n" +
+                  h::table({"status", "runs", "converged", "stopped by a cap", "init-only"},
+                           status_rows(runs_), "num") +
+                  runs_notes_;
+  if (superseded_.empty()) return s;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [dropped, kept] : superseded_)
+    rows.push_back({std::to_string(dropped->id), h::escape(dropped->status),
+                    std::to_string(kept->id), h::escape(kept->status),
+                    h::escape(config_summary(*kept))});
+  return s + "<h3 id=\"repeats\">Repeats counted once</h3>\n" +
+         fmt::format(
+             "<p>{} run{} repeat the configuration and seed of a later or completed run. Two "
+             "repeats of one seed are one draw, not two: counted twice they would shrink the "
+             "error bars. Of each set of repeats the report uses the <b>latest completed</b> "
+             "run (the latest run if none completed) and leaves the others out of every count, "
+             "figure and claim.</p>\n",
+             superseded_.size(), superseded_.size() == 1 ? "" : "s") +
+         h::table({"run not counted", "its status", "repeat used", "its status", "configuration"},
+                  rows, "runs");
 }
 
 std::string Page::excluded_section() const {
   std::string s = "<h2 id=\"excluded\">Excluded runs</h2>\n";
-  const auto excluded = excluded_runs(runs_);
+  auto excluded = excluded_runs(runs_, include_capped_);
+  std::erase_if(excluded, [this](const RunRecord* r) { return superseded(*r); });
   if (excluded.empty())
     return s +
            "<p>None: every run completed and either converged or measured the initialization "
@@ -222,7 +348,8 @@ std::string Page::excluded_section() const {
 std::string Page::footer() const {
   return fmt::format(
       "<footer>Written by <code>initscope report --db {} --out {}</code>. Each figure is NAME.png "
-      "drawn by gnuplot from NAME.gp and NAME.dat in this folder; re-draw them with <code>cd {} "
+      "and NAME.svg drawn by gnuplot from NAME.gp and NAME.dat in this folder; re-draw them with "
+      "<code>cd {} "
       "&amp;&amp; for f in *.gp; do gnuplot \"$f\"; done</code>.</footer>\n",
       h::escape(db_.string()), h::escape(dir_.string()), h::escape(dir_.string()));
 }

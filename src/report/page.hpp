@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "report/claims.hpp"
@@ -25,10 +26,16 @@ struct RunCounts {
   int capped = 0;     // completed but stopped by a cap (excluded)
   int other = 0;      // diverged, failed, running or interrupted (excluded)
 };
-RunCounts count_runs(const std::vector<RunRecord>& runs);
+/// `capped` counts every run a cap ended (is_capped), included or not; with `include_capped`
+/// they are among `trained` too.
+RunCounts count_runs(const std::vector<RunRecord>& runs, bool include_capped = false);
 
 /// The runs the report leaves out (classify() == excluded), oldest first.
-std::vector<const RunRecord*> excluded_runs(const std::vector<RunRecord>& runs);
+std::vector<const RunRecord*> excluded_runs(const std::vector<RunRecord>& runs,
+                                            bool include_capped = false);
+
+/// A share of a sweep's training runs left out at or above which the page warns at its top.
+inline constexpr double k_warn_excluded_fraction = 0.1;
 
 /// One line describing a run's configuration, for the excluded-runs table:
 /// "mnist H=256 m=4096 noise=0 seed=1 loss=ce lr=0.1 stop=margin:10:0.99".
@@ -38,7 +45,15 @@ class Page {
  public:
   /// `db` is shown in the header and footer; figures are drawn into `dir`. `runs` (every run in
   /// the database, counted and its excluded runs listed) must outlive the page.
-  Page(std::filesystem::path db, std::filesystem::path dir, const std::vector<RunRecord>& runs);
+  /// `include_capped`: runs a cap ended are used (report --include-capped), and marked.
+  Page(std::filesystem::path db, std::filesystem::path dir, const std::vector<RunRecord>& runs,
+       bool include_capped = false);
+
+  /// The repeats the report does not count: (dropped run, the repeat used in its place).
+  void set_repeats(std::vector<std::pair<const RunRecord*, const RunRecord*>> superseded);
+  /// The warnings the page opens with, as plain text: many runs excluded, capped runs left
+  /// out (and the flag that includes them) or included, repeats counted once.
+  std::vector<std::string> warnings_text() const;
 
   /// Adds " · HTML" to the header line (a study says which paper it reproduces).
   void cite(const std::string& html);
@@ -61,6 +76,12 @@ class Page {
   void figure(const PlotSpec& spec, const std::string& caption_html, const std::string& why,
               const std::string& label = "");
 
+  /// Adds the HTML of `plots` figures a module drew itself into dir() (learning curves),
+  /// counted in plots().
+  void add_drawn(const std::string& html, int plots);
+  /// The report folder figures are drawn into.
+  const std::filesystem::path& dir() const { return dir_; }
+
   /// What the figures added without a label are numbered with: "Figure " + prefix + N ("S" for
   /// a study whose labels follow a paper and whose own figures are supplementary: "Figure S3").
   void set_unlabeled_prefix(const std::string& prefix) { unlabeled_prefix_ = prefix; }
@@ -77,6 +98,9 @@ class Page {
 
  private:
   std::string header() const;
+  std::string warnings_html() const;
+  RunCounts counted_runs() const;
+  bool superseded(const RunRecord& r) const;
   std::string claims_section() const;
   std::string runs_section() const;
   std::string excluded_section() const;
@@ -85,6 +109,8 @@ class Page {
   std::filesystem::path db_;
   std::filesystem::path dir_;
   const std::vector<RunRecord>& runs_;
+  bool include_capped_ = false;
+  std::vector<std::pair<const RunRecord*, const RunRecord*>> superseded_;
   std::vector<std::string> cites_;
   std::vector<Claim> claims_;
   std::string runs_notes_;

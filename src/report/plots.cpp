@@ -41,7 +41,7 @@ std::vector<SeriesPoint> usable_points(const PlotSpec& s, const PlotLine& line) 
 }
 
 // A gnuplot double-quoted string literal.
-std::string quoted(const std::string& text) {
+std::string gp_string(const std::string& text) {
   std::string out = "\"";
   for (char c : text) {
     if (c == '"' || c == '\\') out += '\\';
@@ -68,7 +68,9 @@ double nice_step(double raw) {
 
 // A tick label in gnuplot enhanced text: plain below 10^5, else "2·10^{11}".
 std::string tick_text(double v) {
-  if (v == 0.0 || (std::fabs(v) >= 1e-3 && std::fabs(v) < 1e5)) return fmt::format("{:.4g}", v);
+  // Whole numbers in full: {:.4g} would print 10000 as "1e+04".
+  if (std::fabs(v) < 1e5 && v == std::floor(v)) return fmt::format("{:.0f}", v);
+  if (std::fabs(v) >= 1e-3 && std::fabs(v) < 1e5) return fmt::format("{:.4g}", v);
   const int e = static_cast<int>(std::floor(std::log10(std::fabs(v)) + 1e-9));
   const double mantissa = std::stod(fmt::format("{:.3g}", v / std::pow(10.0, e)));
   return mantissa == 1.0 ? fmt::format("10^{{{}}}", e) : fmt::format("{:g}·10^{{{}}}", mantissa, e);
@@ -99,7 +101,35 @@ double curve_at(const PlotCurve& c, double x) {
   return std::exp(c.fit.log_c) * std::pow(x, c.fit.k);
 }
 
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return quantile_sorted(v, 0.5);
+}
+
 }  // namespace
+
+PointBand point_band(const PlotSpec& spec, const SeriesPoint& p) {
+  if (!spec.geometric) return {p.y.mean, p.y.mean - p.y.sd, p.y.mean + p.y.sd};
+  // On a log axis the natural centre and spread are those of log y: a run ten times the others
+  // moves the geometric mean by a factor, not the arithmetic mean by an order of magnitude.
+  std::vector<double> logs;
+  for (double v : p.values)
+    if (std::isfinite(v) && v > 0.0) logs.push_back(std::log(v));
+  if (logs.empty()) return {p.y.mean, p.y.mean, p.y.mean};
+  const Stats l = stats(logs);
+  return {std::exp(l.mean), std::exp(l.mean - l.sd), std::exp(l.mean + l.sd)};
+}
+
+std::vector<double> outliers(const SeriesPoint& p) {
+  std::vector<double> out;
+  if (p.values.size() < 3) return out;
+  const double med = median_of(p.values);
+  if (!(med > 0.0)) return out;
+  for (double v : p.values)
+    if (v > med * k_outlier_factor || v < med / k_outlier_factor) out.push_back(v);
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 std::vector<PlotLine> lines_from(const std::vector<Series>& series, const std::string& prefix,
                                  double scale) {
@@ -145,8 +175,10 @@ bool drawable(const PlotSpec& spec) {
 }
 
 std::string gnuplot_data(const PlotSpec& spec) {
-  std::string out = fmt::format(
-      "# {}\n# One block per line (gnuplot `index`), columns: x  mean  sd  n\n", spec.title);
+  std::string out =
+      fmt::format("# {}\n# One block per line (gnuplot `index`), columns: x  {}  n{}\n", spec.title,
+                  spec.geometric ? "geometric_mean  mean/gsd  mean*gsd" : "mean  mean-sd  mean+sd",
+                  spec.geometric ? "\n# Last block: outlier runs, columns: x  value" : "");
   bool first = true;
   for (const auto& l : spec.lines) {
     const auto pts = usable_points(spec, l);
@@ -154,14 +186,23 @@ std::string gnuplot_data(const PlotSpec& spec) {
     if (!first) out += "\n\n";
     first = false;
     out += fmt::format("# {}\n", l.title);
-    for (const auto& p : pts)
-      out += fmt::format("{} {} {} {}\n", g(p.x), g(p.y.mean), g(p.y.sd), p.y.n);
+    for (const auto& p : pts) {
+      const PointBand b = point_band(spec, p);
+      out += fmt::format("{} {} {} {} {}\n", g(p.x), g(b.centre), g(b.lo), g(b.hi), p.y.n);
+    }
+  }
+  if (spec.geometric) {
+    std::string rows;
+    for (const auto& l : spec.lines)
+      for (const auto& p : usable_points(spec, l))
+        for (double v : outliers(p)) rows += fmt::format("{} {}\n", g(p.x), g(v));
+    if (!rows.empty()) out += "\n\n# outlier runs\n" + rows;
   }
   return out;
 }
 
 std::string gnuplot_script(const PlotSpec& spec) {
-  // Ranges from the data (error bars and fitted curves included), padded a little.
+  // Ranges from the data (error bars, outliers and fitted curves included), padded a little.
   std::set<double> xs;
   double ylo = std::numeric_limits<double>::infinity(), yhi = -ylo;
   auto take_y = [&](double y) {
@@ -169,67 +210,73 @@ std::string gnuplot_script(const PlotSpec& spec) {
     ylo = std::min(ylo, y);
     yhi = std::max(yhi, y);
   };
+  bool any_outlier = false;
   for (const auto& l : spec.lines)
     for (const auto& p : usable_points(spec, l)) {
       xs.insert(p.x);
-      take_y(p.y.mean);
-      take_y(p.y.mean - p.y.sd);
-      take_y(p.y.mean + p.y.sd);
+      const PointBand b = point_band(spec, p);
+      take_y(b.centre);
+      take_y(b.lo);
+      take_y(b.hi);
+      if (spec.geometric)
+        for (double v : outliers(p)) {
+          take_y(v);
+          any_outlier = true;
+        }
     }
   for (const auto& c : spec.curves) {
     take_y(curve_at(c, c.x_lo));
     take_y(curve_at(c, c.x_hi));
   }
-  std::string s;
-  s += fmt::format("# {}\n", spec.title);
-  s += fmt::format("# Written by `initscope report`. Data: {}.dat (blocks: x mean sd n).\n",
-                   spec.name);
-  s += fmt::format("# Re-draw in this folder with: gnuplot {}.gp\n", spec.name);
-  s += "set terminal pngcairo size 960,600 enhanced font \"DejaVu Sans,12\" linewidth 1.2\n";
-  s += "set encoding utf8\n";
-  s += fmt::format("set output {}\n", quoted(spec.name + ".png"));
+  std::string b;  // everything after the terminal: drawn once per terminal
   for (int i = 0; i < k_num_colours; ++i)
-    s += fmt::format("set linetype {} lc rgb \"{}\" lw 2 pt 7 ps 1.1\n", i + 1, k_colours[i]);
-  s += fmt::format("set title {} noenhanced\n", quoted(spec.title));
-  s += fmt::format("set xlabel {}\nset ylabel {}\n", quoted(spec.xlabel), quoted(spec.ylabel));
-  s += "set grid lc rgb \"#d0d0d0\" lw 1\nset border lc rgb \"#404040\"\n";
-  s += "set key outside right top noenhanced spacing 1.3\n";
+    b += fmt::format("set linetype {} lc rgb \"{}\" lw 2 pt 7 ps 1.1\n", i + 1, k_colours[i]);
+  b += fmt::format("set title {} noenhanced\n", gp_string(spec.title));
+  b +=
+      fmt::format("set xlabel {}\nset ylabel {}\n", gp_string(spec.xlabel), gp_string(spec.ylabel));
+  b += "set grid lc rgb \"#d0d0d0\" lw 1\nset border lc rgb \"#404040\"\n";
   if (!xs.empty()) {
     const double lo = *xs.begin(), hi = *xs.rbegin();
     if (spec.log_x) {
-      s += "set logscale x 2\n";
-      s += fmt::format("set xrange [{}:{}]\n", g(lo / 1.3), g(hi * 1.3));
+      b += "set logscale x 2\n";
+      b += fmt::format("set xrange [{}:{}]\n", g(lo / 1.3), g(hi * 1.3));
     } else {
       const double pad = hi > lo ? 0.06 * (hi - lo) : 0.5;
-      s += fmt::format("set xrange [{}:{}]\n", g(lo - pad), g(hi + pad));
+      b += fmt::format("set xrange [{}:{}]\n", g(lo - pad), g(hi + pad));
     }
     if (xs.size() <= 12) {
       std::string tics;
       for (double x : xs)
         tics += fmt::format("{}\"{}\" {}", tics.empty() ? "" : ", ", num(x), g(x));
-      s += fmt::format("set xtics ({})\n", tics);
+      b += fmt::format("set xtics ({})\n", tics);
     }
   }
   if (std::isfinite(ylo)) {
     if (spec.log_y) {
-      s += "set logscale y 10\n";
+      b += "set logscale y 10\n";
       const double lo = ylo, hi = std::max(yhi, ylo * 1.0001);
       const double pad = std::max(std::pow(hi / lo, 0.06), 1.05);
-      s += fmt::format("set yrange [{}:{}]\n", g(lo / pad), g(hi * pad));
+      b += fmt::format("set yrange [{}:{}]\n", g(lo / pad), g(hi * pad));
       std::string tics;
       for (double t : log_ticks(lo / pad, hi * pad))
         tics += fmt::format("{}\"{}\" {}", tics.empty() ? "" : ", ", tick_text(t), g(t));
-      s += fmt::format("set ytics ({})\n", tics);
+      b += fmt::format("set ytics ({})\n", tics);
     } else {
       // From zero, a quantity's relative change is what the eye sees as a slope.
       const bool zero = spec.y_from_zero && ylo >= 0.0;
       const double lo = zero ? 0.0 : ylo;
       const double span = yhi - lo;
       const double pad = span > 0 ? 0.08 * span : std::max(std::fabs(lo) * 0.1, 1e-3);
-      s += fmt::format("set yrange [{}:{}]\n", g(zero ? 0.0 : lo - pad), g(yhi + pad));
+      b += fmt::format("set yrange [{}:{}]\n", g(zero ? 0.0 : lo - pad), g(yhi + pad));
     }
   }
-  s += "set samples 400\n";
+  b += "set samples 400\n";
+  // A curve drawn in a line's colour shares that line's key entry: "H = 64 (fit: k = 0.3)".
+  std::vector<std::string> titles;
+  for (const auto& l : spec.lines) titles.push_back(l.title);
+  for (const auto& c : spec.curves)
+    if (c.line >= 0 && static_cast<size_t>(c.line) < titles.size())
+      titles[static_cast<size_t>(c.line)] += " (" + c.title + ")";
   std::vector<std::string> items;
   int block = 0;
   for (size_t i = 0; i < spec.lines.size(); ++i) {
@@ -240,24 +287,55 @@ std::string gnuplot_script(const PlotSpec& spec) {
     const std::string style = spec.lines[i].reference
                                   ? std::string("lc rgb \"#000000\" pt 6 dt 3")
                                   : fmt::format("lt {}", static_cast<int>(i % k_num_colours) + 1);
-    items.push_back(fmt::format("{} index {} using 1:2{} with {} {} title {}",
-                                quoted(spec.name + ".dat"), block, spread ? ":3" : "",
-                                spread ? "yerrorlines" : "linespoints", style,
-                                quoted(spec.lines[i].title)));
+    items.push_back(fmt::format(
+        "{} index {} using 1:2{} with {} {} title {}", gp_string(spec.name + ".dat"), block,
+        spread ? ":3:4" : "", spread ? "yerrorlines" : "linespoints", style, gp_string(titles[i])));
     ++block;
   }
+  if (any_outlier)
+    items.push_back(fmt::format(
+        "{} index {} using 1:2 with points pt 6 ps 2.2 lw 2 lc rgb \"#cf222e\" title {}",
+        gp_string(spec.name + ".dat"), block,
+        gp_string(fmt::format("outlier run (> {:g}× from its cell's median)", k_outlier_factor))));
+  int entries = static_cast<int>(items.size());
   for (size_t i = 0; i < spec.curves.size(); ++i) {
     const auto& c = spec.curves[i];
-    s += fmt::format("fit{}(x) = (x >= {} && x <= {}) ? exp({}) * x**({}) : 1/0\n", i, g(c.x_lo),
+    b += fmt::format("fit{}(x) = (x >= {} && x <= {}) ? exp({}) * x**({}) : 1/0\n", i, g(c.x_lo),
                      g(c.x_hi), g(c.fit.log_c), g(c.fit.k));
+    const bool own = c.line < 0 || static_cast<size_t>(c.line) >= spec.lines.size();
     const std::string colour =
         c.line >= 0 ? fmt::format("lt {}", c.line % k_num_colours + 1) : "lc rgb \"#000000\"";
-    items.push_back(
-        fmt::format("fit{}(x) with lines {} dt 2 lw 1.5 title {}", i, colour, quoted(c.title)));
+    items.push_back(fmt::format("fit{}(x) with lines {} dt 2 lw 1.5 {}", i, colour,
+                                own ? "title " + gp_string(c.title) : std::string("notitle")));
+    entries += own ? 1 : 0;
   }
-  s += "plot ";
-  for (size_t i = 0; i < items.size(); ++i) s += (i ? ", \\\n     " : "") + items[i];
-  s += "\n";
+  // Beside the plot while the key is short; below it, in columns, when it has many or long
+  // entries, so that the plot keeps its width.
+  size_t longest = 0;
+  for (const auto& t : titles) longest = std::max(longest, t.size());
+  if (any_outlier) longest = std::max<size_t>(longest, 40);
+  b += entries > 4 || longest > 28
+           ? "set key outside below center horizontal maxcols 3 noenhanced spacing 1.2 width 2\n"
+           : "set key outside right top noenhanced spacing 1.3\n";
+  b += "plot ";
+  for (size_t i = 0; i < items.size(); ++i) b += (i ? ", \\\n     " : "") + items[i];
+  b += "\n";
+
+  std::string s;
+  s += fmt::format("# {}\n", spec.title);
+  s += fmt::format("# Written by `initscope report`. Data: {}.dat (blocks: x {} n).\n", spec.name,
+                   spec.geometric ? "geometric_mean low high" : "mean low high");
+  s += fmt::format("# Re-draw in this folder with: gnuplot {}.gp ({}.png and {}.svg)\n", spec.name,
+                   spec.name, spec.name);
+  s += "set encoding utf8\n";
+  s += "set terminal pngcairo size 960,600 enhanced font \"DejaVu Sans,12\" linewidth 1.2\n";
+  s += fmt::format("set output {}\n", gp_string(spec.name + ".png"));
+  s += b;
+  s += "set terminal svg size 960,600 enhanced font \"DejaVu Sans,12\" linewidth 1.2 background "
+       "\"#ffffff\"\n";
+  s += fmt::format("set output {}\n", gp_string(spec.name + ".svg"));
+  s += b;
+  s += "set output\n";
   return s;
 }
 

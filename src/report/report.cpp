@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "report/aggregate.hpp"
+#include "report/curves.hpp"
 #include "report/page.hpp"
 #include "train/config.hpp"
 
@@ -62,39 +63,58 @@ ReportResult write_report(const ReportOptions& options) {
         fmt::format("--db {}: no such database file (pass the results database to report on)",
                     options.db.string()));
   Db db(options.db, DbMode::read_only);
-  StudyContext sources;
-  sources.artifacts = [&db](int64_t id) { return db.artifacts(id); };
-  sources.trajectory = [&db](int64_t id) { return db.trajectory(id); };
-  return write_report(db.runs(), options, registered_studies(), sources);
-}
-
-ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOptions& options) {
-  return write_report(runs, options, registered_studies());
+  return write_report(
+      db.runs(), options, registered_studies(),
+      [&db](int64_t id) { return db.trajectory(id); },
+      [&db](int64_t id) { return db.artifacts(id); });
 }
 
 ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOptions& options,
-                          const std::vector<StudyFactory>& studies, const StudyContext& sources) {
+                          const TrajectorySource& trajectory) {
+  return write_report(runs, options, registered_studies(), trajectory);
+}
+
+ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOptions& options,
+                          const std::vector<StudyFactory>& studies,
+                          const TrajectorySource& trajectory, const ArtifactSource& artifacts) {
   if (runs.empty())
     throw Error(fmt::format("--db {}: the database holds no runs; train or sweep into it first",
                             options.db.string()));
   prepare_folder(options.out);
-  Page page(options.db, options.out, runs);
-  StudyContext context = sources;
-  context.resamples = options.resamples;
-  context.seed = options.seed;
+  // Each configuration and seed once: the studies see the kept repeats only.
+  std::vector<const RunRecord*> all;
+  all.reserve(runs.size());
+  for (const auto& r : runs) all.push_back(&r);
+  const Repeats repeats = drop_repeats(all);
+  std::vector<RunRecord> kept;
+  kept.reserve(repeats.kept.size());
+  for (const RunRecord* r : repeats.kept) kept.push_back(*r);
+
+  Page page(options.db, options.out, runs, options.include_capped);
+  page.set_repeats(repeats.superseded);
   for (const StudyFactory make : studies) {
     const auto study = make();
-    auto selected = study->select(runs);
+    auto selected = study->select(kept);
     if (selected.empty()) continue;
-    // Excluded runs are listed by the page and never reach a study's figures or claims.
-    std::erase_if(selected, [](const RunRecord* r) { return classify(*r) == RunUse::excluded; });
+    StudyContext context{options.resamples, options.seed, options.include_capped, {},
+                         trajectory, artifacts};
+    // Excluded runs are counted beside the claims and listed by the page, never in a figure or
+    // a statistic.
+    for (const RunRecord* r : selected)
+      if (classify(*r, options.include_capped) == RunUse::excluded) context.excluded.push_back(r);
+    std::erase_if(selected, [&](const RunRecord* r) {
+      return classify(*r, options.include_capped) == RunUse::excluded;
+    });
     canonical_order(selected);
+    canonical_order(context.excluded);
     page.add_claims(study->build(selected, context, page));
+    if (trajectory) learning_curves(page, selected, trajectory, study->name());
   }
   ReportResult result;
   result.index = page.write();
   result.claims = page.claims();
   result.plots = page.plots();
+  result.warnings = page.warnings_text();
   return result;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,30 +18,40 @@
 namespace initscope::report {
 
 struct ReportOptions {
-  std::filesystem::path db;   // --db, shown on the page
-  std::filesystem::path out;  // --out: the report folder, created if missing
-  int resamples = 2000;       // bootstrap resamples per power-law fit
-  uint64_t seed = 1;          // seeds the bootstrap
+  std::filesystem::path db;     // --db, shown on the page
+  std::filesystem::path out;    // --out: the report folder, created if missing
+  int resamples = 2000;         // bootstrap resamples per power-law fit
+  uint64_t seed = 1;            // seeds the bootstrap
+  bool include_capped = false;  // --include-capped: runs a cap ended count, marked as such
 };
 
 struct ReportResult {
   std::vector<Claim> claims;    // each study's claims, studies in registered order
   std::filesystem::path index;  // DIR/index.html
   int plots = 0;                // PNGs drawn
+  /// What the page warns about at its top (many runs excluded, capped runs left out or
+  /// included, repeats counted once), as plain text for the terminal.
+  std::vector<std::string> warnings;
 };
 
 /// Opens options.db and writes the report. Throws Error naming --db if the file is missing,
 /// not a database, or holds no runs, and naming --out if the folder cannot be written.
 ReportResult write_report(const ReportOptions& options);
 
-/// Writes the report for these runs (options.db is only shown on the page). Throws Error
-/// naming --db if `runs` is empty and --out if the folder cannot be written.
-ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOptions& options);
+/// Reads a run's trajectory (Db::trajectory), for the learning curves.
+using TrajectorySource = std::function<std::vector<TrajectoryPoint>(int64_t id)>;
+using ArtifactSource = std::function<std::map<std::string, nlohmann::json>(int64_t id)>;
 
-/// The same with these studies in place of registered_studies() (tests pass their own), and
-/// the studies' artifact and trajectory sources from `sources` (its other fields are ignored).
+/// Writes the report for these runs (options.db is only shown on the page; without
+/// `trajectory` the page has no learning curves). Throws Error naming --db if `runs` is empty
+/// and --out if the folder cannot be written.
+ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOptions& options,
+                          const TrajectorySource& trajectory = {});
+
+/// The same with these studies in place of registered_studies() (tests pass their own).
 ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOptions& options,
                           const std::vector<StudyFactory>& studies,
-                          const StudyContext& sources = {});
+                          const TrajectorySource& trajectory = {},
+                          const ArtifactSource& artifacts = {});
 
 }  // namespace initscope::report

@@ -26,11 +26,17 @@ namespace initscope::report {
 struct StudyContext {
   int resamples = 2000;  // bootstrap resamples per fit
   uint64_t seed = 1;     // seeds every bootstrap (derive_seed per fit)
-  // A run's stored artifacts (spectra, images) and trajectory, by run id, when the report reads
-  // a database; unset for runs handed over without one (tests): the figures that need them are
-  // then left out.
-  std::function<std::map<std::string, nlohmann::json>(int64_t)> artifacts = {};
-  std::function<std::vector<TrajectoryPoint>(int64_t)> trajectory = {};
+  /// Runs a cap ended count as trained (report --include-capped); classify() with it.
+  bool include_capped = false;
+  /// The selected runs the report leaves out (capped unless included, diverged, collapsed,
+  /// failed, unfinished), canonically ordered: never in a statistic, counted beside the claims.
+  std::vector<const RunRecord*> excluded = {};
+  /// A run's stored trajectory, for learning curves; empty when the runs came without a
+  /// database (tests that pass RunRecords).
+  std::function<std::vector<TrajectoryPoint>(int64_t id)> trajectory = {};
+  /// A run's stored artifacts (spectra, images) by name; empty when the runs came without a
+  /// database: the figures that need them are then left out.
+  std::function<std::map<std::string, nlohmann::json>(int64_t id)> artifacts = {};
 };
 
 class Study {
@@ -45,8 +51,9 @@ class Study {
   virtual std::vector<const RunRecord*> select(const std::vector<RunRecord>& all) const = 0;
 
   /// Adds the study's sections to `page` and returns its claims, in the order they are listed.
-  /// `runs` is the selection without the runs the report excludes (classify(): capped,
-  /// diverged, failed, unfinished), which the page lists instead; it may be empty.
+  /// `runs` is the selection without repeats (drop_repeats) and without the runs the report
+  /// excludes (classify(): capped, diverged, collapsed, failed, unfinished), which the page
+  /// lists and `context.excluded` holds; it may be empty.
   virtual std::vector<Claim> build(const std::vector<const RunRecord*>& runs,
                                    const StudyContext& context, Page& page) const = 0;
 };

@@ -104,6 +104,85 @@ TEST(Classify, UsesOnlyConvergedAndInitOnlyRuns) {
   EXPECT_EQ(classify(r), RunUse::excluded);
 }
 
+TEST(Classify, IncludeCappedUsesCappedRunsButNeverCollapsedOrDiverged) {
+  RunRecord r;
+  r.config = base_config(64, 100, 0, 1);
+  r.status = k_status_completed;
+  r.converged = false;
+  r.stopped_by = "max_epochs";
+  EXPECT_TRUE(is_capped(r));
+  EXPECT_EQ(classify(r), RunUse::excluded);
+  EXPECT_EQ(classify(r, /*include_capped=*/true), RunUse::trained);
+  EXPECT_EQ(exclusion_kind(r), "stopped by a cap");
+  // A plateau criterion ends a collapsed run as if it met a criterion: never used.
+  r.stopped_by = "plateau:20";
+  r.converged = true;
+  EXPECT_FALSE(is_capped(r));
+  EXPECT_TRUE(is_collapsed(r));
+  EXPECT_EQ(classify(r, true), RunUse::excluded);
+  EXPECT_EQ(exclusion_kind(r), "collapsed");
+  EXPECT_NE(exclusion_reason(r).find("collapsed"), std::string::npos);
+  r.status = k_status_diverged;
+  r.stopped_by = "diverged";
+  EXPECT_EQ(classify(r, true), RunUse::excluded);
+  EXPECT_EQ(exclusion_kind(r), "diverged");
+}
+
+TEST(ExclusionSummary, CountsByKind) {
+  RunRecord capped, diverged, failed;
+  capped.status = k_status_completed;
+  capped.stopped_by = "max_epochs";
+  diverged.status = k_status_diverged;
+  failed.status = k_status_failed;
+  EXPECT_EQ(exclusion_summary({&capped, &diverged, &capped, &failed}),
+            "1 diverged; 1 failed; 2 stopped by a cap");
+  EXPECT_EQ(exclusion_summary({}), "");
+}
+
+TEST(Repeats, SameConfigAndSeedCountOnceAsTheLatestCompleted) {
+  std::vector<RunRecord> runs(6);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    runs[i].id = static_cast<int64_t>(i + 1);
+    runs[i].status = k_status_completed;
+    runs[i].converged = true;
+  }
+  runs[0].config = base_config(64, 100, 0, 1);
+  runs[1].config = base_config(64, 100, 0, 1);  // a repeat of run 1 (train --again)
+  runs[2].config = base_config(64, 100, 0, 2);  // another seed: not a repeat
+  runs[3].config = base_config(64, 100, 0, 1);  // a third repeat, but it failed
+  runs[3].status = k_status_failed;
+  runs[4].config = base_config(64, 100, 0, 1);  // threads and caps do not change the weights
+  runs[4].config["threads"] = 4;
+  runs[4].config["max_epochs"] = 5000;
+  runs[4].status = k_status_interrupted;
+  runs[5].config = base_config(64, 100, 0.2, 1);  // other noise: not a repeat
+  for (auto& r : runs) r.seed = r.config["seed"].get<uint64_t>();
+  std::vector<const RunRecord*> all;
+  for (const auto& r : runs) all.push_back(&r);
+  EXPECT_EQ(repeat_key(runs[0]), repeat_key(runs[4]));
+  EXPECT_NE(repeat_key(runs[0]), repeat_key(runs[2]));
+  EXPECT_NE(repeat_key(runs[0]), repeat_key(runs[5]));
+
+  const Repeats rep = drop_repeats(all);
+  ASSERT_EQ(rep.kept.size(), 3u);
+  EXPECT_EQ(rep.kept[0]->id, 2);  // the latest completed of runs 1, 2, 4, 5
+  EXPECT_EQ(rep.kept[1]->id, 3);
+  EXPECT_EQ(rep.kept[2]->id, 6);
+  ASSERT_EQ(rep.superseded.size(), 3u);
+  for (const auto& [dropped, kept] : rep.superseded) EXPECT_EQ(kept->id, 2) << dropped->id;
+
+  // If no repeat completed, the latest is kept (and listed as excluded, once).
+  runs[0].status = runs[1].status = k_status_failed;
+  const Repeats none = drop_repeats(all);
+  ASSERT_EQ(none.kept.size(), 3u);
+  EXPECT_EQ(none.kept[1]->id, 5);  // kept in input order: run 3, then run 5, then run 6
+  for (const auto& [dropped, kept] : none.superseded) EXPECT_EQ(kept->id, 5) << dropped->id;
+  // An init-only run of the same seed measures something else: never a repeat of a trained one.
+  RunRecord init = runs[2];
+  init.config["max_steps"] = 0;
+  EXPECT_NE(repeat_key(init), repeat_key(runs[2]));
+}
+
 TEST(Grouping, SeedsAreReplicatesAndOtherKeysSplitExperiments) {
   std::vector<RunRecord> runs(5);
   runs[0].config = base_config(64, 100, 0, 1);

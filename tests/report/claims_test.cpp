@@ -13,6 +13,39 @@ TEST(ClaimLine, VerdictIdAndFigure) {
   EXPECT_EQ(claim_line(Claim{"x", Verdict::skip, "no data", ""}), "SKIP x: no data");
 }
 
+TEST(ClaimLine, RuleAndRunsBesideTheVerdict) {
+  Claim c{"fig1-r-growth-exponent", Verdict::inconclusive, "H=64: k=0.3 [0.1, 0.4] INCONCLUSIVE",
+          "long rule", "95% CI of k in [0.2, 0.5]"};
+  c.coverage = Coverage{42, 3, "2 stopped by a cap; 1 diverged"};
+  EXPECT_EQ(claim_line(c),
+            "INCONCLUSIVE fig1-r-growth-exponent: H=64: k=0.3 [0.1, 0.4] INCONCLUSIVE | rule: 95% "
+            "CI of k in [0.2, 0.5] | 42 runs used; 3 excluded (2 stopped by a cap; 1 diverged)");
+  c.coverage = Coverage{1, 0, "", 1};
+  EXPECT_EQ(coverage_text(*c.coverage), "1 run used (1 stopped by a cap, included); 0 excluded");
+  // A consistency check says so before its id, and is not counted with the claims.
+  Claim p{"prop6.2-consistency", Verdict::pass, "3/3 runs hold", "r"};
+  p.consistency = true;
+  EXPECT_EQ(claim_line(p), "PASS (consistency check) prop6.2-consistency: 3/3 runs hold");
+  const VerdictCounts n = count_verdicts({c, p, Claim{"x", Verdict::pass, "", ""}});
+  EXPECT_EQ(n.pass, 1);
+  EXPECT_EQ(n.inconclusive, 1);
+  EXPECT_EQ(n.consistency, 1);
+  EXPECT_EQ(n.fail + n.skip, 0);
+}
+
+TEST(Combine, AddsTheRunsOfEveryExperiment) {
+  Claim a{"x", Verdict::pass, "fine", "", "95% CI of a ≤ 0.1"};
+  a.coverage = Coverage{10, 1, "1 diverged"};
+  Claim b{"x", Verdict::pass, "fine", "", "95% CI of a ≤ 0.1"};
+  b.coverage = Coverage{5, 0, ""};
+  const Claim c = combine("x", "r", {{"A", a}, {"B", b}});
+  ASSERT_TRUE(c.coverage);
+  EXPECT_EQ(c.coverage->used, 15);
+  EXPECT_EQ(c.coverage->excluded, 1);
+  EXPECT_EQ(c.coverage->why, "[A] 1 diverged");
+  EXPECT_EQ(c.criterion, "95% CI of a ≤ 0.1");
+}
+
 TEST(FirstItems, CapsTheListAndSaysHowManyMore) {
   EXPECT_EQ(first_items({"a", "b"}), "a; b");
   EXPECT_EQ(first_items({"a", "b", "c", "d"}, 2), "a; b; and 2 more");

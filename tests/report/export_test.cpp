@@ -3,6 +3,7 @@
 #include "report/export.hpp"
 
 #include <cmath>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -87,23 +88,26 @@ TEST_F(ExportTest, CsvHasTheColumnUnionAndQuotesProperly) {
   EXPECT_EQ(std::vector<std::string>(h.begin(), h.begin() + 8),
             (std::vector<std::string>{"id", "created", "status", "stopped_by", "converged", "seed",
                                       "config_hash", "wall_seconds"}));
-  // Config flattened under its own names; clashes prefixed, not merged.
-  EXPECT_EQ(rows[1][column(h, "width")], "64");
-  EXPECT_EQ(rows[2][column(h, "width")], "128");
-  EXPECT_EQ(rows[1][column(h, "stop")], "[\"margin:10:0.99\"]");
+  // One scheme: every config key under config., every metric under metric., none bare.
+  for (size_t i = 8; i < h.size(); ++i)
+    EXPECT_TRUE(h[i].rfind("config.", 0) == 0 || h[i].rfind("metric.", 0) == 0) << h[i];
+  EXPECT_EQ(std::set<std::string>(h.begin(), h.end()).size(), h.size());  // no collisions
+  EXPECT_EQ(rows[1][column(h, "config.width")], "64");
+  EXPECT_EQ(rows[2][column(h, "config.width")], "128");
+  EXPECT_EQ(rows[1][column(h, "config.stop")], "[\"margin:10:0.99\"]");
   EXPECT_EQ(rows[1][column(h, "config.seed")], "1");
-  EXPECT_EQ(rows[1][column(h, "m")], "1000");         // config m
+  EXPECT_EQ(rows[1][column(h, "config.m")], "1000");  // config m
   EXPECT_EQ(rows[1][column(h, "metric.m")], "1000");  // metric m
   // Field with comma, quotes and newline survives the round trip.
-  EXPECT_EQ(rows[2][column(h, "note")], "has, comma \"quotes\"\nand a newline");
-  EXPECT_EQ(rows[1][column(h, "note")], "");
+  EXPECT_EQ(rows[2][column(h, "config.note")], "has, comma \"quotes\"\nand a newline");
+  EXPECT_EQ(rows[1][column(h, "config.note")], "");
   // Metrics: union, empty where missing, nan spelled out.
-  EXPECT_EQ(rows[1][column(h, "only_a")], "1.25");
-  EXPECT_EQ(rows[2][column(h, "only_a")], "");
-  EXPECT_EQ(rows[1][column(h, "only_b")], "");
-  EXPECT_EQ(rows[2][column(h, "only_b")], "3");
-  EXPECT_EQ(rows[1][column(h, "dist_init")], "10.5");
-  EXPECT_EQ(rows[2][column(h, "dist_init")], "nan");
+  EXPECT_EQ(rows[1][column(h, "metric.only_a")], "1.25");
+  EXPECT_EQ(rows[2][column(h, "metric.only_a")], "");
+  EXPECT_EQ(rows[1][column(h, "metric.only_b")], "");
+  EXPECT_EQ(rows[2][column(h, "metric.only_b")], "3");
+  EXPECT_EQ(rows[1][column(h, "metric.dist_init")], "10.5");
+  EXPECT_EQ(rows[2][column(h, "metric.dist_init")], "nan");
   EXPECT_EQ(rows[2][column(h, "status")], "failed");
   EXPECT_EQ(rows[1][column(h, "converged")], "1");
   EXPECT_EQ(rows[2][column(h, "converged")], "0");
@@ -126,12 +130,12 @@ TEST_F(ExportTest, JsonLinesParseWithTheSameKeys) {
   for (std::string line; std::getline(is, line);) objs.push_back(nlohmann::json::parse(line));
   ASSERT_EQ(objs.size(), 2u);
   EXPECT_EQ(objs[0].size(), objs[1].size());
-  EXPECT_EQ(objs[0]["width"], 64);
-  EXPECT_EQ(objs[0]["only_a"], 1.25);
-  EXPECT_TRUE(objs[1]["only_a"].is_null());
-  EXPECT_TRUE(objs[1]["dist_init"].is_null());  // NaN
-  EXPECT_EQ(objs[1]["note"], "has, comma \"quotes\"\nand a newline");
-  EXPECT_EQ(objs[0]["stop"], nlohmann::json::array({"margin:10:0.99"}));
+  EXPECT_EQ(objs[0]["config.width"], 64);
+  EXPECT_EQ(objs[0]["metric.only_a"], 1.25);
+  EXPECT_TRUE(objs[1]["metric.only_a"].is_null());
+  EXPECT_TRUE(objs[1]["metric.dist_init"].is_null());  // NaN
+  EXPECT_EQ(objs[1]["config.note"], "has, comma \"quotes\"\nand a newline");
+  EXPECT_EQ(objs[0]["config.stop"], nlohmann::json::array({"margin:10:0.99"}));
   EXPECT_EQ(objs[0]["metric.m"], 1000);
   EXPECT_EQ(objs[0]["status"], "completed");
 }

@@ -85,8 +85,9 @@ TEST(Page, CountsRunsInCardsAndByStatus) {
   EXPECT_NE(html.find(card(7, "runs in the database")), std::string::npos);
   EXPECT_NE(html.find(card(2, "trained &amp; converged (used)")), std::string::npos);
   EXPECT_NE(html.find(card(1, "initialization only")), std::string::npos);
-  EXPECT_NE(html.find(card(1, "stopped by a cap")), std::string::npos);
-  EXPECT_NE(html.find(card(3, "diverged, failed or unfinished")), std::string::npos);
+  EXPECT_NE(html.find(card(1, "stopped by a cap (left out)")), std::string::npos);
+  EXPECT_NE(html.find(card(3, "diverged, collapsed, failed or unfinished")), std::string::npos);
+  EXPECT_NE(html.find(card(0, "repeats not counted again")), std::string::npos);
   // status, runs, converged, stopped by a cap, init-only
   EXPECT_NE(html.find("<tr><td>completed</td><td>4</td><td>2</td><td>1</td><td>1</td></tr>"),
             std::string::npos)
@@ -129,18 +130,56 @@ TEST(Page, ClaimsTablePrintsEachRuleBesideItsVerdict) {
   const auto runs = mixed_runs();
   TempDir dir;
   Page page("results.db", dir.path, runs);
-  page.add_claims({Claim{"a-claim", Verdict::pass, "k = 0.3", "k in [0.2, 0.5]"},
-                   Claim{"b-claim", Verdict::skip, "no data", "needs < 2 & more"}});
-  ASSERT_EQ(page.claims().size(), 2u);
+  Claim a{"a-claim", Verdict::pass, "k = 0.3 [0.25, 0.35]", "the long rule",
+          "95% CI of k in [0.2, 0.5]"};
+  a.coverage = Coverage{12, 1, "1 diverged"};
+  Claim check{"c-check", Verdict::pass, "3/3 runs hold", "an inequality"};
+  check.consistency = true;
+  page.add_claims({a, Claim{"b-claim", Verdict::skip, "no data", "needs < 2 & more"}, check});
+  ASSERT_EQ(page.claims().size(), 3u);
   const std::string html = page.html();
   EXPECT_NE(html.find("<tr><td>a-claim</td><td><span class=\"badge pass\">PASS</span></td>"
-                      "<td>k = 0.3</td><td>k in [0.2, 0.5]</td></tr>"),
+                      "<td>k = 0.3 [0.25, 0.35]</td><td>12 runs used; 1 excluded (1 diverged)</td>"
+                      "<td><b>95% CI of k in [0.2, 0.5]</b><br>the long rule</td></tr>"),
             std::string::npos)
       << html;
   EXPECT_NE(html.find("<td>b-claim</td><td><span class=\"badge skip\">SKIP</span></td>"
-                      "<td>no data</td><td>needs &lt; 2 &amp; more</td>"),
+                      "<td>no data</td><td>–</td><td>needs &lt; 2 &amp; more</td>"),
             std::string::npos);
   EXPECT_LT(html.find("a-claim"), html.find("b-claim"));
+  // The consistency check is apart, after the claims, and not counted with them.
+  EXPECT_NE(html.find("Reproduced claims: <b>1 PASS</b>, 0 FAIL, 0 INCONCLUSIVE, 1 SKIP; and 1 "
+                      "consistency check"),
+            std::string::npos);
+  EXPECT_LT(html.find("<h3>Consistency checks</h3>"), html.find("c-check"));
+  EXPECT_LT(html.find("b-claim"), html.find("<h3>Consistency checks</h3>"));
+}
+
+TEST(Page, WarnsAboutCappedRunsAndRepeatsAtTheTop) {
+  const auto runs = mixed_runs();
+  TempDir dir;
+  Page page("results.db", dir.path, runs);
+  page.set_repeats({{&runs[0], &runs[1]}});
+  const auto warnings = page.warnings_text();
+  // 4 of the 5 counted training runs (run 1 is a repeat) are excluded: far above 10%.
+  ASSERT_EQ(warnings.size(), 3u);
+  EXPECT_NE(warnings[0].find("4 of 5 training runs (80%) were left out"), std::string::npos)
+      << warnings[0];
+  EXPECT_NE(warnings[1].find("`initscope report --include-capped` includes them"),
+            std::string::npos)
+      << warnings[1];
+  EXPECT_NE(warnings[2].find("1 run repeats the configuration and seed"), std::string::npos);
+  const std::string html = page.html();
+  EXPECT_LT(html.find("class=\"warn\""), html.find("<h2>Claims</h2>"));
+  EXPECT_NE(html.find("Repeats counted once"), std::string::npos);
+
+  // With the flag the capped run is used, and the page says it is.
+  Page with("results.db", dir.path, runs, /*include_capped=*/true);
+  bool included = false;
+  for (const auto& w : with.warnings_text())
+    included = included || w.find("1 run stopped by a cap are included") != std::string::npos;
+  EXPECT_TRUE(included);
+  EXPECT_EQ(excluded_runs(runs, true).size(), 3u);
 }
 
 TEST(Page, PartsKeepTheirOrderWhateverTheOrderTheyAreAddedIn) {

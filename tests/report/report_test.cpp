@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -23,6 +24,7 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "report/curves.hpp"
 #include "report/plots.hpp"
 #include "synthetic_db.hpp"
 
@@ -190,12 +192,13 @@ TEST_F(ReportTest, WritesPageFiguresAndClaims) {
   }
   // The sweep is Figure 1's (cross-entropy): its four claims and the theory checks pass; the
   // claims of the other figures and theorems are SKIP lines naming the files that would run them.
-  ASSERT_EQ(result.claims.size(), 23u);
+  ASSERT_EQ(result.claims.size(), 24u);
   const std::vector<std::pair<size_t, std::string>> passing = {{0, "fig1-r-flat-in-H"},
                                                                {1, "fig1-r-growth-exponent"},
                                                                {2, "fig1-r-increases-with-noise"},
                                                                {3, "fig1-gen-error-flat-in-H"},
-                                                               {18, "theory-checks"}};
+                                                               {18, "theory-checks"},
+                                                               {19, "prop6.2-consistency"}};
   std::vector<std::string> ids;
   for (const auto& [i, id] : passing) {
     EXPECT_EQ(result.claims[i].id, id);
@@ -204,12 +207,18 @@ TEST_F(ReportTest, WritesPageFiguresAndClaims) {
   }
   for (size_t i = 0; i < result.claims.size(); ++i) {
     EXPECT_FALSE(result.claims[i].rule.empty()) << result.claims[i].id;
-    if (i >= 4 && i != 18) {
+    if (i >= 4 && i != 18 && i != 19) {
       EXPECT_EQ(result.claims[i].verdict, Verdict::skip) << claim_line(result.claims[i]);
     }
   }
   EXPECT_EQ(result.claims[4].id, "fig2a-gen-error-flat-in-H");
-  EXPECT_EQ(result.claims[22].id, "thmC2-gradient-norm-flat-in-H");
+  EXPECT_EQ(result.claims[23].id, "thmC2-gradient-norm-flat-in-H");
+  EXPECT_TRUE(result.claims[19].consistency);
+  // Each claim says how many runs it used and how many of its cells' runs were left out.
+  ASSERT_TRUE(result.claims[0].coverage);
+  EXPECT_EQ(result.claims[0].coverage->used, 48);
+  EXPECT_EQ(result.claims[0].coverage->excluded, 3);
+  EXPECT_EQ(result.claims[0].coverage->why, "1 diverged; 1 failed; 1 stopped by a cap");
   EXPECT_NE(result.claims[1].figure.find("k=0.300"), std::string::npos) << result.claims[1].figure;
 
   const std::string html = read_file(result.index);
@@ -245,6 +254,10 @@ TEST_F(ReportTest, WritesPageFiguresAndClaims) {
     const std::string stem = png.stem().string();
     EXPECT_TRUE(fs::exists(options_.out / (stem + ".gp"))) << stem;
     EXPECT_TRUE(fs::exists(options_.out / (stem + ".dat"))) << stem;
+    // The same figure as SVG, next to the PNG.
+    const std::string svg = read_file(options_.out / (stem + ".svg"));
+    EXPECT_NE(svg.find("<svg"), std::string::npos) << stem;
+    EXPECT_NE(svg.find("</svg>"), std::string::npos) << stem;
   }
   // The scripts re-draw on their own, from the report folder.
   fs::remove(options_.out / "e1_r_vs_m.png");
@@ -362,7 +375,8 @@ TEST(ReportOnInitOnly, ClaimsNeedingTrainingSkip) {
   o.out = dir.path / "out";
   {
     Db db(o.db);
-    for (int64_t h : {64, 256, 1024, 4096}) add_run(db, init_run(h, 1));
+    for (int64_t h : {64, 256, 1024, 4096})
+      for (uint64_t seed : {1, 2}) add_run(db, init_run(h, seed));
   }
   const auto result = write_report(o);
   for (size_t i = 0; i < 18; ++i) {
@@ -374,6 +388,239 @@ TEST(ReportOnInitOnly, ClaimsNeedingTrainingSkip) {
   }
   EXPECT_EQ(result.claims[18].verdict, Verdict::pass) << claim_line(result.claims[18]);
   EXPECT_EQ(result.plots, 3);
+}
+
+// ---- repeats, capped runs, learning curves, geometric means --------------------------------
+
+// The values of one line's points in a figure's data file: x → (centre, n).
+std::map<double, std::pair<double, int>> dat_line(const fs::path& dat, const std::string& title) {
+  std::map<double, std::pair<double, int>> out;
+  std::istringstream in(read_file(dat));
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# ", 0) == 0) {
+      inside = line == "# " + title;
+      continue;
+    }
+    if (!inside || line.empty()) continue;
+    std::istringstream row(line);
+    double x = 0, centre = 0, lo = 0, hi = 0;
+    int n = 0;
+    row >> x >> centre >> lo >> hi >> n;
+    out[x] = {centre, n};
+  }
+  return out;
+}
+
+TEST_F(ReportTest, RepeatsOfASeedCountOnceAsTheLatestCompleted) {
+  const ReportResult before = write_report(options_);
+  const auto cell = dat_line(options_.out / "e1_r_vs_width.dat", "m = 500").at(64);
+  EXPECT_EQ(cell.second, 3);
+  // Run H = 64, m = 500, seed 1 again (train --again), with r 1.0 higher: still three seeds,
+  // and the mean moves by 1/3 because the later repeat replaces the earlier one.
+  {
+    Db db(db_path_);
+    const RunRecord first = db.runs().front();
+    ASSERT_EQ(coord_of(first).width, 64);
+    ASSERT_EQ(first.seed, 1u);
+    RunSpec again = trained_run(64, 500, 0, 1, first.metrics.at("dist_init") + 1.0, 0.08);
+    again.config = first.config;
+    add_run(db, again);
+  }
+  const ReportResult after = write_report(options_);
+  const auto repeat = dat_line(options_.out / "e1_r_vs_width.dat", "m = 500").at(64);
+  EXPECT_EQ(repeat.second, 3);
+  EXPECT_NEAR(repeat.first, cell.first + 1.0 / 3.0, 1e-7);  // the .dat holds 10 digits
+  const std::string html = read_file(after.index);
+  EXPECT_NE(html.find("Repeats counted once"), std::string::npos);
+  EXPECT_NE(html.find("latest completed"), std::string::npos);
+  // The cards count the runs the report uses once: 56 trained, and the repeat apart.
+  EXPECT_NE(html.find("<div class=\"v\">68</div><div class=\"k\">runs in the database</div>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<div class=\"v\">56</div><div class=\"k\">trained &amp; converged "
+                      "(used)</div>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<div class=\"v\">1</div><div class=\"k\">repeats not counted "
+                      "again</div>"),
+            std::string::npos);
+  bool warned = false;
+  for (const auto& w : after.warnings)
+    warned = warned || w.find("repeats the configuration") != std::string::npos;
+  EXPECT_TRUE(warned);
+  EXPECT_EQ(after.claims[0].coverage->used, before.claims[0].coverage->used);
+}
+
+// A sweep trained for a fixed number of epochs (no stopping criterion): every run capped.
+void add_fixed_epoch_sweep(Db& db) {
+  for (int64_t h : {64, 128, 256, 512})
+    for (int64_t m : {500, 1000, 2000, 4000})
+      for (uint64_t seed : {1, 2}) {
+        auto r =
+            trained_run(h, m, 0, seed, 2.0 * std::pow(double(m), 0.3) * (1 + 0.01 * seed), 0.05);
+        r.config["stop"] = nlohmann::json::array();
+        r.config["max_epochs"] = 20;
+        r.converged = false;
+        r.stopped_by = "max_epochs";
+        add_run(db, r);
+      }
+}
+
+TEST(ReportOnCappedRuns, LeftOutWithAReasonOrIncludedMarked) {
+  TempDir dir;
+  ReportOptions o;
+  o.db = dir.path / "fixed.db";
+  o.out = dir.path / "out";
+  o.resamples = 300;
+  {
+    Db db(o.db);
+    add_fixed_epoch_sweep(db);
+  }
+  // Without the flag: not an empty report, but one that says why and what to do.
+  const ReportResult left_out = write_report(o);
+  ASSERT_FALSE(left_out.warnings.empty());
+  bool suggests = false;
+  for (const auto& w : left_out.warnings)
+    suggests = suggests || (w.find("--include-capped") != std::string::npos &&
+                            w.find("32 runs stopped at a cap") != std::string::npos);
+  EXPECT_TRUE(suggests);
+  EXPECT_NE(read_file(left_out.index).find("--include-capped"), std::string::npos);
+  EXPECT_EQ(left_out.claims[0].id, "fig1-r-flat-in-H");
+  EXPECT_EQ(left_out.claims[0].verdict, Verdict::inconclusive) << claim_line(left_out.claims[0]);
+  EXPECT_EQ(left_out.claims[0].coverage->excluded, 32);
+
+  // With it: the claims use them, and say so.
+  o.include_capped = true;
+  const ReportResult included = write_report(o);
+  const Claim& flat = included.claims[0];
+  EXPECT_EQ(flat.verdict, Verdict::pass) << claim_line(flat);
+  ASSERT_TRUE(flat.coverage);
+  EXPECT_EQ(flat.coverage->used, 32);
+  EXPECT_EQ(flat.coverage->capped_used, 32);
+  EXPECT_EQ(flat.coverage->excluded, 0);
+  EXPECT_NE(claim_line(flat).find("32 runs used (32 stopped by a cap, included)"),
+            std::string::npos);
+  bool marked = false;
+  for (const auto& w : included.warnings)
+    marked = marked || w.find("are included (--include-capped)") != std::string::npos;
+  EXPECT_TRUE(marked);
+  const std::string html = read_file(included.index);
+  EXPECT_NE(html.find("32 (32 capped, included)"), std::string::npos);
+  EXPECT_GE(included.plots, 4);
+}
+
+TEST_F(ReportTest, ManyExcludedRunsWarnAtTheTop) {
+  {
+    Db db(db_path_);
+    for (int64_t h : {64, 128, 256, 512})
+      for (uint64_t seed : {11, 12}) {
+        auto r = trained_run(h, 4000, 0, seed, 1.0, 0.1);
+        r.status = k_status_diverged;
+        r.converged = false;
+        r.stopped_by = "";
+        add_run(db, r);
+      }
+  }
+  const ReportResult result = write_report(options_);
+  ASSERT_FALSE(result.warnings.empty());
+  EXPECT_NE(result.warnings[0].find("11 of 67 training runs (16%) were left out: 9 diverged; 1 "
+                                    "failed; 1 stopped by a cap"),
+            std::string::npos)
+      << result.warnings[0];
+  const std::string html = read_file(result.index);
+  EXPECT_LT(html.find("class=\"warn\""), html.find("<h2>Claims</h2>"));
+}
+
+TEST(ReportLearningCurves, OneFigurePerCellWithEverySeed) {
+  TempDir dir;
+  ReportOptions o;
+  o.db = dir.path / "curves.db";
+  o.out = dir.path / "out";
+  o.resamples = 100;
+  {
+    Db db(o.db);
+    for (int64_t h : {64, 128, 256})
+      for (uint64_t seed : {1, 2}) {
+        const RunSpec s = trained_run(h, 1000, 0, seed, 5.0 + seed, 0.05);
+        const int64_t id = db.begin_run(s.config, fmt::format("c{}-{}", h, seed), seed, "test");
+        std::vector<TrajectoryPoint> t;
+        for (int64_t e = 1; e <= 10; ++e) {
+          t.push_back({e * 16, e, "epoch_loss", 2.3 / double(e)});
+          t.push_back({e * 16, e, "epoch_error", 0.9 / double(e)});
+          t.push_back({e * 16, e, "test_error", 0.9 / double(e) + 0.02});
+          t.push_back({e * 16, e, "dist_init", 0.5 * double(e)});
+        }
+        auto metrics = s.metrics;
+        metrics["epochs"] = 10;
+        db.finish_run(id, k_status_completed, "margin:10:0.99", true, 1.0, "", metrics, t);
+      }
+  }
+  const ReportResult result = write_report(o);
+  const std::string html = read_file(result.index);
+  EXPECT_NE(html.find("Learning curves (nk17)"), std::string::npos);
+  for (int64_t h : {64, 128, 256}) {
+    const std::string stem = fmt::format("curves_nk17_e1_H{}_m1000_p0", h);
+    EXPECT_NE(html.find(stem + ".png"), std::string::npos) << stem;
+    const Png png = read_png(o.out / (stem + ".png"));
+    EXPECT_TRUE(png.valid) << stem;
+    EXPECT_GT(png.non_white, 0.01) << stem;
+    EXPECT_NE(read_file(o.out / (stem + ".svg")).find("<svg"), std::string::npos) << stem;
+    const std::string dat = read_file(o.out / (stem + ".dat"));
+    // Both seeds, every panel; errors in percent (0.9 / 1 → 90), r from 0 at epoch 0.
+    EXPECT_NE(dat.find("# training loss, run"), std::string::npos);
+    EXPECT_NE(dat.find("(seed 2)"), std::string::npos);
+    EXPECT_NE(dat.find("\n1 90\n"), std::string::npos) << dat.substr(0, 400);
+    EXPECT_NE(dat.find("\n0 0\n1 0.5\n"), std::string::npos);
+  }
+}
+
+TEST(RunCurves, FromTrajectoryAndFinalMetrics) {
+  RunRecord r;
+  r.id = 7;
+  r.seed = 3;
+  r.metrics = {{"epochs", 4}, {"test_error", 0.25}, {"dist_init", 8.0}};
+  // Without measure_every: running values each epoch, exact ones where evaluated, and test
+  // error and r only at the end.
+  const std::vector<TrajectoryPoint> t = {{0, 0, "train_loss", 2.3},  {0, 0, "train_error", 0.9},
+                                          {10, 1, "epoch_loss", 1.0}, {10, 1, "epoch_error", 0.5},
+                                          {20, 2, "epoch_loss", 0.5}, {40, 4, "train_loss", 0.1},
+                                          {40, 4, "epoch_loss", 0.2}};
+  const RunCurves c = run_curves(r, t);
+  EXPECT_EQ(c.loss.points, (std::vector<std::pair<double, double>>{
+                               {0, 2.3}, {1, 1.0}, {2, 0.5}, {4, 0.1}}));  // exact beats running
+  EXPECT_EQ(c.train_error.points, (std::vector<std::pair<double, double>>{{0, 90.0}, {1, 50.0}}));
+  EXPECT_EQ(c.test_error.points, (std::vector<std::pair<double, double>>{{4, 25.0}}));
+  EXPECT_EQ(c.dist.points, (std::vector<std::pair<double, double>>{{0, 0.0}, {4, 8.0}}));
+  EXPECT_EQ(c.loss.seed, 3u);
+  EXPECT_EQ(c.loss.run, 7);
+}
+
+TEST(GeometricPlot, GeometricMeanLogIntervalAndOutliers) {
+  PlotSpec spec{.name = "g", .log_y = true, .geometric = true};
+  SeriesPoint p{1.0, stats(std::vector<double>{1.0, 10.0, 100.0}), {1.0, 10.0, 100.0}};
+  const PointBand b = point_band(spec, p);
+  // log10 values 0, 1, 2: mean 1, sd 1 → 10 ×/÷ 10.
+  EXPECT_NEAR(b.centre, 10.0, 1e-9);
+  EXPECT_NEAR(b.lo, 1.0, 1e-9);
+  EXPECT_NEAR(b.hi, 100.0, 1e-9);
+  EXPECT_GT(b.lo, 0.0);  // mean − sd would be 37 − 54 < 0, off a log axis
+  EXPECT_EQ(outliers(p), (std::vector<double>{1.0, 100.0}));  // each 10× from the median
+  SeriesPoint q{1.0, stats(std::vector<double>{2.0, 2.5, 3.0, 40.0}), {2.0, 2.5, 3.0, 40.0}};
+  EXPECT_EQ(outliers(q), (std::vector<double>{40.0}));
+  SeriesPoint two{1.0, stats(std::vector<double>{1.0, 100.0}), {1.0, 100.0}};
+  EXPECT_TRUE(outliers(two).empty());  // two runs: no median to stand apart from
+  spec.geometric = false;
+  const PointBand a = point_band(spec, p);
+  EXPECT_NEAR(a.centre, 37.0, 1e-9);
+  // The data file carries the band and the outlier block; the script draws both.
+  spec.geometric = true;
+  spec.lines = {PlotLine{"m = 1", {p, SeriesPoint{2.0, p.y, p.values}}}};
+  const std::string dat = gnuplot_data(spec);
+  EXPECT_NE(dat.find("1 10 1 100 3"), std::string::npos) << dat;
+  EXPECT_NE(dat.find("# outlier runs\n1 1\n1 100\n"), std::string::npos) << dat;
+  const std::string gp = gnuplot_script(spec);
+  EXPECT_NE(gp.find("outlier run"), std::string::npos);
+  EXPECT_NE(gp.find("set terminal svg"), std::string::npos);
+  EXPECT_NE(gp.find("set output \"g.svg\""), std::string::npos);
 }
 
 // ---- the command line --------------------------------------------------------------------

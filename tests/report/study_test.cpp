@@ -118,7 +118,7 @@ TEST_F(StudyTest, AFakeStudysSectionFigureAndClaimAppearOnThePage) {
   const std::string html = read_file(result.index);
   EXPECT_NE(html.find(" · checking <i>Fake 64</i></p>"), std::string::npos);
   EXPECT_NE(html.find("<td>fake-64-has-runs</td><td><span class=\"badge pass\">PASS</span></td>"
-                      "<td>3 runs</td><td>PASS iff the study has ≥ 2 runs</td>"),
+                      "<td>3 runs</td><td>–</td><td>PASS iff the study has ≥ 2 runs</td>"),
             std::string::npos)
       << html;
   EXPECT_NE(html.find("<h2>Fake study at H = 64</h2>"), std::string::npos);
@@ -167,9 +167,11 @@ TEST_F(StudyTest, RegisteredStudiesStartWithNk17) {
   ASSERT_FALSE(studies.empty());
   EXPECT_EQ(studies.front()()->name(), "nk17");
   const auto result = write_report(runs_, options_);
-  ASSERT_EQ(result.claims.size(), 23u);
+  ASSERT_EQ(result.claims.size(), 24u);
   EXPECT_EQ(result.claims.front().id, "fig1-r-flat-in-H");
   EXPECT_EQ(result.claims[18].id, nk17::k_claim_theory);
+  EXPECT_EQ(result.claims[19].id, nk17::k_claim_prop62);
+  EXPECT_TRUE(result.claims[19].consistency);
   EXPECT_EQ(result.claims.back().id, "thmC2-gradient-norm-flat-in-H");
 }
 

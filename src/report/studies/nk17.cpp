@@ -71,7 +71,7 @@ Analysis analyse(const std::vector<const RunRecord*>& runs, const StudyContext& 
   a.base = ClaimContext{context.resamples, context.seed};
   std::vector<const RunRecord*> init_only, rademacher;
   for (const RunRecord* r : runs) {
-    const RunUse use = classify(*r);
+    const RunUse use = classify(*r, context.include_capped);
     if (use == RunUse::trained) a.trained.push_back(r);
     if (use == RunUse::init_only) {
       init_only.push_back(r);
@@ -79,13 +79,19 @@ Analysis analyse(const std::vector<const RunRecord*>& runs, const StudyContext& 
     }
   }
   a.experiments = group_runs(a.trained, experiment_key);
+  // Excluded training runs, by experiment: counted beside the claims, never in a statistic.
+  std::vector<const RunRecord*> excluded;
+  for (const RunRecord* r : context.excluded)
+    if (!is_init_only(*r)) excluded.push_back(r);
+  attach_excluded(a.experiments, excluded, experiment_key);
   for (const auto& e : a.experiments) {
     a.figure_of.push_back(paper_figure(e));
     a.context_of.push_back(
         ClaimContext{context.resamples, derive_seed(context.seed, e.key.dump())});
   }
   a.groups = theory_groups(init_only, a.trained);
-  a.checks = theory_checks(a.groups, a.trained);
+  a.checks = theory_checks(a.groups, a.trained,
+                           ClaimContext{context.resamples, derive_seed(context.seed, "theory")});
   a.rademacher = group_runs(rademacher, experiment_key);
   return a;
 }
@@ -216,6 +222,7 @@ std::vector<Claim> claims_of(const Analysis& a) {
                    }));
   // The initialization (Corollary A.2.1, Propositions 6.1 and 6.2).
   out.push_back(check_theory(a.checks));
+  out.push_back(check_prop62(a.checks));
   // Theorem 5.1 on linear networks.
   {
     const Region flat{-k_flat_exponent, k_flat_exponent};
@@ -286,15 +293,27 @@ std::vector<std::string> experiment_row(size_t number, const Experiment& e, Pape
     ns.insert(c.noise);
     ++per_cell[c];
   }
-  int lo = 1 << 30, hi = 0;
+  int lo = per_cell.empty() ? 0 : 1 << 30, hi = 0;
   for (const auto& [c, n] : per_cell) {
     lo = std::min(lo, n);
     hi = std::max(hi, n);
   }
-  return {std::to_string(number), figure_name(f),
-          h::escape(e.label),     std::to_string(e.runs.size()),
-          h::escape(list_of(ws)), h::escape(list_of(ms)),
-          h::escape(list_of(ns)), lo == hi ? std::to_string(lo) : fmt::format("{}–{}", lo, hi)};
+  const auto capped =
+      std::count_if(e.runs.begin(), e.runs.end(), [](const RunRecord* r) { return is_capped(*r); });
+  std::string used = std::to_string(e.runs.size());
+  if (capped > 0) used += fmt::format(" ({} capped, included)", capped);
+  const std::string excluded =
+      e.excluded.empty() ? "0"
+                         : fmt::format("{} ({})", e.excluded.size(), exclusion_summary(e.excluded));
+  return {std::to_string(number),
+          figure_name(f),
+          h::escape(e.label),
+          h::escape(used),
+          h::escape(excluded),
+          h::escape(list_of(ws)),
+          h::escape(list_of(ms)),
+          h::escape(list_of(ns)),
+          lo == hi ? std::to_string(lo) : fmt::format("{}–{}", lo, hi)};
 }
 
 std::string runs_note(const Analysis& a) {
@@ -313,9 +332,9 @@ std::string runs_note(const Analysis& a) {
   std::vector<std::vector<std::string>> rows;
   for (size_t i = 0; i < a.experiments.size(); ++i)
     rows.push_back(experiment_row(i + 1, a.experiments[i], a.figure_of[i]));
-  return s + "<h3>Experiments (trained, converged runs)</h3>\n" +
-         h::table({"#", "paper figure", "experiment", "runs", "widths H", "m", "noise",
-                   "seeds per cell"},
+  return s + "<h3>Experiments</h3>\n" +
+         h::table({"#", "paper figure", "experiment", "runs used", "runs excluded", "widths H", "m",
+                   "noise", "seeds per cell"},
                   rows);
 }
 
@@ -429,9 +448,8 @@ void r_vs_m_figure(Page& page, const std::map<Coord, std::vector<double>>& r_cel
   for (const auto& f : fits)
     for (size_t i = 0; i < spec.lines.size(); ++i)
       if (spec.lines[i].title == "H = " + num(f.key))
-        spec.curves.push_back(
-            curve_for(spec.lines[i], f.fit, static_cast<int>(i),
-                      fmt::format("fit H = {}: k = {:.3f}", num(f.key), f.fit.k)));
+        spec.curves.push_back(curve_for(spec.lines[i], f.fit, static_cast<int>(i),
+                                        fmt::format("fit: k = {:.3f}", f.fit.k)));
   page.figure(spec,
               fmt::format("r against m on log–log axes, one line per width, with the "
                           "least-squares power law r ∝ m<sup>k</sup> (dashed) wherever a width "
@@ -515,13 +533,19 @@ void norm_figure(Page& page, const Experiment& e, const std::string& prefix, con
                 .y_name = n.y_name,
                 .log_x = true,
                 .log_y = true,
+                .geometric = true,
                 .lines = lines_from(
                     make_series(cell_values(e.runs, n.metric), Axis::width, Axis::m, clean_labels),
                     "trained, m = ")};
   PlotLine z = width_line(e.runs, n.z_metric, "initialization Z");
   z.reference = true;
   if (!z.points.empty()) spec.lines.push_back(z);
-  page.figure(spec, std::string(n.caption) + k_error_bars, "needs ≥ 2 widths on clean labels");
+  page.figure(spec,
+              std::string(n.caption) +
+                  " Points are geometric means over seeds with bars ×/÷ one geometric standard "
+                  "deviation (on a log axis a mean ± sd falls below zero and one large run sets "
+                  "the mean); runs more than 3× from their cell's median are circled in red.",
+              "needs ≥ 2 widths on clean labels");
 }
 
 // ---- the paper's figures, one section each --------------------------------------------------
@@ -720,7 +744,7 @@ void hidden_layer_figures(Page& page, const TheoryGroup& g, const std::string& p
     if (static_cast<int>(l.points.size()) >= k_min_widths)
       if (const auto f = fit_line(l))
         fro.curves.push_back(curve_for(l, *f, static_cast<int>(fro.lines.size()) - 1,
-                                       fmt::format("fit k = {}: ∝ H^{:.3f}", k, f->k)));
+                                       fmt::format("fit: ∝ H^{:.3f}", f->k)));
   }
   const std::string why =
       d < 3 ? fmt::format("depth {} has no hidden-to-hidden layer", d)
@@ -777,7 +801,8 @@ std::vector<std::string> check_row(const TheoryCheck& c) {
   std::string measured = "–";
   if (c.measured)
     measured = c.kind == TheoryCheck::Kind::prop62 ? fmt::format("{:.0f}%", 100 * *c.measured)
-                                                   : fmt::format("{:.3f}", *c.measured);
+               : c.ci ? fmt::format("{:.3f} [{:.3f}, {:.3f}]", *c.measured, c.ci->lo, c.ci->hi)
+                      : fmt::format("{:.3f}", *c.measured);
   return {h::escape(c.group),
           h::escape(c.what),
           measured,
@@ -900,9 +925,8 @@ void rademacher_section(Page& page, const Analysis& a) {
                                    k_min_ms_other, c.resamples, c.seed))
       for (size_t l = 0; l < vs_m.lines.size(); ++l)
         if (vs_m.lines[l].title == "H = " + num(f.key))
-          vs_m.curves.push_back(
-              curve_for(vs_m.lines[l], f.fit, static_cast<int>(l),
-                        fmt::format("fit H = {}: ∝ m^{:.3f}", num(f.key), f.fit.k)));
+          vs_m.curves.push_back(curve_for(vs_m.lines[l], f.fit, static_cast<int>(l),
+                                          fmt::format("fit: ∝ m^{:.3f}", f.fit.k)));
     if (!vs_m.lines.empty() && !vs_m.lines[0].points.empty()) {  // the 1/√m reference, in black
       const auto& p = vs_m.lines[0].points.front();
       const PowerFit ref{-0.5, std::log(p.y.mean) + 0.5 * std::log(p.x), 0, 1.0};

@@ -886,7 +886,7 @@ class Rm23Study final : public Study {
     // other sizes); E3: classifiers with line spectra; E4: --mechanism runs.
     std::vector<const RunRecord*> trained, e3_runs, e4_runs;
     for (const RunRecord* r : runs) {
-      if (classify(*r) != RunUse::trained) continue;
+      if (classify(*r, ctx.include_capped) != RunUse::trained) continue;
       if (uses_line_spectra(*r))
         e3_runs.push_back(r);
       else if (is_mechanism_run(*r))

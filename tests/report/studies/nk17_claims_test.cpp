@@ -5,6 +5,7 @@
 #include "report/studies/nk17_claims.hpp"
 
 #include <cmath>
+#include <functional>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -80,20 +81,128 @@ TEST(ClaimFlatInWidth, FlatPassesSteepFailsNoisyIsInconclusive) {
   EXPECT_EQ(n.verdict, Verdict::inconclusive) << claim_line(n);
 }
 
-TEST(ClaimFlatInWidth, NoisyRunsDoNotCountAndTooFewWidthsSkip) {
+TEST(ClaimFlatInWidth, NoisyRunsDoNotCountAndTooFewWidthsAreInconclusive) {
   Runs runs;
-  for (int i = 0; i < 4; ++i) {
-    runs.add(trained_run(k_widths[i], 1000, 0, 1, 10.0 / (1 + i), 0.05));  // decreasing: fine
-    runs.add(trained_run(k_widths[i], 1000, 0.5, 1, 10.0 * std::pow(2.0, i), 0.05));  // ignored
-  }
+  for (int i = 0; i < 4; ++i)
+    for (uint64_t seed : {1, 2}) {
+      runs.add(trained_run(k_widths[i], 1000, 0, seed, 10.0 / (1 + i) + 0.01 * seed, 0.05));
+      runs.add(trained_run(k_widths[i], 1000, 0.5, seed, 10.0 * std::pow(2.0, i), 0.05));
+    }
   EXPECT_EQ(check_r_flat_in_width("x", runs.experiment(), k_ctx).verdict, Verdict::pass);
 
+  // Two widths cannot decide a trend: INCONCLUSIVE with the reason, never PASS.
   Runs two;
-  two.add(trained_run(64, 1000, 0, 1, 10, 0.05));
-  two.add(trained_run(128, 1000, 0, 1, 12, 0.05));
+  for (uint64_t seed : {1, 2}) {
+    two.add(trained_run(64, 1000, 0, seed, 10, 0.05));
+    two.add(trained_run(128, 1000, 0, seed, 12, 0.05));
+  }
   const Claim c = check_r_flat_in_width("fig1-r-flat-in-H", two.experiment(), k_ctx);
-  EXPECT_EQ(c.verdict, Verdict::skip);
-  EXPECT_EQ(claim_line(c).rfind("SKIP fig1-r-flat-in-H: needs ≥ 3 widths", 0), 0u) << claim_line(c);
+  EXPECT_EQ(c.verdict, Verdict::inconclusive);
+  EXPECT_EQ(claim_line(c).rfind("INCONCLUSIVE fig1-r-flat-in-H: too thin to decide: needs ≥ 3 "
+                                "widths",
+                                0),
+            0u)
+      << claim_line(c);
+}
+
+// ---- coverage: what exclusions leave must be enough to decide ---------------------------
+
+// A flat r at four widths and m = 1000, seeds 1 and 2; `drop(h, seed)` turns a run into an
+// excluded one (`status`, or capped when it is "capped").
+Experiment flat_with_exclusions(Runs& runs, const std::function<bool(int64_t, uint64_t)>& drop,
+                                const std::string& status = k_status_diverged) {
+  for (int64_t h : k_widths)
+    for (uint64_t seed : {1, 2}) {
+      auto r = trained_run(h, 1000, 0, seed, 10.0 + 0.01 * seed, 0.05);
+      if (drop(h, seed)) {
+        r.converged = false;
+        if (status == "capped") {
+          r.stopped_by = "max_epochs";
+        } else {
+          r.status = status;
+          r.stopped_by = "";
+        }
+      }
+      runs.add(r);
+    }
+  auto exps = group_runs(runs.of(RunUse::trained), experiment_key);
+  attach_excluded(exps, runs.of(RunUse::excluded), experiment_key);
+  EXPECT_EQ(exps.size(), 1u);
+  return exps.empty() ? Experiment{} : exps[0];
+}
+
+TEST(ClaimCoverage, NothingExcludedPassesAndCountsItsRuns) {
+  Runs runs;
+  const Experiment e = flat_with_exclusions(runs, [](int64_t, uint64_t) { return false; });
+  const Claim c = check_r_flat_in_width("fig1-r-flat-in-H", e, k_ctx);
+  EXPECT_EQ(c.verdict, Verdict::pass) << claim_line(c);
+  ASSERT_TRUE(c.coverage);
+  EXPECT_EQ(c.coverage->used, 8);
+  EXPECT_EQ(c.coverage->excluded, 0);
+  EXPECT_NE(claim_line(c).find("| rule: 95% CI of a ≤ 0.1 | 8 runs used; 0 excluded"),
+            std::string::npos)
+      << claim_line(c);
+}
+
+TEST(ClaimCoverage, FewerThanThreeWidthsLeftIsInconclusive) {
+  // The sweep asked for four widths; the caps took H = 256 and 512 entirely.
+  Runs runs;
+  const Experiment e = flat_with_exclusions(
+      runs, [](int64_t h, uint64_t) { return h >= 256; }, "capped");
+  const Claim c = check_r_flat_in_width("fig1-r-flat-in-H", e, k_ctx);
+  EXPECT_EQ(c.verdict, Verdict::inconclusive) << claim_line(c);
+  EXPECT_NE(c.figure.find("m=1000: INCONCLUSIVE (2 values of H left after exclusions (64, 128), "
+                          "needs 3)"),
+            std::string::npos)
+      << c.figure;
+  ASSERT_TRUE(c.coverage);
+  EXPECT_EQ(c.coverage->used, 4);
+  EXPECT_EQ(c.coverage->excluded, 4);
+  EXPECT_EQ(c.coverage->why, "4 stopped by a cap");
+}
+
+TEST(ClaimCoverage, ACellWithOneSurvivingSeedIsInconclusive) {
+  Runs runs;
+  const Experiment e =
+      flat_with_exclusions(runs, [](int64_t h, uint64_t seed) { return h == 128 && seed == 2; });
+  const Claim c = check_r_flat_in_width("fig1-r-flat-in-H", e, k_ctx);
+  EXPECT_EQ(c.verdict, Verdict::inconclusive) << claim_line(c);
+  EXPECT_NE(c.figure.find("the cell m=1000, H=128 has 1 seed"), std::string::npos) << c.figure;
+  EXPECT_EQ(c.coverage->excluded, 1);
+  EXPECT_EQ(c.coverage->why, "1 diverged");
+}
+
+TEST(ClaimCoverage, HalfOfTheRunsExcludedIsInconclusive) {
+  // Four widths, two seeds each survive, and as many runs of the same cells diverged (seeds 3
+  // and 4): the survivors decide PASS, but half of the cells' runs are gone.
+  Runs runs;
+  for (int64_t h : k_widths)
+    for (uint64_t seed : {1, 2, 3, 4}) {
+      auto r = trained_run(h, 1000, 0, seed, 10.0 + 0.01 * seed, 0.05);
+      if (seed >= 3) {
+        r.status = k_status_diverged;
+        r.converged = false;
+        r.stopped_by = "";
+      }
+      runs.add(r);
+    }
+  auto exps = group_runs(runs.of(RunUse::trained), experiment_key);
+  attach_excluded(exps, runs.of(RunUse::excluded), experiment_key);
+  const Claim c = check_r_flat_in_width("x", exps.at(0), k_ctx);
+  EXPECT_EQ(c.verdict, Verdict::inconclusive) << claim_line(c);
+  EXPECT_NE(c.figure.find("would be PASS, but 8 of the cells' 16 runs were excluded"),
+            std::string::npos)
+      << c.figure;
+}
+
+TEST(ClaimCoverage, AnExperimentWhoseRunsWereAllExcludedIsInconclusiveNotSkipped) {
+  Runs runs;
+  const Experiment e = flat_with_exclusions(runs, [](int64_t, uint64_t) { return true; });
+  EXPECT_TRUE(e.runs.empty());
+  EXPECT_EQ(e.excluded.size(), 8u);
+  const Claim c = check_r_flat_in_width("x", e, k_ctx);
+  EXPECT_EQ(c.verdict, Verdict::inconclusive) << claim_line(c);
+  EXPECT_NE(c.figure.find("0 values of H left"), std::string::npos) << c.figure;
 }
 
 TEST(ClaimExponent, ExactPowerLawPassesWithinItsInterval) {
@@ -117,22 +226,24 @@ TEST(ClaimExponent, ExactPowerLawPassesWithinItsInterval) {
   EXPECT_NE(c.figure.find("H=64: k=0.300"), std::string::npos) << c.figure;
 }
 
-TEST(ClaimExponent, SteepGrowthFailsAndThreeSizesSkip) {
+TEST(ClaimExponent, SteepGrowthFailsAndThreeSizesAreInconclusive) {
   Runs steep;
   for (int64_t m : {500, 1000, 2000, 4000})
-    steep.add(trained_run(64, m, 0, 1, std::pow(double(m), 0.7), 0.05));
+    for (uint64_t seed : {1, 2})
+      steep.add(trained_run(64, m, 0, seed, std::pow(double(m), 0.7) * (1 + 0.01 * seed), 0.05));
   EXPECT_EQ(check_r_growth_exponent("x", steep.experiment(), k_ctx).verdict, Verdict::fail);
 
   // Three values of m are not enough: one outlying run must not swing a width's exponent.
   Runs three;
   for (int64_t m : {500, 1000, 2000})
-    three.add(trained_run(64, m, 0, 1, std::pow(double(m), 0.3), 0.05));
+    for (uint64_t seed : {1, 2})
+      three.add(trained_run(64, m, 0, seed, std::pow(double(m), 0.3), 0.05));
   const Claim c = check_r_growth_exponent("x", three.experiment(), k_ctx);
-  EXPECT_EQ(c.verdict, Verdict::skip) << claim_line(c);
+  EXPECT_EQ(c.verdict, Verdict::inconclusive) << claim_line(c);
   EXPECT_NE(c.figure.find("needs ≥ 4 values of m"), std::string::npos) << c.figure;
 }
 
-TEST(ClaimNoise, RisingPassesFallingFailsCleanSkips) {
+TEST(ClaimNoise, RisingPassesFallingFailsCleanIsInconclusive) {
   Runs runs;
   for (int64_t h : {64, 256})
     for (double p : {0.0, 0.2, 0.5})
@@ -143,13 +254,17 @@ TEST(ClaimNoise, RisingPassesFallingFailsCleanSkips) {
   EXPECT_NE(c.figure.find("m=1000, H=64: s=10.000"), std::string::npos) << c.figure;
 
   Runs falling;
-  for (double p : {0.0, 0.2, 0.5}) falling.add(trained_run(64, 1000, p, 1, 10 * (1 - p), 0.05));
+  for (double p : {0.0, 0.2, 0.5})
+    for (uint64_t seed : {1, 2})
+      falling.add(trained_run(64, 1000, p, seed, 10 * (1 - p) + 0.01 * seed, 0.05));
   EXPECT_EQ(check_r_rises_with_noise("x", falling.experiment(), k_ctx).verdict, Verdict::fail);
 
+  // Runs without a noise sweep cannot decide it.
   Runs clean;
   clean.add(trained_run(64, 1000, 0.0, 1, 10, 0.05));
   clean.add(trained_run(128, 1000, 0.0, 1, 10, 0.05));
-  EXPECT_EQ(check_r_rises_with_noise("x", clean.experiment(), k_ctx).verdict, Verdict::skip);
+  EXPECT_EQ(check_r_rises_with_noise("x", clean.experiment(), k_ctx).verdict,
+            Verdict::inconclusive);
 }
 
 TEST(ClaimNoise, EffectGrowsWithM) {
@@ -170,7 +285,8 @@ TEST(ClaimNoise, EffectGrowsWithM) {
   }
   Runs one_m;
   for (double p : {0.0, 0.1}) one_m.add(trained_run(64, 1000, p, 1, 10 + p, 0.05));
-  EXPECT_EQ(check_noise_effect_grows_with_m("x", one_m.experiment(), k_ctx).verdict, Verdict::skip);
+  EXPECT_EQ(check_noise_effect_grows_with_m("x", one_m.experiment(), k_ctx).verdict,
+            Verdict::inconclusive);
 }
 
 TEST(ClaimGenError, SlackOfOnePoint) {
@@ -191,7 +307,8 @@ TEST(ClaimGenError, SlackOfOnePoint) {
 
   Runs one;
   one.add(trained_run(64, 1000, 0, 1, 10, 0.05));
-  EXPECT_EQ(check_gen_error_flat_in_width("x", one.experiment(), k_ctx).verdict, Verdict::skip);
+  EXPECT_EQ(check_gen_error_flat_in_width("x", one.experiment(), k_ctx).verdict,
+            Verdict::inconclusive);
 }
 
 // r = c·m^k(H) with k 0.45 at H = 64 falling to 0.3 at H = 512.
@@ -265,12 +382,13 @@ TEST(ClaimMetric, ExponentsInWidthAndInM) {
 std::vector<TheoryCheck> theory_of(const Runs& runs) {
   const auto init = runs.of(RunUse::init_only);
   const auto trained = runs.of(RunUse::trained);
-  return theory_checks(theory_groups(init, trained), trained);
+  return theory_checks(theory_groups(init, trained), trained, k_ctx);
 }
 
 TEST(Theory, ExactCorollaryNormsPass) {
   Runs runs;
-  for (int64_t h : {64, 256, 1024, 4096}) runs.add(init_run(h, 1));
+  for (int64_t h : {64, 256, 1024, 4096})
+    for (uint64_t seed : {1, 2}) runs.add(init_run(h, seed));
   runs.add(trained_run(256, 1000, 0, 1, 10, 0.05));
   runs.add(trained_run(1024, 1000, 0, 1, 10, 0.05));
   const auto checks = theory_of(runs);
@@ -295,8 +413,24 @@ TEST(Theory, ExactCorollaryNormsPass) {
   EXPECT_EQ(prod, 1);
   const Claim c = check_theory(checks);
   EXPECT_EQ(c.verdict, Verdict::pass) << claim_line(c);
-  EXPECT_NE(c.figure.find("8/8 checks pass"), std::string::npos) << c.figure;
-  EXPECT_NE(c.figure.find("2/2 runs hold"), std::string::npos) << c.figure;
+  EXPECT_NE(c.figure.find("7/7 checks pass"), std::string::npos) << c.figure;
+  // Proposition 6.2 is a consistency check apart, not part of the reproduced claim.
+  EXPECT_EQ(c.figure.find("runs hold"), std::string::npos) << c.figure;
+  const Claim p = check_prop62(checks);
+  EXPECT_TRUE(p.consistency);
+  EXPECT_EQ(p.verdict, Verdict::pass) << claim_line(p);
+  EXPECT_EQ(claim_line(p).rfind("PASS (consistency check) prop6.2-consistency: 2/2 runs hold", 0),
+            0u)
+      << claim_line(p);
+}
+
+TEST(Theory, OneSeedPerWidthIsInconclusive) {
+  // Exact norms, but one seed per width: no interval over seeds, so the rule cannot decide.
+  Runs runs;
+  for (int64_t h : {64, 256, 1024, 4096}) runs.add(init_run(h, 1));
+  const Claim c = check_theory(theory_of(runs));
+  EXPECT_EQ(c.verdict, Verdict::inconclusive) << claim_line(c);
+  EXPECT_NE(c.figure.find("one seed"), std::string::npos) << c.figure;
 }
 
 TEST(Theory, XavierEdgeLayersPushTheProductAboveDMinus2) {
@@ -304,7 +438,8 @@ TEST(Theory, XavierEdgeLayersPushTheProductAboveDMinus2) {
   // 3.614 over these widths. Proposition 6.1 is a lower bound, so that passes, and the note
   // says where the excess over d − 2 comes from.
   Runs runs;
-  for (int64_t h : {64, 256, 1024, 4096}) runs.add(init_run(h, 1, /*xavier_edges=*/true));
+  for (int64_t h : {64, 256, 1024, 4096})
+    for (uint64_t seed : {1, 2}) runs.add(init_run(h, seed, /*xavier_edges=*/true));
   const auto checks = theory_of(runs);
   bool seen = false;
   for (const auto& c : checks)
@@ -322,11 +457,12 @@ TEST(Theory, ProductGrowingSlowerThanDMinus2Fails) {
   // If every layer's Frobenius norm were flat in H, the product would not grow: the lower bound
   // of Proposition 6.1 fails.
   Runs runs;
-  for (int64_t h : {64, 256, 1024, 4096}) {
-    auto r = init_run(h, 1);
-    r.metrics["prod_fro2_z"] = 1000.0 * std::pow(static_cast<double>(h), 2.0);
-    runs.add(r);
-  }
+  for (int64_t h : {64, 256, 1024, 4096})
+    for (uint64_t seed : {1, 2}) {
+      auto r = init_run(h, seed);
+      r.metrics["prod_fro2_z"] = 1000.0 * std::pow(static_cast<double>(h), 2.0);
+      runs.add(r);
+    }
   const auto checks = theory_of(runs);
   for (const auto& c : checks)
     if (c.kind == TheoryCheck::Kind::prod_fro) {
@@ -337,7 +473,8 @@ TEST(Theory, ProductGrowingSlowerThanDMinus2Fails) {
 
 TEST(Theory, FallsBackToTrainedRunsAndSkipsWithTooFewWidths) {
   Runs runs;
-  for (int64_t h : {64, 256, 1024}) runs.add(trained_run(h, 1000, 0, 1, 10, 0.05));
+  for (int64_t h : {64, 256, 1024})
+    for (uint64_t seed : {1, 2}) runs.add(trained_run(h, 1000, 0, seed, 10, 0.05));
   auto checks = theory_of(runs);
   ASSERT_FALSE(checks.empty());
   EXPECT_NE(checks.front().group.find("initialization of trained runs"), std::string::npos)
@@ -357,8 +494,9 @@ TEST(Theory, BrokenProposition62Fails) {
   bad.metrics["prop62_holds"] = 0;
   runs.add(bad);
   runs.add(trained_run(512, 1000, 0, 1, 10, 0.05));
-  const Claim c = check_theory(theory_of(runs));
+  const Claim c = check_prop62(theory_of(runs));
   EXPECT_EQ(c.verdict, Verdict::fail) << claim_line(c);
+  EXPECT_TRUE(c.consistency);
   EXPECT_NE(c.figure.find("1/2 runs hold"), std::string::npos) << c.figure;
 }
 
