@@ -78,8 +78,9 @@ struct Progress {
   double steps_per_second = 0.0, elapsed = 0.0;
 };
 /// How close to chance_loss (relative) a loss counts as "at chance level" for plateau:N and
-/// the collapse warning.
-inline constexpr double k_chance_tolerance = 0.01;
+/// the collapse warning. A collapsed network is a constant output that SGD keeps nudging: at
+/// lr 0.7 on MNIST its epoch loss wandered 2.316–2.333 against ln 10 = 2.303, outside 1%.
+inline constexpr double k_chance_tolerance = 0.02;
 /// Epochs at chance level in a row after which `train` warns that the run has collapsed.
 inline constexpr int64_t k_collapse_warn_epochs = 20;
 using ProgressFn = std::function<void(const Progress&)>;

@@ -348,8 +348,8 @@ TEST_F(Cli, DatabaseOfTheVersionBeforeLabelsOpensAndResumes) {
             "id  seed  loss  status\n 1     1  ce    completed\n 2     2  mse   completed\n");
   r = run("compare 1 2 --db " + db_);
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("loss        ce      mse"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("seed        1       2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("loss          ce          mse\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("seed          1           2\n"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("\nwidth "), std::string::npos) << r.out;  // the same in both
   EXPECT_NE(r.out.find("dist_init"), std::string::npos) << r.out;
   r = run("sweep " + (fixtures / "before-labels.toml").string() + " --db " + db_ + " --data-dir " +

@@ -459,6 +459,7 @@ TEST(Config, StopCriteriaOnTheFit) {
   EXPECT_NE(error_of([] { parse_stop("mse<=-1"); }).find("non-negative"), std::string::npos);
   TrainConfig c;
   c.dataset = "signal1d";
+  c.loss = Loss::mse;
   c.stop = {"plateau:10"};
   const std::string msg = error_of([&] { validate(c); });
   EXPECT_NE(msg.find("--stop plateau:10"), std::string::npos) << msg;
