@@ -21,13 +21,22 @@ struct Common {
 };
 
 void add_train(CLI::App& app, Common& common);
-void add_options(CLI::App& app);  // options: the run-option table
+void add_rerun(CLI::App& app, Common& common);    // rerun ID: train a stored run's config again
+void add_compare(CLI::App& app, Common& common);  // compare ID ID...: configs and metrics
+void add_options(CLI::App& app);                  // options: the run-option table
 void add_data(CLI::App& app, Common& common);
 void add_results(CLI::App& app, Common& common);  // runs, show
 void add_sweep(CLI::App& app, Common& common);    // sweep
 void add_report(CLI::App& app, Common& common);   // report, export
 void add_cluster(CLI::App& app, Common& common);  // slurm, merge
 void add_rank(CLI::App& app, Common& common);     // rank: measures against generalization
+
+/// The run `text` names (a run id) in `db_file`, read-only; throws Error naming `command` for a
+/// malformed id or a missing run, and --db for a missing file.
+RunRecord read_run(const std::string& text, const char* command, const std::string& db_file);
+
+/// A run's config as a sweep file's [base] table (show --toml; compare and rerun read it too).
+std::string base_toml(const RunRecord& r);
 
 /// A run's record as JSON (`show --json`, `train --json`); non-finite metrics become null.
 nlohmann::json record_json(const RunRecord& r);

@@ -10,6 +10,7 @@
 #include "report/export.hpp"
 #include "report/report.hpp"
 #include "store/db.hpp"
+#include "trajectory.hpp"
 
 namespace initscope::cli {
 
@@ -45,20 +46,42 @@ void add_report(CLI::App& app, Common& common) {
   exp->add_option("--db", common.db, "results database")->capture_default_str();
   exp->add_option("--format", *format, "csv or jsonl")->capture_default_str();
   exp->add_option("--out", *file, "output file (default: stdout)");
-  exp->callback([format, file, &common] {
+  auto trajectory = std::make_shared<bool>(false);
+  exp->add_flag("--trajectory", *trajectory,
+                "the learning curves instead: one row per run and epoch (run_id, epoch, step, "
+                "then each quantity)");
+  exp->callback([format, file, trajectory, &common] {
     const auto f = report::parse_export_format(*format);
     if (!std::filesystem::exists(common.db))
       throw Error(fmt::format("--db {}: no such database file", common.db));
     Db db(common.db, DbMode::read_only);
     const auto runs = db.runs();
+    const auto write = [&](std::ostream& os) {
+      if (!*trajectory) {
+        report::export_runs(runs, f, os);
+        return;
+      }
+      // One set of columns for the whole file: every quantity any run recorded.
+      std::vector<std::vector<TrajectoryPoint>> points;
+      std::vector<TrajectoryPoint> all;
+      for (const auto& r : runs) {
+        points.push_back(db.trajectory(r.id));
+        for (const auto& p : points.back()) all.push_back({0, 0, p.name, 0.0});
+      }
+      const auto columns = trajectory_columns(all);
+      const auto tf =
+          f == report::ExportFormat::csv ? TrajectoryFormat::csv : TrajectoryFormat::jsonl;
+      for (size_t i = 0; i < runs.size(); ++i)
+        write_trajectory(pivot_trajectory(points[i], columns), tf, os, runs[i].id, i == 0);
+    };
     if (file->empty()) {
-      report::export_runs(runs, f, std::cout);
+      write(std::cout);
       std::cout.flush();
       return;
     }
     std::ofstream os(*file, std::ios::binary | std::ios::trunc);
     if (!os) throw Error(fmt::format("--out {}: cannot open the file for writing", *file));
-    report::export_runs(runs, f, os);
+    write(os);
     os.flush();
     if (!os) throw Error(fmt::format("--out {}: writing failed", *file));
   });

@@ -1,4 +1,6 @@
 // `initscope sweep FILE.toml`: run every configuration of a sweep file into the database.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <map>
 #include <optional>
@@ -48,11 +50,21 @@ void add_sweep(CLI::App& app, Common& common) {
   cmd->add_flag("--retry-failed", *retry_failed,
                 "run configs whose only rows are failed again (failed runs count as done "
                 "otherwise; interrupted runs always run again, diverged ones never)");
+  auto progress = std::make_shared<std::string>("auto");
+  auto every = std::make_shared<double>(30.0);
+  cmd->add_option("--progress", *progress,
+                  "progress on stderr: auto (bar on a terminal, lines otherwise), bar, lines, none")
+      ->capture_default_str();
+  cmd->add_option("--progress-every", *every,
+                  "seconds between status lines in lines mode (0: at every finished run)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e9));
   auto shard_text = std::make_shared<std::string>();
   cmd->add_option("--shard", *shard_text,
                   "run only shard i of N (i/N, 0 ≤ i < N; auto or auto/N inside a Slurm array "
                   "task or Kubernetes indexed Job); %i in --db becomes i");
   cmd->callback([=, &common] {
+    const ProgressMode mode = parse_progress_mode(*progress, isatty(STDERR_FILENO) != 0);
     Sweep sweep = sweep_load(*file);
     std::optional<ShardSpec> shard;
     if (!shard_text->empty())
@@ -100,6 +112,12 @@ void add_sweep(CLI::App& app, Common& common) {
     o.run.data_dir = data_dir(common.data_dir);
     o.jobs = *jobs;
     o.retry_failed = *retry_failed;
+    o.progress = mode;
+    // Each run records which sweep it belongs to (never part of its identity).
+    o.run.labels.sweep_id = sweep.id;
+    o.run.labels.sweep_file = *file;
+    o.run.labels.sweep_description = sweep.description;
+    o.progress_every = *every;
     const SweepSummary s = sweep_run(sweep, o);
     fmt::print(
         "sweep {}: {} runs: {} already done, {} completed ({} converged, {} stopped by a cap), "

@@ -11,32 +11,137 @@
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "data/dataset.hpp"
+#include "progress.hpp"
 #include "run/run.hpp"
 
 namespace initscope::cli {
 
 namespace {
 
-// A one-line progress display on a terminal, redrawn at most ten times a second.
-struct ProgressLine {
-  bool enabled = isatty(STDERR_FILENO) != 0;
-  std::chrono::steady_clock::time_point last{};
-  bool drawn = false;
-  void operator()(const Progress& p) {
-    if (!enabled) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (p.epoch > 0 && now - last < std::chrono::milliseconds(100)) return;
-    last = now;
-    const std::string err = p.regression ? "" : fmt::format("  train err {:.2f}%", 100.0 * p.error);
-    fmt::print(stderr, "\r\033[Kepoch {:>4}  loss {:.4g}{}  {} {}{:.4g}  {:.0f} steps/s  {:.1f}s",
-               p.epoch, p.loss, err, p.criterion_name, p.bound ? std::string(1, p.bound) : "",
-               p.criterion, p.steps_per_second, p.elapsed);
-    drawn = true;
+// A database file this command created and left without a single run (the run failed before
+// its row was inserted: a missing data file, a run too large): removed with its WAL files, so a
+// failed first `train` leaves nothing behind.
+void remove_if_empty(const std::string& file) {
+  try {
+    {
+      Db db(file, DbMode::read_only);
+      if (!db.runs().empty()) return;
+    }
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(file + suffix);
+  } catch (const std::exception&) {
+    // leave whatever is there: the error being reported matters more
   }
-  void finish() {
-    if (drawn) fmt::print(stderr, "\n");
-  }
+}
+
+// What `train` and `rerun` take besides the config.
+struct TrainRequest {
+  std::string progress;  // --progress
+  double every = 30.0;   // --progress-every
+  bool again = false;
+  bool json = false;
+  RunLabels labels;
+  std::string save_weights;
 };
+
+// Runs `c` into the database with progress, and prints the result (train and rerun).
+void train_and_report(const TrainConfig& c, const TrainRequest& q, Common& common) {
+  const ProgressMode mode = parse_progress_mode(q.progress, isatty(STDERR_FILENO) != 0);
+  RunOptions opt;
+  opt.data_dir = data_dir(common.data_dir);
+  opt.labels = q.labels;
+  if (!q.save_weights.empty()) opt.save_weights = q.save_weights;
+  // SIGINT or SIGTERM stops the run after its current step; it is stored `interrupted` with
+  // its trajectory so far, and the command exits 130 or 143 (a second signal ends it at once).
+  g_stop_signal.store(0);
+  g_stop_count.store(0);
+  const StopSignals signals;
+  opt.stop = &g_stop_signal;
+  const bool existed = std::filesystem::exists(common.db);
+  TrainProgress line(mode, q.every);
+  RunRecord r;
+  try {
+    Db db(common.db);
+    db.mark_interrupted();  // rows of runs on this host whose process is gone (kill -9, a crash)
+    // The same config and seed completed already: a second copy would count twice in a report
+    // that treats runs as seeds. Refused unless asked for.
+    if (!q.again) {
+      upgrade_run_identities(db);
+      if (const auto done = db.completed_run(config_hash(c)))
+        throw Error(fmt::format(
+            "train: run {} in {} already completed this config with seed {} (initscope show {} "
+            "--db {}); pass --again to train it once more, or --seed N for another seed",
+            *done, common.db, c.seed, *done, common.db));
+    }
+    r = *execute_run(c, opt, db, std::ref(line));
+  } catch (...) {
+    line.finish();
+    if (!existed) remove_if_empty(common.db);
+    throw;
+  }
+  line.finish();
+  const auto stopped = [&] {
+    if (r.status != k_status_interrupted) return;
+    const int sig = g_stop_signal.load();
+    throw Interrupted(sig, fmt::format("run {} stopped by {} and stored as interrupted with its "
+                                       "trajectory so far (initscope show {} --db {})",
+                                       r.id, signal_name(sig), r.id, common.db));
+  };
+  if (q.json) {
+    fmt::print("{}\n", record_json(r).dump());
+    stopped();
+    return;
+  }
+  const auto& m = r.metrics;
+  const auto get = [&](const char* k) { return m.count(k) ? m.at(k) : NAN; };
+  const bool interrupted = r.status == k_status_interrupted;
+  fmt::print("run {} {}: stopped by {}{}\n", r.id, r.status, r.stopped_by,
+             r.converged || interrupted ? "" : " (did not meet its criterion)");
+  fmt::print("  epochs {:.0f}  steps {:.0f}  {:.1f}s  ({:.0f} steps/s)\n", get("epochs"),
+             get("steps"), get("wall_seconds"), get("steps_per_second"));
+  if (interrupted) {
+    // an interrupted run has no final measures
+  } else if (m.count("train_mse")) {  // a regression task: no errors or margins
+    fmt::print("  train mse {:.4g}  test mse {:.4g}", get("train_mse"), get("test_mse"));
+    if (m.count("train_psnr"))
+      fmt::print("  train psnr {:.2f} dB  test psnr {:.2f} dB", get("train_psnr"),
+                 get("test_psnr"));
+    fmt::print("\n  dist_init {:.4f}\n", get("dist_init"));
+  } else {
+    fmt::print("  train loss {:.4g}  train error {:.2f}%  test error {:.2f}%  gen error {:.2f}%\n",
+               get("train_loss"), 100 * get("train_error"), 100 * get("test_error"),
+               100 * get("gen_error"));
+    fmt::print("  dist_init {:.4f}  margin min {:.3g} p10 {:.3g} median {:.3g}\n", get("dist_init"),
+               get("margin_min"), get("margin_p10"), get("margin_median"));
+  }
+  if (m.count("pretrain_steps"))
+    fmt::print(
+        "  pretrained ({}) for {:.0f} steps{}: dist_pretrain {:.4f}  pretraining moved "
+        "{:.4f} from the init\n",
+        to_string(c.pretrain), get("pretrain_steps"),
+        get("pretrain_converged") > 0 ? "" : " (did not meet --pretrain-stop)",
+        get("dist_pretrain"), get("pretrain_dist_init"));
+  if (!r.error.empty()) fmt::print("  {}\n", r.error);
+  fmt::print("  stored in {} (initscope show {} --db {})\n", common.db, r.id, common.db);
+  stopped();
+}
+
+// The flags train and rerun share: how progress shows, --again, --json, --name and --tag.
+void add_request_flags(CLI::App* cmd, TrainRequest& q) {
+  cmd->add_flag("--json", q.json, "print the finished run as one JSON object on stdout");
+  cmd->add_option("--name", q.labels.name,
+                  "a name for the run (runs, show; not part of its identity)");
+  cmd->add_option("--tag", q.labels.tags, "a tag for the run, repeatable (runs --where tag=X)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--progress", q.progress,
+                  "progress on stderr: auto (bar on a terminal, lines otherwise), bar, lines, none")
+      ->capture_default_str();
+  cmd->add_option("--progress-every", q.every,
+                  "seconds between progress lines in lines mode (0: every epoch)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e9));
+  cmd->add_flag("--again", q.again,
+                "train even if a completed run with the same config and seed is in the database");
+}
 
 }  // namespace
 
@@ -74,7 +179,6 @@ void add_train(CLI::App& app, Common& common) {
   auto given = std::make_shared<std::map<std::string, std::vector<std::string>>>();
   auto flags = std::make_shared<std::map<std::string, bool>>();
   auto save_weights = std::make_shared<std::string>();
-  auto json = std::make_shared<bool>(false);
   // A flag given twice takes its last value, so scripts can append overrides.
   cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   const TrainConfig defaults;
@@ -102,8 +206,12 @@ void add_train(CLI::App& app, Common& common) {
                   "data directory (default $INITSCOPE_DATA or ~/.cache/initscope)");
   cmd->add_option("--save-weights", *save_weights,
                   "write init.safetensors and final.safetensors here");
-  cmd->add_flag("--json", *json, "print the finished run as one JSON object on stdout");
-
+  auto request = std::make_shared<TrainRequest>();
+  request->progress = "auto";
+  add_request_flags(cmd, *request);
+  auto from_run = std::make_shared<std::string>();
+  cmd->add_option("--from-run", *from_run,
+                  "start from this run's config (in --db); the flags given here change it");
   cmd->callback([=, &common] {
     nlohmann::json j = nlohmann::json::object();
     for (const OptionSpec& spec : run_options()) {
@@ -119,72 +227,42 @@ void add_train(CLI::App& app, Common& common) {
         j[spec.name] = option_value_from_text(spec, texts.back());
       }
     }
-    const TrainConfig c = config_from_json(j);
-    RunOptions opt;
-    opt.data_dir = data_dir(common.data_dir);
-    if (!save_weights->empty()) opt.save_weights = *save_weights;
-    // SIGINT or SIGTERM stops the run after its current step; it is stored `interrupted` with
-    // its trajectory so far, and the command exits 130 or 143 (a second signal ends it at once).
-    g_stop_signal.store(0);
-    g_stop_count.store(0);
-    const StopSignals signals;
-    opt.stop = &g_stop_signal;
-    Db db(common.db);
-    db.mark_interrupted();  // rows of runs on this host whose process is gone (kill -9, a crash)
-    ProgressLine line;
-    RunRecord r;
-    try {
-      r = *execute_run(c, opt, db, std::ref(line));
-    } catch (...) {
-      line.finish();
-      throw;
+    if (!from_run->empty()) {
+      // --from-run ID: that run's config, with the flags given here on top.
+      const RunRecord base = read_run(*from_run, "--from-run", common.db);
+      nlohmann::json merged = base.config;
+      merged.update(j);
+      j = merged;
     }
-    line.finish();
-    const auto stopped = [&] {
-      if (r.status != k_status_interrupted) return;
-      const int sig = g_stop_signal.load();
-      throw Interrupted(sig, fmt::format("run {} stopped by {} and stored as interrupted with its "
-                                         "trajectory so far (initscope show {} --db {})",
-                                         r.id, signal_name(sig), r.id, common.db));
-    };
-    if (*json) {
-      fmt::print("{}\n", record_json(r).dump());
-      stopped();
-      return;
-    }
-    const auto& m = r.metrics;
-    const auto get = [&](const char* k) { return m.count(k) ? m.at(k) : NAN; };
-    const bool interrupted = r.status == k_status_interrupted;
-    fmt::print("run {} {}: stopped by {}{}\n", r.id, r.status, r.stopped_by,
-               r.converged || interrupted ? "" : " (did not meet its criterion)");
-    fmt::print("  epochs {:.0f}  steps {:.0f}  {:.1f}s  ({:.0f} steps/s)\n", get("epochs"),
-               get("steps"), get("wall_seconds"), get("steps_per_second"));
-    if (interrupted) {
-      // an interrupted run has no final measures
-    } else if (m.count("train_mse")) {  // a regression task: no errors or margins
-      fmt::print("  train mse {:.4g}  test mse {:.4g}", get("train_mse"), get("test_mse"));
-      if (m.count("train_psnr"))
-        fmt::print("  train psnr {:.2f} dB  test psnr {:.2f} dB", get("train_psnr"),
-                   get("test_psnr"));
-      fmt::print("\n  dist_init {:.4f}\n", get("dist_init"));
-    } else {
-      fmt::print(
-          "  train loss {:.4g}  train error {:.2f}%  test error {:.2f}%  gen error {:.2f}%\n",
-          get("train_loss"), 100 * get("train_error"), 100 * get("test_error"),
-          100 * get("gen_error"));
-      fmt::print("  dist_init {:.4f}  margin min {:.3g} p10 {:.3g} median {:.3g}\n",
-                 get("dist_init"), get("margin_min"), get("margin_p10"), get("margin_median"));
-    }
-    if (m.count("pretrain_steps"))
-      fmt::print(
-          "  pretrained ({}) for {:.0f} steps{}: dist_pretrain {:.4f}  pretraining moved "
-          "{:.4f} from the init\n",
-          to_string(c.pretrain), get("pretrain_steps"),
-          get("pretrain_converged") > 0 ? "" : " (did not meet --pretrain-stop)",
-          get("dist_pretrain"), get("pretrain_dist_init"));
-    if (!r.error.empty()) fmt::print("  {}\n", r.error);
-    fmt::print("  stored in {} (initscope show {} --db {})\n", common.db, r.id, common.db);
-    stopped();
+    TrainRequest q = *request;
+    q.save_weights = *save_weights;
+    train_and_report(config_from_json(j), q, common);
+  });
+}
+
+void add_rerun(CLI::App& app, Common& common) {
+  auto* cmd = app.add_subcommand(
+      "rerun",
+      "Train a stored run's config again (as train --from-run ID; --seed for another seed)");
+  auto id = std::make_shared<std::string>();
+  auto seed = std::make_shared<std::optional<uint64_t>>();
+  auto request = std::make_shared<TrainRequest>();
+  request->progress = "auto";
+  cmd->add_option("id", *id, "run id (initscope runs lists them)")->required();
+  cmd->add_option("--db", common.db, "results database")->capture_default_str();
+  cmd->add_option("--data-dir", common.data_dir,
+                  "data directory (default $INITSCOPE_DATA or ~/.cache/initscope)");
+  cmd->add_option("--seed", *seed, "another seed (default: the run's own)");
+  add_request_flags(cmd, *request);
+  cmd->callback([=, &common] {
+    const RunRecord base = read_run(*id, "rerun", common.db);
+    nlohmann::json j = base.config;
+    if (*seed) j["seed"] = **seed;
+    TrainRequest q = *request;
+    // A rerun keeps the run's name and tags unless new ones are given; never its sweep.
+    if (q.labels.name.empty()) q.labels.name = base.labels.name;
+    if (q.labels.tags.empty()) q.labels.tags = base.labels.tags;
+    train_and_report(config_from_json(j), q, common);
   });
 }
 

@@ -75,7 +75,9 @@ def main():
     for s in at:
         d = initscope_run(s)
         ours[s] = {k: v.double() for k, v in read_safetensors(os.path.join(d, "final.safetensors"))[0].items()}
-    init, meta = read_safetensors(os.path.join(initscope_run(at[0]), "init.safetensors"))
+    # The first run's folder holds the init too (training it again would be refused: train does
+    # not repeat a completed config and seed without --again).
+    init, meta = read_safetensors(os.path.join(tmp, f"s{at[0]}", "init.safetensors"))
     config = json.loads(meta["config"])
 
     torch.set_num_threads(1)

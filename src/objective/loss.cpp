@@ -1,6 +1,8 @@
 // Name parsing for the losses; the math is in the header.
 #include "objective/loss.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "common/error.hpp"
@@ -24,6 +26,27 @@ std::string to_string(Loss l) {
       return "logistic";
   }
   return "?";
+}
+
+double chance_loss(Loss loss, const std::vector<double>& freq, int64_t outputs) {
+  double sum_sq = 0.0, entropy = 0.0;
+  for (const double p : freq) {
+    sum_sq += p * p;
+    if (p > 0) entropy -= p * std::log(p);
+  }
+  switch (loss) {
+    case Loss::ce:
+    case Loss::logistic:  // binary: the entropy of (p₀, p₁)
+      return entropy;
+    case Loss::mse:
+      if (outputs == 1) {
+        const double p1 = freq.size() > 1 ? freq[1] : 0.0, mean = 2.0 * p1 - 1.0;
+        return 1.0 - mean * mean;
+      }
+      return (1.0 - sum_sq) / static_cast<double>(outputs);
+  }
+  IS_CHECK(false, "unknown Loss value");
+  return NAN;
 }
 
 const std::vector<std::string>& loss_names() {

@@ -26,6 +26,14 @@ std::string to_string(Loss l);
 /// Every loss's name, in the enum's order (the option table's choices).
 const std::vector<std::string>& loss_names();
 
+/// Chance level: the mean loss of the best constant output on labels with class frequencies
+/// `freq` (K of them, summing to 1; K = 2 for a binary task with one output, freq[1] = P(t = +1)).
+/// ce: the entropy −Σ p ln p (ln K when balanced), at f = ln p; mse with K outputs:
+/// (1 − Σ p²)/K, at f = p; mse with one output: 1 − (2p₁ − 1)², at f = 2p₁ − 1; logistic: the
+/// binary entropy of p₁, at f = logit p₁. A network whose loss sits here has learnt nothing but
+/// the class frequencies (a collapsed run: `--stop plateau:N`).
+double chance_loss(Loss loss, const std::vector<double>& freq, int64_t outputs);
+
 /// Loss of one example with logits f (K) and label y.
 template <class T>
 double example_loss(Loss loss, const T* f, int32_t y, int64_t K) {

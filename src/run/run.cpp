@@ -144,7 +144,7 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
     // a missing --init-from file) is recorded as `failed` and counts as done.
     upgrade_run_identities(db);
     const auto claimed = db.claim_run(to_json(config), config_hash(config), config.seed,
-                                      initscope_version(), options.retry_failed);
+                                      initscope_version(), options.retry_failed, options.labels);
     if (!claimed) return std::nullopt;
     id = *claimed;
     if (options.on_claim) options.on_claim(id);
@@ -160,7 +160,8 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
     prepare(p, config, options, raw);
     if (const int sig = stop_signal(options)) throw Interrupted(sig);
     upgrade_run_identities(db);
-    id = db.begin_run(to_json(config), config_hash(config), config.seed, initscope_version());
+    id = db.begin_run(to_json(config), config_hash(config), config.seed, initscope_version(),
+                      options.labels);
   }
   RunOutcome out;
   try {

@@ -28,6 +28,7 @@ struct RunOptions {
   // If given and it becomes nonzero (a signal number, common/interrupt.hpp), training stops
   // after the current step and the run is stored as `interrupted` (Trainer::run).
   const std::atomic<int>* stop = nullptr;
+  RunLabels labels;  // name, tags, sweep: stored with the run's row, never part of its identity
 };
 
 /// Runs `config` and records it in `db`. Returns the stored record (with metrics), or nullopt

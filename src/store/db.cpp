@@ -2,8 +2,10 @@
 // the one-transaction finish of a run, and the read-back queries.
 // Several processes of a sweep write to one file, so every connection runs in WAL mode with a
 // busy timeout and every write takes the write lock up front (BEGIN IMMEDIATE); writers then
-// queue instead of failing. The one migration so far re-hashes the runs' configs when the
-// config identity's schema changes (upgrade_config_hashes). Deliberately left out:
+// queue instead of failing. Migrations: columns added to old files on a read-write open (host,
+// pid, started), tables added by CREATE IF NOT EXISTS (run_labels; a read-only open of a file
+// without it reads no labels), and the re-hash of the runs' configs when the config identity's
+// schema changes (upgrade_config_hashes). Deliberately left out:
 // statement caching across calls (a run writes once, at its end), and deletion of runs.
 #include "store/db.hpp"
 
@@ -71,7 +73,12 @@ CREATE TABLE IF NOT EXISTS artifacts(
   name TEXT,
   value TEXT NOT NULL,
   PRIMARY KEY(run_id, name));
+CREATE TABLE IF NOT EXISTS run_labels(
+  run_id INTEGER REFERENCES runs(id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS runs_hash_status ON runs(config_hash, status);
+CREATE INDEX IF NOT EXISTS run_labels_run ON run_labels(run_id);
 CREATE INDEX IF NOT EXISTS trajectory_run ON trajectory(run_id);
 )sql";
 
@@ -471,6 +478,13 @@ void Db::open_read_only() {
       throw Error(fmt::format("{}: not an initscope results database (it has no runs table)",
                               file_.string()));
     {
+      // Files written before runs had labels (name, tags, sweep) lack the table: no labels.
+      Statement st(db_, file_,
+                   "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='run_labels'",
+                   "reading the schema");
+      has_labels_ = st.step() && st.column_int(0) == 1;
+    }
+    {
       // The tables runs() and run() read, present in every schema-1 file.
       Statement st(db_, file_,
                    "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
@@ -497,8 +511,56 @@ Db::~Db() {
   sqlite3_close_v2(db_);
 }
 
+void Db::write_labels(int64_t id, const RunLabels& labels) {
+  if (labels.empty()) return;
+  Statement st(db_, file_, "INSERT INTO run_labels(run_id, key, value) VALUES(?, ?, ?)",
+               "writing a run's labels");
+  const auto put = [&](const char* key, const std::string& value) {
+    if (value.empty()) return;
+    st.bind(1, id);
+    st.bind(2, std::string(key));
+    st.bind(3, value);
+    st.step();
+    st.reset();
+  };
+  put("name", labels.name);
+  for (const auto& t : labels.tags) put("tag", t);
+  put("sweep_id", labels.sweep_id);
+  put("sweep_file", labels.sweep_file);
+  put("sweep_description", labels.sweep_description);
+}
+
+void Db::read_labels(std::vector<RunRecord*> runs) {
+  if (!has_labels_ || runs.empty()) return;
+  std::unordered_map<int64_t, RunRecord*> by_id;
+  for (RunRecord* r : runs) by_id.emplace(r->id, r);
+  // One run: its rows by the index; many: one pass over the table.
+  const bool one = runs.size() == 1;
+  Statement st(db_, file_,
+               one ? "SELECT run_id, key, value FROM run_labels WHERE run_id=? ORDER BY rowid"
+                   : "SELECT run_id, key, value FROM run_labels ORDER BY rowid",
+               "reading run labels");
+  if (one) st.bind(1, runs[0]->id);
+  while (st.step()) {
+    const auto it = by_id.find(st.column_int(0));
+    if (it == by_id.end()) continue;
+    RunLabels& l = it->second->labels;
+    const std::string key = st.column_text(1), value = st.column_text(2);
+    if (key == "name")
+      l.name = value;
+    else if (key == "tag")
+      l.tags.push_back(value);
+    else if (key == "sweep_id")
+      l.sweep_id = value;
+    else if (key == "sweep_file")
+      l.sweep_file = value;
+    else if (key == "sweep_description")
+      l.sweep_description = value;
+  }
+}
+
 int64_t Db::insert_running(const nlohmann::json& config, const std::string& config_hash,
-                           uint64_t seed, const std::string& version) {
+                           uint64_t seed, const std::string& version, const RunLabels& labels) {
   Statement st(db_, file_,
                "INSERT INTO runs(created, status, seed, config, config_hash, version, host, pid, "
                "started) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -513,19 +575,22 @@ int64_t Db::insert_running(const nlohmann::json& config, const std::string& conf
   st.bind(8, static_cast<int64_t>(::getpid()));
   st.bind(9, process_start_ticks(::getpid()));
   st.step();
-  return sqlite3_last_insert_rowid(db_);
+  const int64_t id = sqlite3_last_insert_rowid(db_);
+  write_labels(id, labels);  // in the caller's transaction: the row and its labels land together
+  return id;
 }
 
 int64_t Db::begin_run(const nlohmann::json& config, const std::string& config_hash, uint64_t seed,
-                      const std::string& version) {
+                      const std::string& version, const RunLabels& labels) {
   Transaction tx(db_, file_, "BEGIN IMMEDIATE", "starting a run");
-  const int64_t id = insert_running(config, config_hash, seed, version);
+  const int64_t id = insert_running(config, config_hash, seed, version, labels);
   tx.commit();
   return id;
 }
 
 std::optional<int64_t> Db::claim_run(const nlohmann::json& config, const std::string& config_hash,
-                                     uint64_t seed, const std::string& version, bool retry_failed) {
+                                     uint64_t seed, const std::string& version, bool retry_failed,
+                                     const RunLabels& labels) {
   // BEGIN IMMEDIATE takes the write lock first, so two processes cannot both see the config as
   // free and both claim it.
   Transaction tx(db_, file_, "BEGIN IMMEDIATE", "claiming a run");
@@ -550,7 +615,7 @@ std::optional<int64_t> Db::claim_run(const nlohmann::json& config, const std::st
         return std::nullopt;
     }
   }
-  const int64_t id = insert_running(config, config_hash, seed, version);
+  const int64_t id = insert_running(config, config_hash, seed, version, labels);
   tx.commit();
   return id;
 }
@@ -652,6 +717,11 @@ std::vector<RunRecord> Db::runs() {
       if (it != index.end()) out[it->second].metrics[st.column_text(1)] = st.column_double(2);
     }
   }
+  {
+    std::vector<RunRecord*> all;
+    for (auto& r : out) all.push_back(&r);
+    read_labels(all);
+  }
   tx.commit();
   return out;
 }
@@ -672,6 +742,7 @@ std::optional<RunRecord> Db::run(int64_t id) {
     st.bind(1, id);
     while (st.step()) out->metrics[st.column_text(0)] = st.column_double(1);
   }
+  read_labels({&*out});
   tx.commit();
   return out;
 }
@@ -839,6 +910,7 @@ int64_t Db::insert_copied_run(const RunRecord& run, const std::vector<Trajectory
     st.step();
     id = sqlite3_last_insert_rowid(db_);
   }
+  write_labels(id, run.labels);
   write_results(db_, file_, id, run.metrics, trajectory, artifacts, doing);
   return id;
 }
@@ -868,6 +940,16 @@ bool Db::mark_failed(int64_t id, const std::string& error) {
   const bool changed = sqlite3_changes(db_) > 0;
   tx.commit();
   return changed;
+}
+
+std::optional<int64_t> Db::completed_run(const std::string& config_hash) {
+  Statement st(db_, file_,
+               "SELECT id FROM runs WHERE config_hash=? AND status=? ORDER BY id LIMIT 1",
+               "looking up completed runs");
+  st.bind(1, config_hash);
+  st.bind(2, std::string(k_status_completed));
+  if (!st.step()) return std::nullopt;
+  return st.column_int(0);
 }
 
 bool Db::has_completed(const std::string& config_hash) {

@@ -1,7 +1,7 @@
 // The results database: one SQLite file holding every run, its metrics and its trajectory.
 // A run is inserted as `running` when it starts and gets its final status, metrics and
 // trajectory in one transaction when it ends, so a killed run never looks `completed`.
-// Deliberately left out: an ORM or query builder; the schema is three small tables.
+// Deliberately left out: an ORM or query builder; the schema is a few small tables.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +30,20 @@ inline constexpr const char* k_status_failed = "failed";
 /// result: a resumed sweep runs the config again.
 inline constexpr const char* k_status_interrupted = "interrupted";
 
+/// What a person or a sweep calls a run: never part of its config or identity (config_hash),
+/// stored in the run_labels table.
+struct RunLabels {
+  std::string name;               // train --name
+  std::vector<std::string> tags;  // train --tag, repeatable
+  std::string sweep_id;           // the sweep file's content hash, shared by its runs
+  std::string sweep_file;         // the sweep file as given
+  std::string sweep_description;  // its `description`
+  bool empty() const {
+    return name.empty() && tags.empty() && sweep_id.empty() && sweep_file.empty() &&
+           sweep_description.empty();
+  }
+};
+
 struct RunRecord {
   int64_t id = 0;
   std::string created;  // UTC, "2026-11-23T11:17:09Z"
@@ -44,6 +58,7 @@ struct RunRecord {
   std::string error;  // why a failed/diverged run ended; "" otherwise
   std::string host;   // where the run's process ran, and its pid (claims, provenance)
   int64_t pid = 0;
+  RunLabels labels;
   std::map<std::string, double> metrics;
 };
 
@@ -71,7 +86,7 @@ class Db {
 
   /// Inserts a run with status `running`; returns its id.
   int64_t begin_run(const nlohmann::json& config, const std::string& config_hash, uint64_t seed,
-                    const std::string& version);
+                    const std::string& version, const RunLabels& labels = {});
 
   /// Like begin_run, but only if no run of this config is completed, diverged, failed (unless
   /// `retry_failed`), or running in a live process; returns nullopt otherwise. `interrupted`
@@ -79,7 +94,7 @@ class Db {
   /// sweep's run never counts twice.
   std::optional<int64_t> claim_run(const nlohmann::json& config, const std::string& config_hash,
                                    uint64_t seed, const std::string& version,
-                                   bool retry_failed = false);
+                                   bool retry_failed = false, const RunLabels& labels = {});
 
   /// Sets `running` rows of this host whose process no longer exists to `interrupted`.
   /// Returns how many.
@@ -109,6 +124,8 @@ class Db {
   std::vector<TrajectoryPoint> trajectory(int64_t id);
   /// True if some run with this config hash has status `completed`.
   bool has_completed(const std::string& config_hash);
+  /// The first `completed` run with this config hash (config and seed), or nullopt.
+  std::optional<int64_t> completed_run(const std::string& config_hash);
   /// True if this config needs no new run: a row is `completed`, `diverged` (a result), or
   /// `failed` unless `retry_failed`. What a sweep skips; claim_run decides the same way.
   bool is_done(const std::string& config_hash, bool retry_failed);
@@ -147,12 +164,16 @@ class Db {
 
  private:
   int64_t insert_running(const nlohmann::json& config, const std::string& config_hash,
-                         uint64_t seed, const std::string& version);
+                         uint64_t seed, const std::string& version, const RunLabels& labels);
+  void write_labels(int64_t id, const RunLabels& labels);
+  /// Fills each run's labels (runs() and run()); nothing for a file without run_labels.
+  void read_labels(std::vector<RunRecord*> runs);
   void open_read_only();
   const char* run_columns() const;  // the runs columns read_run_row reads
   sqlite3* db_ = nullptr;
   std::filesystem::path file_;
-  bool has_pid_ = true;  // false: a read-only file older than the host and pid columns
+  bool has_pid_ = true;     // false: a read-only file older than the host and pid columns
+  bool has_labels_ = true;  // false: a read-only file older than the run_labels table
 };
 
 }  // namespace initscope

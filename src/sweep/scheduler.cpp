@@ -45,6 +45,7 @@ struct Child {
   int fd = -1;
   size_t index = 0;
   std::string out;
+  Clock::time_point started{};
 };
 
 void write_all(int fd, const std::string& msg) {
@@ -53,7 +54,8 @@ void write_all(int fd, const std::string& msg) {
 }
 
 [[noreturn]] void child_main(const TrainConfig& c, const SweepOptions& o,
-                             const std::map<std::string, TrainTest>& data, int fd) {
+                             const std::map<std::string, TrainTest>& data, int fd,
+                             const std::string& label) {
   // The sweep's stop (the SIGINT or SIGTERM it received, forwarded) ends the run after its
   // current step as `interrupted`. A terminal's Ctrl-C reaches the whole process group, so the
   // run may get the signal twice: the second is ignored, and the sweep kills the run (SIGKILL)
@@ -69,7 +71,12 @@ void write_all(int fd, const std::string& msg) {
     ro.stop = &g_stop_signal;
     ro.on_claim = [fd](int64_t id) { write_all(fd, fmt::format("claimed {}\n", id)); };
     const std::string key = task_data_key(c);
-    const auto r = execute_run(c, ro, db, {}, key.empty() ? nullptr : &data.at(key));
+    // The run's own progress is not shown (many run at once); a collapse is.
+    const auto warn = [&label](const Progress& p) {
+      const std::string w = collapse_warning(p);
+      if (!w.empty()) fmt::print(stderr, "\r\033[Kinitscope: warning: {}: {}\n", label, w);
+    };
+    const auto r = execute_run(c, ro, db, warn, key.empty() ? nullptr : &data.at(key));
     if (!r) {
       msg = "skipped";
     } else {
@@ -124,6 +131,8 @@ double estimated_epochs(const TrainConfig& c) {
       case StopCriterion::Kind::psnr:
         e = 200.0;
         break;
+      case StopCriterion::Kind::plateau:
+        continue;  // ends only collapsed runs: no estimate of when a healthy run stops
     }
     clean = clean == 0.0 ? e : std::min(clean, e);  // the first criterion met stops the run
   }
@@ -157,7 +166,8 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
   const auto t0 = Clock::now();
   const int jobs = options.jobs > 0 ? options.jobs
                                     : std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
-  const bool bar = options.progress && isatty(STDERR_FILENO);
+  const bool bar = options.progress == ProgressMode::bar;
+  const bool lines = options.progress == ProgressMode::lines;
   const auto axes = sweep_axes(sweep);
 
   // Pending runs: not completed or diverged already. Longest first, so the last runs to
@@ -205,16 +215,52 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
   int done = 0;
   size_t next = 0;
   std::vector<Child> running;
-  std::string last_line;
-  const auto draw = [&] {
-    if (!bar) return;
+  // The ETA: the cost model's seconds for the runs not finished, scaled by what the finished
+  // runs took against what the model gave them (the model can be 2× off, and this machine is
+  // not the reference), spread over the jobs.
+  double model_done = 0.0, actual_done = 0.0;
+  int calibrated_by = 0;
+  const auto eta = [&]() -> std::string {
+    const double scale = calibrated_by > 0 && model_done > 0 ? actual_done / model_done : 1.0;
+    double left = 0.0;
+    for (size_t k = next; k < pending.size(); ++k)
+      left += scale * estimated_run_seconds(sweep.runs[pending[k]]);
+    for (const auto& c : running) {
+      const double ran = std::chrono::duration<double>(Clock::now() - c.started).count();
+      left += std::max(0.0, scale * estimated_run_seconds(sweep.runs[c.index]) - ran);
+    }
+    const double workers = static_cast<double>(
+        std::min<size_t>(static_cast<size_t>(jobs), pending.size() - static_cast<size_t>(done)));
+    return fmt::format(
+        "ETA {}{}", hms(left / std::max(workers, 1.0)),
+        calibrated_by ? fmt::format(" (cost model × {:.2g}, from {} runs)", scale, calibrated_by)
+                      : std::string(" (cost model, not yet calibrated)"));
+  };
+  const auto status_line = [&] {
     const double el = std::chrono::duration<double>(Clock::now() - t0).count();
-    const int width = 30, filled = todo ? width * done / todo : width;
-    std::string eta = done ? hms(el / done * (todo - done)) : "?";
-    fmt::print(stderr, "\r\033[K[{}{}] {}/{} runs  {} failed  {} diverged  {} elapsed  ETA {}",
-               std::string(static_cast<size_t>(filled), '#'),
-               std::string(static_cast<size_t>(width - filled), '.'), done + sum.skipped, sum.total,
-               sum.failed, sum.diverged, hms(el), eta);
+    return fmt::format("{}/{} runs done{}  {} failed  {} diverged  {} running  {} elapsed  {}",
+                       done + sum.skipped, sum.total,
+                       sum.skipped ? fmt::format(" ({} before)", sum.skipped) : "", sum.failed,
+                       sum.diverged, running.size(), hms(el), eta());
+  };
+  auto last_line = Clock::now();
+  bool printed = false;
+  const auto draw = [&] {
+    if (lines) {
+      // A status line at the start and then every progress_every seconds.
+      if (printed &&
+          std::chrono::duration<double>(Clock::now() - last_line).count() < options.progress_every)
+        return;
+      last_line = Clock::now();
+      printed = true;
+      fmt::print(stderr, "sweep: {}\n", status_line());
+      std::fflush(stderr);
+      return;
+    }
+    if (!bar) return;
+    const int width = 20, filled = todo ? width * done / todo : width;
+    fmt::print(stderr, "\r\033[K[{}{}] {}", std::string(static_cast<size_t>(filled), '#'),
+               std::string(static_cast<size_t>(width - filled), '.'), status_line());
   };
   const auto report = [&](const std::string& line) {
     if (bar) fmt::print(stderr, "\r\033[K");
@@ -235,13 +281,13 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
         ::close(fds[0]);
         prctl(PR_SET_PDEATHSIG, SIGKILL);  // die with the sweep, never finish a run it restarts
         if (getppid() != parent) _exit(3);
-        child_main(sweep.runs[i], options, data, fds[1]);
+        child_main(sweep.runs[i], options, data, fds[1], describe(sweep.runs[i], axes));
       }
       ::close(fds[1]);
       // The child writes twice ("claimed", then its result): reading must never block, or a
       // stop signal would wait for the run to finish.
       ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
-      running.push_back({pid, fds[0], i, {}});
+      running.push_back({pid, fds[0], i, {}, Clock::now()});
     }
     // Ctrl-C or SIGTERM: the runs in flight get the same signal, stop and are stored
     // `interrupted`; all finished runs are already committed, so running the sweep again
@@ -314,7 +360,12 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
           ++sum.completed;
           sum.converged += conv;
         }
-        if (!bar)
+        if (std::string(st) != k_status_interrupted) {
+          model_done += estimated_run_seconds(sweep.runs[c.index]);
+          actual_done += std::chrono::duration<double>(Clock::now() - c.started).count();
+          ++calibrated_by;
+        }
+        if (lines)
           report(fmt::format("[{}/{}] {}: {} by {} r={:.3f} in {}", done, todo, label, st, by, r,
                              hms(secs)));
       }

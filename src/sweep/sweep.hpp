@@ -34,6 +34,8 @@ namespace initscope {
 struct Sweep {
   std::filesystem::path file;
   std::vector<TrainConfig> runs;  // in file order, duplicates removed
+  std::string description;        // the file's `description`, or ""
+  std::string id;  // 16 hex digits of the file's bytes (FNV-1a): one per version of the file
 };
 
 /// Parses and expands a sweep file. Syntax errors, unknown keys and bad values throw Error
@@ -51,7 +53,11 @@ struct SweepOptions {
   RunOptions run;             // data_dir; claim is always set by the scheduler
   int jobs = 0;               // concurrent runs; 0 = one per core
   bool retry_failed = false;  // run configs whose only rows are `failed` again
-  bool progress = true;       // draw the progress bar (stderr must be a terminal)
+  // How progress shows on stderr: bar (a line redrawn in place: a terminal), lines (a status
+  // line every progress_every seconds and one line per finished run: logs), none (failures
+  // only).
+  ProgressMode progress = ProgressMode::bar;
+  double progress_every = 30.0;
 };
 
 struct SweepSummary {

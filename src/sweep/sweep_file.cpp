@@ -168,6 +168,13 @@ Sweep sweep_load(const std::filesystem::path& path) {
                       "or description)",
                       file, k.source().begin.line, key));
   }
+  Sweep sweep_info;
+  {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char ch : text.str()) h = (h ^ ch) * 0x100000001b3ULL;
+    sweep_info.id = fmt::format("{:016x}", h);
+    if (const auto d = doc["description"].value<std::string>()) sweep_info.description = *d;
+  }
   nlohmann::json base = nlohmann::json::object();
   if (const auto* t = doc["base"].as_table()) {
     base = read_options(*t, base, file, where_of(file, *t));
@@ -201,7 +208,7 @@ Sweep sweep_load(const std::filesystem::path& path) {
   }
   if (!doc.contains("grid") && !doc.contains("runs")) expanded.emplace_back(base, Where{file, 1});
 
-  Sweep sweep;
+  Sweep sweep = std::move(sweep_info);
   sweep.file = path;
   std::set<std::string> seen;
   for (const auto& [j, at] : expanded) {

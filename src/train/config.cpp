@@ -433,11 +433,14 @@ const std::vector<OptionSpec>& make_options() {
       s.kind = OptionKind::text_list;
       s.role = R::result;
       s.help =
-          "stopping criterion, repeatable: loss<=X, loss<=F*initial, margin:G:Q, train_error<=X";
+          "stopping criterion, repeatable: loss<=X, loss<=F*initial, margin:G:Q, train_error<=X, "
+          "plateau:N";
       s.doc =
           "repeatable; the run stops when any holds on the whole training set, checked after "
           "each epoch (see `--train-eval`): `loss<=X`, `loss<=F*initial`, `margin:γ:q` (a "
-          "fraction ≥ q has margin f_y − max_{j≠y} f_j ≥ γ), `train_error<=X`";
+          "fraction ≥ q has margin f_y − max_{j≠y} f_j ≥ γ), `train_error<=X`; `plateau:N` ends a "
+          "collapsed run (training loss at chance level, ln K for cross-entropy, for N epochs in a "
+          "row) as `stopped_by plateau`, not converged";
       s.get = [](const TrainConfig& c) { return nlohmann::json(c.stop); };
       s.set = [](TrainConfig& c, const nlohmann::json& v) {
         // TOML may give one criterion as a plain string.
@@ -694,6 +697,13 @@ void validate_task(const TrainConfig& c) {
                             "dataset is {}",
                             flag, text, c.dataset));
           break;
+        case StopCriterion::Kind::plateau:
+          if (regression)
+            throw Error(fmt::format(
+                "{} {}: {} is a regression task; plateau:N watches a classifier's loss sit at "
+                "chance level",
+                flag, text, c.dataset));
+          break;
         case StopCriterion::Kind::margin:
         case StopCriterion::Kind::train_error:
           if (regression)
@@ -861,7 +871,7 @@ StopCriterion parse_stop(const std::string& text) {
   const auto bad = [&](const std::string& why) {
     return Error(
         fmt::format("--stop {}: {} (expected loss<=X, loss<=F*initial, margin:G:Q, "
-                    "train_error<=X, mse<=X or psnr>=X)",
+                    "train_error<=X, mse<=X, psnr>=X or plateau:N)",
                     text, why));
   };
   if (text.rfind("loss<=", 0) == 0) {
@@ -896,6 +906,11 @@ StopCriterion parse_stop(const std::string& text) {
     c.value = parse_number(rest.substr(0, colon), text);
     c.quantile = parse_number(rest.substr(colon + 1), text);
     if (c.quantile <= 0 || c.quantile > 1) throw bad("the quantile must be in (0, 1]");
+  } else if (text.rfind("plateau:", 0) == 0) {
+    c.kind = StopCriterion::Kind::plateau;
+    c.value = parse_number(text.substr(8), text);
+    if (!(c.value >= 1) || c.value != std::floor(c.value) || c.value > 1e9)
+      throw bad("N must be a whole number of epochs, at least 1");
   } else {
     throw bad("unknown criterion");
   }
@@ -913,6 +928,7 @@ double StopCriterion::loss_bound(double initial_loss) const {
       return mse_at_psnr(value, range);
     case Kind::margin:
     case Kind::train_error:
+    case Kind::plateau:
       break;
   }
   IS_CHECK(false, "loss_bound of a criterion that counts examples");

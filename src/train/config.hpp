@@ -29,15 +29,21 @@ namespace initscope {
 ///   train_error<=X     training error ≤ X
 ///   mse<=X             regression: training mean squared error ≤ X
 ///   psnr>=X            image regression: training PSNR ≥ X dB (the MSE bound it implies)
+///   plateau:N          classification: the training loss has sat at chance level (the loss of
+///                      the best constant output, ln K for balanced cross-entropy) for N epochs
+///                      in a row; the run ends as `stopped_by plateau`, not converged (a
+///                      collapsed run, not a result). Never part of the StopCheck.
 struct StopCriterion {
-  enum class Kind { loss, loss_relative, margin, train_error, mse, psnr };
+  enum class Kind { loss, loss_relative, margin, train_error, mse, psnr, plateau };
   Kind kind = Kind::loss;
   double value = 0.0;     // X, F or γ
   double quantile = 0.0;  // q, margin only
   double range = 0.0;     // psnr: the targets' peak-to-peak range (set by the trainer)
   std::string text;       // as given, used as stopped_by
   /// Whether it bounds the mean loss (loss, loss_relative, mse, psnr); the others count examples.
-  bool on_loss() const { return kind != Kind::margin && kind != Kind::train_error; }
+  bool on_loss() const {
+    return kind != Kind::margin && kind != Kind::train_error && kind != Kind::plateau;
+  }
   /// The mean training loss that meets an on_loss() criterion.
   double loss_bound(double initial_loss) const;
 };

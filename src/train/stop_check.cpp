@@ -54,7 +54,10 @@ double StopCheck::value(size_t i) const {
       return static_cast<double>(wrong_) / n;
     case StopCriterion::Kind::margin:
       return static_cast<double>(n_ - misses_[i]) / n;
+    case StopCriterion::Kind::plateau:
+      break;
   }
+  IS_CHECK(false, "plateau:N is the trainer's, never the StopCheck's");
   return NAN;
 }
 
@@ -81,7 +84,10 @@ bool StopCheck::met(size_t i) const {
       return holds_with(i, wrong_);
     case StopCriterion::Kind::margin:
       return holds_with(i, misses_[i]);
+    case StopCriterion::Kind::plateau:
+      break;
   }
+  IS_CHECK(false, "plateau:N is the trainer's, never the StopCheck's");
   return false;
 }
 
@@ -107,6 +113,9 @@ bool StopCheck::certainly_unmet() const {
       case StopCriterion::Kind::train_error:
       case StopCriterion::Kind::margin:
         if (met(i)) return false;  // value(i) is already the best the criterion can reach
+        break;
+      case StopCriterion::Kind::plateau:
+        IS_CHECK(false, "plateau:N is the trainer's, never the StopCheck's");
         break;
     }
   }

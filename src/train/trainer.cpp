@@ -159,14 +159,44 @@ std::string to_string(RunStatus s) {
   return "?";
 }
 
+ProgressMode parse_progress_mode(const std::string& text, bool stderr_is_terminal) {
+  if (text == "auto") return stderr_is_terminal ? ProgressMode::bar : ProgressMode::lines;
+  if (text == "bar") return ProgressMode::bar;
+  if (text == "lines") return ProgressMode::lines;
+  if (text == "none") return ProgressMode::none;
+  throw Error(fmt::format("--progress {}: unknown mode (expected auto, bar, lines or none)", text));
+}
+
+std::string collapse_warning(const Progress& p) {
+  if (p.chance_epochs != k_collapse_warn_epochs) return "";
+  return fmt::format(
+      "the training loss has sat at chance level ({:.4g}, what a constant output scores) for {} "
+      "epochs in a row at epoch {}: the run has probably collapsed (--stop plateau:N ends such "
+      "runs as stopped_by plateau)",
+      p.chance_loss, p.chance_epochs, p.epoch);
+}
+
 Trainer::Trainer(const TrainConfig& config, const PreparedData& data, Engine engine,
                  std::span<const float> start, std::span<const float> origin)
     : config_(config), data_(data), engine_(engine), loss_(config.loss) {
   const MlpSpec spec = model_spec(config, data);
   net_ = Mlp::make(spec);
   for (const auto& s : config.stop) {
-    criteria_.push_back(parse_stop(s));
-    criteria_.back().range = data.train.psnr_range;
+    StopCriterion c = parse_stop(s);
+    c.range = data.train.psnr_range;
+    if (c.kind == StopCriterion::Kind::plateau) {
+      if (!plateau_ || c.value < plateau_->value) plateau_ = c;  // the shortest patience wins
+    } else {
+      criteria_.push_back(c);
+    }
+  }
+  if (!data.train.regression() && data.train.n > 0) {
+    const int64_t K = spec.outputs, classes = std::max<int64_t>(K, 2);
+    std::vector<double> freq(static_cast<size_t>(classes), 0.0);
+    for (const int32_t y : data.train.y)
+      if (y >= 0 && y < classes) freq[static_cast<size_t>(y)] += 1.0;
+    for (double& f : freq) f /= static_cast<double>(data.train.n);
+    chance_loss_ = chance_loss(config.loss, freq, K);
   }
 
   params_.assign(net_.num_params, 0.0f);
@@ -547,8 +577,10 @@ RunOutcome Trainer::run(const ProgressFn& progress, const std::atomic<int>* stop
     s.out.stopped_by = config_.max_steps == 0 ? "max_steps" : "max_epochs";
   if (!s.diverged) {
     s.out.status = RunStatus::completed;
-    s.out.converged = met != nullptr;
-    if (met) s.out.stopped_by = met->text;
+    // plateau:N ends a collapsed run: a stop, never convergence.
+    const bool plateau = met && met->kind == StopCriterion::Kind::plateau;
+    s.out.converged = met != nullptr && !plateau;
+    if (met) s.out.stopped_by = plateau ? "plateau" : met->text;
   }
   measure_at_end(s);
   return s.out;
@@ -661,6 +693,15 @@ const StopCriterion* Trainer::end_of_epoch(RunState& s, const ProgressFn& progre
       static_cast<double>(epoch_wrong_) / static_cast<double>(std::max<int64_t>(n, 1));
   const StopCriterion* met = nullptr;
   record_check(s, complete, epoch_loss, epoch_error, met);
+  // Chance level: the loss of the best constant output (ln K for balanced cross-entropy). The
+  // initialization's loss is often there, so epoch 0 never counts.
+  const double seen_loss = complete ? check_.loss() : epoch_loss;
+  if (s.epoch > 0 && chance_loss_ > 0 &&
+      std::fabs(seen_loss - chance_loss_) <= k_chance_tolerance * chance_loss_)
+    ++s.chance_epochs;
+  else
+    s.chance_epochs = 0;
+  if (!met && plateau_ && static_cast<double>(s.chance_epochs) >= plateau_->value) met = &*plateau_;
   s.t_eval += seconds_since(t);
   if (measuring) measure_during(s);
   // Divergence: an example's loss that is not finite, or, when the check stopped early and
@@ -713,6 +754,9 @@ void Trainer::learn_risk_order(double initial_loss) {
       risk_is_loss_ = true;
       risk_threshold_ = static_cast<float>(-c.loss_bound(initial_loss));
       break;
+    case StopCriterion::Kind::plateau:
+      IS_CHECK(false, "plateau:N is kept out of criteria_");
+      break;
   }
 }
 
@@ -764,6 +808,12 @@ void Trainer::report_progress(const RunState& s, bool complete, double epoch_los
                   ? '<'
                   : '>';
   p.criterion_name = criteria_.empty() ? "loss" : criteria_[0].text;
+  p.stop = criteria_.empty() ? nullptr : &criteria_[0];
+  p.max_epochs = config_.max_epochs;
+  p.max_steps = config_.max_steps;
+  p.initial_loss = s.initial_loss;
+  p.chance_loss = chance_loss_;
+  p.chance_epochs = s.chance_epochs;
   p.elapsed = seconds_since(s.t_start);
   p.steps_per_second = s.t_train > 0 ? static_cast<double>(s.step) / s.t_train : 0.0;
   progress(p);

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -56,8 +57,10 @@ int64_t first_nonfinite(std::span<const float> v);
 /// The network a run trains: the config's depth, width and activation on the data's shape.
 MlpSpec model_spec(const TrainConfig& c, const PreparedData& data);
 
+/// What the trainer tells its caller after each epoch's check (never during the steps).
 struct Progress {
   int64_t epoch = 0, step = 0;
+  int64_t max_epochs = 0, max_steps = -1;  // the caps (TrainConfig's)
   // The training set's loss and error, or this epoch's running means if the check stopped early
   // (StopCheck); then `criterion` is only a bound, and `bound` says which way: '>' or '<'.
   double loss = 0.0, error = 0.0;
@@ -65,9 +68,34 @@ struct Progress {
   char bound = 0;
   bool regression = false;  // no error to show
   std::string criterion_name;
+  /// The first criterion (what `criterion` measures and where it stops), or nullptr if none.
+  const StopCriterion* stop = nullptr;
+  double initial_loss = NAN;  // for loss<=F*initial's bound
+  /// The loss of the best constant output (chance_loss; 0 for regression), and the epochs in a
+  /// row the loss has sat within k_chance_tolerance of it (a collapsed run if many).
+  double chance_loss = 0.0;
+  int64_t chance_epochs = 0;
   double steps_per_second = 0.0, elapsed = 0.0;
 };
+/// How close to chance_loss (relative) a loss counts as "at chance level" for plateau:N and
+/// the collapse warning. A collapsed network is a constant output that SGD keeps nudging: at
+/// lr 0.7 on MNIST its epoch loss wandered 2.316–2.333 against ln 10 = 2.303, outside 1%.
+inline constexpr double k_chance_tolerance = 0.02;
+/// Epochs at chance level in a row after which `train` warns that the run has collapsed.
+inline constexpr int64_t k_collapse_warn_epochs = 20;
 using ProgressFn = std::function<void(const Progress&)>;
+
+/// How a command shows progress on stderr: `bar`, one line redrawn in place (a terminal);
+/// `lines`, a plain line every so many seconds (logs: nohup, Slurm, a pipe); `none`. `auto`
+/// (the flag's default) is bar on a terminal and lines otherwise.
+enum class ProgressMode { bar, lines, none };
+/// Parses --progress (auto, bar, lines, none); auto resolves by whether stderr is a terminal.
+/// Throws Error naming --progress.
+ProgressMode parse_progress_mode(const std::string& text, bool stderr_is_terminal);
+
+/// The warning for a run whose loss has sat at chance level for k_collapse_warn_epochs epochs
+/// (told once, at that epoch), or "" at any other epoch.
+std::string collapse_warning(const Progress& p);
 
 enum class RunStatus { completed, diverged, interrupted };
 /// "completed", "diverged", "interrupted": the database's words.
@@ -142,8 +170,9 @@ class Trainer {
     double initial_loss = NAN;
     double t_train = 0.0, t_eval = 0.0, t_measure = 0.0;
     std::chrono::steady_clock::time_point t_start;
-    Metrics init_metrics;  // the k_at_init measures
-    int signal = 0;        // the signal that stopped the run, or 0
+    Metrics init_metrics;       // the k_at_init measures
+    int signal = 0;             // the signal that stopped the run, or 0
+    int64_t chance_epochs = 0;  // epochs in a row whose loss sat at chance level (plateau:N)
   };
   // run(), step by step.
   void measure_at_init(RunState& s);
@@ -188,7 +217,9 @@ class Trainer {
   Engine engine_;
   Mlp net_;
   Loss loss_;
-  std::vector<StopCriterion> criteria_;
+  std::vector<StopCriterion> criteria_;   // the StopCheck's: every criterion but plateau:N
+  std::optional<StopCriterion> plateau_;  // plateau:N, checked by end_of_epoch
+  double chance_loss_ = 0.0;              // chance_loss of the training labels; 0: regression
   // One flat buffer each (STYLE.md practice 3); layers are offsets into them. sgd has no
   // gradient buffer: the fused engine applies each layer's gradient as it computes it. The
   // optimizers' state exists only for the chosen one: momentum_ for sgd and gd, adam_'s moments

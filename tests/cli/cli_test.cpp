@@ -35,7 +35,9 @@ class Cli : public ::testing::Test {
     fs::remove_all(dir_);
     testing::write_learnable_mnist_dir(dir_);
     db_ = (dir_ / "r.db").string();
-    base_ = "train --data-dir " + dir_.string() + " --db " + db_ + " --width 16 --m 200 ";
+    // Progress off: the tests read --json from stdout and stderr together.
+    base_ = "train --data-dir " + dir_.string() + " --db " + db_ +
+            " --width 16 --m 200 --progress none ";
   }
   void TearDown() override { fs::remove_all(dir_); }
   int completed_rows() {
@@ -186,6 +188,229 @@ TEST_F(Cli, SweepResumesADatabaseOfSchemaOne) {
   EXPECT_EQ(completed_rows(), 4);
 }
 
+// Progress in a log (stderr not a terminal, as under nohup): plain lines, by default the first
+// epoch's and then one per 30 s, every epoch with --progress-every 0; none with --progress none.
+// Progress changes no stored number.
+TEST_F(Cli, ProgressPrintsLinesInALogAndChangesNothing) {
+  const std::string run_args = "--lr 0.1 --stop margin:1:0.9 --max-epochs 4 ";
+  Result r = run(base_ + run_args + "--progress lines --progress-every 0 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("epoch 0/4  loss "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("margin ≥ 1 on "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(stop at ≥ 90%)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("epoch 1/4"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cap in "), std::string::npos) << r.out;
+  const auto with = nlohmann::json::parse(r.out.substr(r.out.find("{\"")));
+  const std::string other = (dir_ / "other.db").string();
+  r = run("train --data-dir " + dir_.string() + " --db " + other + " --width 16 --m 200 " +
+          run_args + "--progress none --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.find("epoch 0/"), std::string::npos) << r.out;
+  const auto without = nlohmann::json::parse(r.out);
+  EXPECT_EQ(with["metrics"]["dist_init"], without["metrics"]["dist_init"]);
+  EXPECT_EQ(with["metrics"]["train_loss"], without["metrics"]["train_loss"]);
+  EXPECT_EQ(with["config_hash"], without["config_hash"]);
+  // auto in a log is lines: the first epoch's line at least.
+  r = run(base_ + "--max-epochs 1 --seed 9 --progress auto");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("epoch 0/1"), std::string::npos) << r.out;
+  r = run(base_ + "--progress sometimes");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("--progress sometimes: unknown mode (expected auto, bar, lines or none)"),
+            std::string::npos)
+      << r.out;
+}
+
+// A completed config and seed is not trained twice by accident: --again trains it anyway, and
+// another seed is another run.
+TEST_F(Cli, TrainRefusesACompletedRunUnlessAgain) {
+  const std::string args = base_ + "--max-epochs 2 --progress none ";
+  ASSERT_EQ(run(args).code, 0);
+  Result r = run(args);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("initscope: error: train: run 1 in " + db_ +
+                       " already completed this "
+                       "config with seed 1"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("--again"), std::string::npos) << r.out;
+  EXPECT_EQ(completed_rows(), 1);
+  r = run(args + "--again");
+  EXPECT_EQ(r.code, 0) << r.out;
+  r = run(args + "--seed 2");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(completed_rows(), 3);
+}
+
+// A train that fails before its run is stored leaves no database file behind; an existing
+// database stays.
+TEST_F(Cli, FailedTrainLeavesNoEmptyDatabase) {
+  const auto empty = dir_ / "nodata";
+  fs::create_directories(empty);
+  const std::string fresh = (dir_ / "fresh.db").string();
+  Result r = run("train --data-dir " + empty.string() + " --db " + fresh + " --m 100");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_FALSE(fs::exists(fresh)) << r.out;
+  EXPECT_FALSE(fs::exists(fresh + "-wal"));
+  ASSERT_EQ(run(base_ + "--max-epochs 1").code, 0);
+  r = run("train --data-dir " + empty.string() + " --db " + db_ + " --m 100");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(completed_rows(), 1);
+}
+
+// runs: the columns that tell runs apart, --where (config keys, metrics, fields; repeatable),
+// --sort, --limit and --columns; a key no run has is an error.
+TEST_F(Cli, RunsFiltersSortsAndChoosesColumns) {
+  for (const char* extra : {"--lr 0.1 --seed 1", "--lr 0.05 --seed 2", "--lr 0.1 --seed 3"})
+    ASSERT_EQ(run(base_ + "--max-epochs 2 --progress none " + extra).code, 0);
+  Result r = run("runs --db " + db_);
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* col : {"lr", "loss", "optimizer", "stop", "converged", "epochs"})
+    EXPECT_NE(r.out.find(col), std::string::npos) << col << "\n" << r.out;
+  r = run("runs --db " + db_ + " --where lr=0.1 --columns id,seed,lr");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "id  seed   lr\n 1     1  0.1\n 3     3  0.1\n");
+  r = run("runs --db " + db_ + " --where lr=0.1 --where 'seed>1' --columns id");
+  EXPECT_EQ(r.out, "id\n 3\n");
+  r = run("runs --db " + db_ + " --sort -seed --limit 2 --columns id,seed,epochs");
+  EXPECT_EQ(r.out, "id  seed  epochs\n 3     3       2\n 2     2       2\n");
+  r = run("runs --db " + db_ + " --where metric.epochs=2 --where status=completed --columns id");
+  EXPECT_EQ(r.out, "id\n 1\n 2\n 3\n");
+  r = run("runs --db " + db_ + " --where lrr=0.1");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("--where lrr=0.1: no run in " + db_ + " has a config key or metric 'lrr'"),
+            std::string::npos)
+      << r.out;
+  r = run("runs --db " + db_ + " --where lr");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("--where lr: expected KEY=VALUE"), std::string::npos) << r.out;
+}
+
+// Learning curves: show --trajectory as a table (one row per epoch), CSV and JSON Lines;
+// export --trajectory, one row per run and epoch.
+TEST_F(Cli, TrajectoryAsTableCsvJsonlAndExport) {
+  ASSERT_EQ(run(base_ + "--max-epochs 3 --progress none --train-eval full").code, 0);
+  ASSERT_EQ(run(base_ + "--max-epochs 2 --progress none --train-eval full --seed 5").code, 0);
+  Result r = run("show 1 --trajectory --db " + db_);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind(" epoch     step  train_loss  train_error  epoch_loss", 0), 0u) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 5) << r.out;  // header + epochs 0..3
+  r = run("show 1 --trajectory --format csv --db " + db_);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind("epoch,step,train_loss,train_error,epoch_loss,epoch_error", 0), 0u)
+      << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 5) << r.out;
+  r = run("show 1 --trajectory --format jsonl --db " + db_);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto last = nlohmann::json::parse(r.out.substr(r.out.rfind("{\"epoch\"")));
+  EXPECT_EQ(last["epoch"], 3);
+  EXPECT_TRUE(last.contains("train_loss") && last.contains("epoch_loss")) << r.out;
+  r = run("show 1 --trajectory --format xml --db " + db_);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("--format xml"), std::string::npos) << r.out;
+  r = run("export --trajectory --format csv --db " + db_);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind("run_id,epoch,step,train_loss", 0), 0u) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1 + 4 + 3) << r.out;
+  EXPECT_NE(r.out.find("\r\n2,2,"), std::string::npos) << r.out;
+  r = run("export --trajectory --format jsonl --db " + db_);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4 + 3) << r.out;
+}
+
+// show --toml prints the config as a sweep file's [base]: that file, swept, is the same run.
+TEST_F(Cli, ShowTomlRoundTripsThroughASweepFile) {
+  ASSERT_EQ(run(base_ + "--max-epochs 2 --progress none --lr 0.07 --stop 'loss<=0.1'").code, 0);
+  const Result r = run("show 1 --toml --db " + db_);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("[base]\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lr = 0.07\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stop = [\"loss<=0.1\"]\n"), std::string::npos) << r.out;
+  const std::string file = (dir_ / "again.toml").string();
+  std::ofstream(file) << r.out;
+  const Result dry = run("sweep " + file + " --dry-run --db " + db_);
+  ASSERT_EQ(dry.code, 0) << dry.out;
+  EXPECT_NE(dry.out.find("1 runs"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("[completed]"), std::string::npos) << dry.out;
+  Db db(db_);
+  EXPECT_NE(dry.out.find(db.runs().at(0).config_hash), std::string::npos) << dry.out;
+}
+
+// A database written by the version before labels (no run_labels table): every reader works
+// on it read-only, a sweep resumes it without running anything, and new runs add their names,
+// tags and sweep labels to it; compare, rerun and train --from-run read its runs.
+TEST_F(Cli, DatabaseOfTheVersionBeforeLabelsOpensAndResumes) {
+  const fs::path fixtures = fs::path(INITSCOPE_TEST_DIR) / ".." / "run" / "fixtures";
+  fs::copy_file(fixtures / "before-labels.db", db_);
+  Result r = run("runs --db " + db_ + " --columns id,seed,loss,status");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out,
+            "id  seed  loss  status\n 1     1  ce    completed\n 2     2  mse   completed\n");
+  r = run("compare 1 2 --db " + db_);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("loss          ce          mse\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("seed          1           2\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("\nwidth "), std::string::npos) << r.out;  // the same in both
+  EXPECT_NE(r.out.find("dist_init"), std::string::npos) << r.out;
+  r = run("sweep " + (fixtures / "before-labels.toml").string() + " --db " + db_ + " --data-dir " +
+          dir_.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("2 runs: 2 already done"), std::string::npos) << r.out;
+  // The same config again through --from-run: refused without --again.
+  r = run("train --from-run 1 --progress none --db " + db_ + " --data-dir " + dir_.string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("already completed this config with seed 1"), std::string::npos) << r.out;
+  r = run("train --from-run 2 --seed 7 --name probe --tag a --tag b --progress none --json --db " +
+          db_ + " --data-dir " + dir_.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["config"]["loss"], "mse");
+  EXPECT_EQ(j["config"]["seed"], 7);
+  EXPECT_EQ(j["name"], "probe");
+  EXPECT_EQ(j["tags"], nlohmann::json::array({"a", "b"}));
+  // Name and tags are not the run's identity: the same config under another name is refused.
+  r = run("train --from-run 3 --name other --progress none --db " + db_ + " --data-dir " +
+          dir_.string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  r = run("rerun 1 --seed 4 --progress none --db " + db_ + " --data-dir " + dir_.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run("runs --db " + db_ + " --where tag=b --columns id,name,tags,seed");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "id  name   tags  seed\n 3  probe  a,b      7\n");
+  r = run("runs --db " + db_ + " --sort -id --limit 1 --columns id,seed,loss");
+  EXPECT_EQ(r.out, "id  seed  loss\n 4     4  ce\n");
+}
+
+// A sweep's runs carry its file, description and id.
+TEST_F(Cli, SweepRunsCarryTheSweepsLabels) {
+  const std::string file = (dir_ / "labelled.toml").string();
+  std::ofstream(file) << "description = \"two seeds\"\n[base]\nwidth = 8\nm = 100\n"
+                         "max_epochs = 1\n[grid]\nseed = [1, 2]\n";
+  ASSERT_EQ(run("sweep " + file + " --jobs 1 --progress none --db " + db_ + " --data-dir " +
+                dir_.string())
+                .code,
+            0);
+  Result r = run("show 2 --json --db " + db_);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["sweep_file"], file);
+  EXPECT_EQ(j["sweep_description"], "two seeds");
+  EXPECT_EQ(j["sweep_id"].get<std::string>().size(), 16u);
+  r = run("runs --db " + db_ + " --where sweep_id=" + j["sweep_id"].get<std::string>() +
+          " --columns id");
+  EXPECT_EQ(r.out, "id\n 1\n 2\n");
+  r = run("show 1 --db " + db_);
+  EXPECT_NE(r.out.find("sweep " + file + " (id "), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, VersionNamesTheCommit) {
+  const Result r = run("version");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out.rfind("initscope 0.", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find(" (commit "), std::string::npos) << r.out;
+  EXPECT_EQ(run("--version").out, r.out);
+}
+
 TEST_F(Cli, DivergedRunIsRecordedNotCrashed) {
   const Result r = run(base_ + "--loss mse --lr 10000 --stop 'loss<=0.0001' --json");
   ASSERT_EQ(r.code, 0) << r.out;
@@ -243,6 +468,25 @@ TEST_F(ClusterCli, ShardsMergeToEveryRunOnce) {
   EXPECT_EQ(completed_rows(), 6);
   const Result report = run("export --format csv --db " + all);
   EXPECT_EQ(report.code, 0) << report.out;
+}
+
+// A sweep's progress in a log: a status line (runs done of all, failures, the ETA from the cost
+// model, calibrated once runs finish) at the start and every --progress-every seconds, and one
+// line per finished run.
+TEST_F(ClusterCli, SweepProgressLinesInALog) {
+  const Result r = run("sweep " + sweep_ + " --jobs 1 --progress lines --progress-every 0 --db " +
+                       db_ + common_);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("sweep: 0/6 runs done  0 failed  0 diverged  1 running"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("(cost model, not yet calibrated)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sweep: 6/6 runs done  0 failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("from 5 runs)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[6/6] "), std::string::npos) << r.out;
+  const Result none = run("sweep " + sweep_ + " --progress none --db " + db_ + common_);
+  ASSERT_EQ(none.code, 0) << none.out;
+  EXPECT_EQ(none.out.find("sweep: "), std::string::npos) << none.out;
+  EXPECT_NE(none.out.find("6 already done"), std::string::npos) << none.out;
 }
 
 TEST_F(ClusterCli, BadInputGetsOneClearErrorAndWritesNothing) {
@@ -309,7 +553,11 @@ TEST_F(ClusterCli, ParseErrorsAreOneLineNamingTheFlagAndExitOne) {
            {"show 99999999999999999999 --db " + db_,
             "show 99999999999999999999: expected a run id"},
            {"show", "id"},
-           {"frobnicate", "'frobnicate' is not a command"}}) {
+           {"frobnicate", "unknown command frobnicate; commands are: train, "},
+           {"help", "unknown command help; commands are: "},
+           {"trian", "(did you mean train?)"},
+           {"train --lrr 0.1", "did you mean --lr (not --lrr)?"},
+           {"runs --sortt id", "did you mean --sort"}}) {
     const Result r = run(args);
     EXPECT_TRUE(one_error_line(r)) << args << "\n" << r.out;
     EXPECT_NE(r.out.find(what), std::string::npos) << args << "\n" << r.out;

@@ -28,7 +28,7 @@ class FlatnessCli : public ::testing::Test {
     fs::remove_all(dir_);
     testing::write_learnable_mnist_dir(dir_);
     db_ = (dir_ / "r.db").string();
-    base_ = "train --data-dir " + dir_.string() + " --width 16 --m 200 --lr 0.1 ";
+    base_ = "train --data-dir " + dir_.string() + " --width 16 --m 200 --lr 0.1 --progress none ";
   }
   void TearDown() override { fs::remove_all(dir_); }
   nlohmann::json train(const std::string& args, const std::string& db) {

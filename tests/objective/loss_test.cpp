@@ -114,6 +114,56 @@ INSTANTIATE_TEST_SUITE_P(All, LossGrad,
                                            LossCase{Loss::mse, 1}, LossCase{Loss::mse, 10},
                                            LossCase{Loss::logistic, 1}));
 
+// chance_loss against the mean loss of its constant output on labels drawn with those
+// frequencies, and that output is the best constant: no nudge of any coordinate lowers it.
+TEST(Loss, ChanceLossIsTheBestConstantOutputsLoss) {
+  struct Case {
+    Loss loss;
+    std::vector<int32_t> labels;
+    int64_t K;  // outputs
+  };
+  const std::vector<Case> cases = {
+      {Loss::ce, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, 10},  // balanced: ln 10
+      {Loss::ce, {0, 0, 0, 1, 2, 2}, 3},
+      {Loss::mse, {0, 0, 0, 1, 2, 2}, 3},
+      {Loss::mse, {0, 1, 1, 1}, 1},
+      {Loss::logistic, {0, 1, 1, 1}, 1}};
+  for (const Case& c : cases) {
+    const int64_t classes = std::max<int64_t>(c.K, 2);
+    std::vector<double> freq(static_cast<size_t>(classes), 0.0);
+    for (const int32_t y : c.labels) freq[static_cast<size_t>(y)] += 1.0 / c.labels.size();
+    std::vector<double> f(static_cast<size_t>(c.K));
+    for (int64_t j = 0; j < c.K; ++j) {
+      const auto k = static_cast<size_t>(j);
+      switch (c.loss) {
+        case Loss::ce:
+          f[k] = std::log(freq[k]);
+          break;
+        case Loss::mse:
+          f[k] = c.K == 1 ? 2.0 * freq[1] - 1.0 : freq[k];
+          break;
+        case Loss::logistic:
+          f[k] = std::log(freq[1] / freq[0]);
+          break;
+      }
+    }
+    const auto mean_loss = [&](const std::vector<double>& out) {
+      double s = 0.0;
+      for (const int32_t y : c.labels) s += example_loss(c.loss, out.data(), y, c.K);
+      return s / static_cast<double>(c.labels.size());
+    };
+    const double chance = chance_loss(c.loss, freq, c.K);
+    EXPECT_NEAR(mean_loss(f), chance, 1e-12) << to_string(c.loss) << " K=" << c.K;
+    for (size_t k = 0; k < f.size(); ++k)
+      for (const double d : {-1e-3, 1e-3}) {
+        auto g = f;
+        g[k] += d;
+        EXPECT_GT(mean_loss(g), chance) << to_string(c.loss) << " output " << k;
+      }
+  }
+  EXPECT_NEAR(chance_loss(Loss::ce, std::vector<double>(10, 0.1), 10), std::log(10.0), 1e-12);
+}
+
 TEST(Loss, NamesRoundTrip) {
   for (const Loss l : {Loss::ce, Loss::mse, Loss::logistic}) EXPECT_EQ(parse_loss(to_string(l)), l);
   EXPECT_THROW(parse_loss("hinge"), Error);

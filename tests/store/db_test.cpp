@@ -114,6 +114,53 @@ TEST_F(DbTest, CreatesSchemaInWalMode) {
             2);
 }
 
+// Labels (name, tags, sweep) land with the run's row, read back with it, are copied by a merge,
+// and never touch the config hash; a file from before run_labels opens read-only without them.
+TEST_F(DbTest, LabelsRoundTripAndOldFilesOpenWithoutThem) {
+  RunLabels l;
+  l.name = "baseline";
+  l.tags = {"a", "b"};
+  l.sweep_id = "0123456789abcdef";
+  l.sweep_file = "s.toml";
+  l.sweep_description = "two seeds";
+  int64_t a = 0, b = 0;
+  {
+    Db db(path_);
+    a = db.begin_run(sample_config(0), "h0", 1, "v", l);
+    b = *db.claim_run(sample_config(1), "h1", 2, "v", false, {"other", {}, "", "", ""});
+    db.finish_run(a, k_status_completed, "max_epochs", false, 1.0, "", {{"x", 1.0}}, {});
+    const auto r = *db.run(a);
+    EXPECT_EQ(r.labels.name, "baseline");
+    EXPECT_EQ(r.labels.tags, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(r.labels.sweep_id, l.sweep_id);
+    EXPECT_EQ(r.labels.sweep_file, "s.toml");
+    EXPECT_EQ(r.labels.sweep_description, "two seeds");
+    EXPECT_EQ(r.config_hash, "h0");
+    const auto all = db.runs();
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].labels.tags, l.tags);
+    EXPECT_EQ(all[1].labels.name, "other");
+    EXPECT_TRUE(all[1].labels.tags.empty());
+    EXPECT_EQ(db.completed_run("h0"), a);
+    EXPECT_EQ(db.completed_run("h1"), std::nullopt);  // running, not completed
+    // A merge copies them.
+    const fs::path copy = path_.string() + ".copy";
+    Db out(copy);
+    out.write_transaction([&] { out.insert_copied_run(all[0], {}, {}); }, "copying");
+    EXPECT_EQ(out.runs().at(0).labels.tags, l.tags);
+    EXPECT_EQ(out.runs().at(0).labels.name, "baseline");
+  }
+  {
+    Db db(path_);
+    exec_sql(db, "DROP TABLE run_labels");
+  }
+  Db old(path_, DbMode::read_only);  // as written before labels: no table, no labels
+  const auto all = old.runs();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_TRUE(all[0].labels.empty());
+  EXPECT_EQ(old.run(b)->labels.name, "");
+}
+
 TEST_F(DbTest, BeginRunReturnsIncreasingIdsWithStatusRunning) {
   Db db(path_);
   const int64_t a = db.begin_run(sample_config(0), "h0", 1, "0.1.0");

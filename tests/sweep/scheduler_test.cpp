@@ -27,7 +27,7 @@ class Scheduler : public ::testing::Test {
     opt_.db = dir_ / "s.db";
     opt_.run.data_dir = dir_;
     opt_.jobs = 2;
-    opt_.progress = false;
+    opt_.progress = ProgressMode::none;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   Sweep make(const std::string& text) {

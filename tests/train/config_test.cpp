@@ -37,11 +37,16 @@ TEST(Stop, ParsesEveryForm) {
   EXPECT_EQ(s.value, 0.1);
   s = parse_stop("train_error<=0.01");
   EXPECT_EQ(s.kind, StopCriterion::Kind::train_error);
+  s = parse_stop("plateau:30");
+  EXPECT_EQ(s.kind, StopCriterion::Kind::plateau);
+  EXPECT_EQ(s.value, 30);
+  EXPECT_FALSE(s.on_loss());
 }
 
 TEST(Stop, RejectsMalformed) {
   for (const char* bad : {"margin:abc", "margin:10", "margin:10:1.5", "loss<=x", "loss<=-1",
-                          "acc>=0.9", "train_error<=2", "loss<=", "margin:10:0.9x"}) {
+                          "acc>=0.9", "train_error<=2", "loss<=", "margin:10:0.9x", "plateau:0",
+                          "plateau:2.5", "plateau:", "plateau:-3"}) {
     const std::string msg = error_of([&] { parse_stop(bad); });
     EXPECT_NE(msg.find("--stop"), std::string::npos) << bad << ": " << msg;
     EXPECT_NE(msg.find(bad), std::string::npos) << msg;
@@ -476,6 +481,13 @@ TEST(Config, StopCriteriaOnTheFit) {
   EXPECT_NEAR(p.loss_bound(NAN), 4e-3, 1e-15);  // 30 dB on [0, 1] pixels is an MSE of 1e-3
   EXPECT_FALSE(parse_stop("margin:1:0.5").on_loss());
   EXPECT_NE(error_of([] { parse_stop("mse<=-1"); }).find("non-negative"), std::string::npos);
+  TrainConfig c;
+  c.dataset = "signal1d";
+  c.loss = Loss::mse;
+  c.stop = {"plateau:10"};
+  const std::string msg = error_of([&] { validate(c); });
+  EXPECT_NE(msg.find("--stop plateau:10"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("regression"), std::string::npos) << msg;
 }
 
 // The README's option table is generated from the option table; this keeps them one.

@@ -99,6 +99,46 @@ TEST(Stop, CapsAreRecordedAsNotConverged) {
   EXPECT_EQ(out.metrics.at("dist_init"), 0.0);
 }
 
+// A run that learns nothing sits at chance level (ln 3 on three balanced classes): plateau:5
+// ends it after five such epochs as `plateau`, not converged, and progress counts them.
+TEST(Stop, PlateauEndsARunAtChanceLevel) {
+  auto c = toy_config();
+  c.init_gain = 1e-4;  // outputs ≈ 0: the loss is ln 3 from the start
+  c.lr = 1e-9;         // and stays there
+  c.stop = {"loss<=0.05", "plateau:5"};
+  const auto d = toy_data();
+  std::vector<int64_t> chance_epochs;
+  double chance = 0.0;
+  Trainer t(c, d);
+  const auto out = t.run([&](const Progress& p) {
+    chance_epochs.push_back(p.chance_epochs);
+    chance = p.chance_loss;
+  });
+  EXPECT_EQ(out.status, RunStatus::completed);
+  EXPECT_FALSE(out.converged);
+  EXPECT_EQ(out.stopped_by, "plateau");
+  EXPECT_EQ(out.metrics.at("epochs"), 5.0);
+  EXPECT_NEAR(chance, std::log(3.0), 1e-12);
+  EXPECT_EQ(chance_epochs, (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));  // epoch 0 never counts
+  EXPECT_EQ(out.metrics.at("converged"), 0.0);
+}
+
+// A run that learns never sits at chance level for long: plateau:N changes nothing about it,
+// not one bit of its result.
+TEST(Stop, PlateauLeavesALearningRunAlone) {
+  auto c = toy_config();
+  c.stop = {"loss<=0.05"};
+  const auto d = toy_data();
+  const auto plain = train_with(c, d);
+  c.stop = {"loss<=0.05", "plateau:3"};
+  const auto with = train_with(c, d);
+  EXPECT_EQ(with.stopped_by, "loss<=0.05");
+  EXPECT_TRUE(with.converged);
+  EXPECT_EQ(with.metrics.at("epochs"), plain.metrics.at("epochs"));
+  EXPECT_EQ(with.metrics.at("dist_init"), plain.metrics.at("dist_init"));
+  EXPECT_EQ(with.metrics.at("train_loss"), plain.metrics.at("train_loss"));
+}
+
 TEST(Stop, LastPartialBatchIsTrained) {
   auto c = toy_config();
   c.batch = 100;  // 240 = 100 + 100 + 40
