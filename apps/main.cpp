@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   initscope::cli::add_report(app, common);
   initscope::cli::add_cluster(app, common);
   initscope::cli::add_rank(app, common);
+  initscope::cli::add_measure(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

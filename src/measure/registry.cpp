@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/rng.hpp"
 #include "measure/flatness.hpp"
+#include "measure/norms.hpp"
 #include "measure/output_bounds.hpp"
 #include "measure/rademacher.hpp"
 #include "measure/spectrum.hpp"
@@ -125,6 +126,8 @@ const std::vector<Measure>& measures() {
       {"fourier", k_during | k_at_end, k_needs_weights, fourier_measure},
       {"output_bounds", k_at_end, k_needs_weights | k_needs_data, output_bounds_measure},
       {"rademacher", k_at_end, k_needs_weights | k_needs_data, rademacher_measure},
+      // Opt-in (initscope measure --measures norms): Jiang et al.'s norm and margin measures.
+      {"norms", k_at_end, k_needs_weights | k_needs_data, norms_measure},
       // Opt-in (--flatness): adds nothing unless measures are asked for.
       {"flatness", k_at_end, k_needs_weights | k_needs_gradient, flatness_measure},
   };
@@ -134,6 +137,8 @@ const std::vector<Measure>& measures() {
 void run_measures(const MeasureInput& in, Metrics& out) {
   for (const Measure& m : measures()) {
     if (!(m.when & in.when)) continue;
+    if (!in.only.empty() && std::find(in.only.begin(), in.only.end(), m.name) == in.only.end())
+      continue;
     if ((m.needs & k_needs_data) && !in.evaluate)
       throw Error(
           fmt::format("measure '{}' needs data, which this caller does not provide", m.name));

@@ -62,7 +62,11 @@ ReportResult write_report(const ReportOptions& options) {
         fmt::format("--db {}: no such database file (pass the results database to report on)",
                     options.db.string()));
   Db db(options.db, DbMode::read_only);
-  return write_report(db.runs(), options);
+  // The studies are about runs initscope trained; weights it only measured (initscope measure)
+  // have no training to report, and `rank` is where they are compared.
+  std::vector<RunRecord> runs = db.runs();
+  std::erase_if(runs, [](const RunRecord& r) { return r.kind == k_kind_measured; });
+  return write_report(runs, options);
 }
 
 ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOptions& options) {
