@@ -12,6 +12,7 @@
 #include "report/aggregate.hpp"
 #include "report/html.hpp"
 #include "report/plots.hpp"
+#include "report/studies/rm23_flatness.hpp"
 
 namespace initscope::report::rm23 {
 
@@ -325,6 +326,7 @@ class Rm23Study final : public Study {
                 "the target's top frequency at initialization, and its test MSE on the dense "
                 "grid. RM23 predicts test MSE rising to the right.",
                 "fewer than two converged signal1d runs with spectra");
+    page.add_claims({flatness_section(runs, StudyContext{}, page)});  // rm23_flatness.hpp
     return {persistence_claim(trained), ordering_claim(trained),
             harm_claim("rm23-e1-harm", fams, true, "test MSE (signal1d)"),
             harm_claim("rm23-e2-harm", by_family(trained, true, "test_psnr"), false,
