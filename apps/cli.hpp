@@ -5,8 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +32,12 @@ void add_sweep(CLI::App& app, Common& common);    // sweep
 void add_report(CLI::App& app, Common& common);   // report, export
 void add_cluster(CLI::App& app, Common& common);  // slurm, merge
 void add_rank(CLI::App& app, Common& common);     // rank: measures against generalization
+void add_measure(CLI::App& app, Common& common);  // measure: any saved network's measures
+
+/// Every run option of the option table as a flag of `cmd` (train, measure), but those named in
+/// `skip`; the function returned gives the options given, as the JSON config_from_json reads.
+std::function<nlohmann::json()> add_run_option_flags(CLI::App* cmd,
+                                                     const std::vector<std::string>& skip = {});
 
 /// The run `text` names (a run id) in `db_file`, read-only; throws Error naming `command` for a
 /// malformed id or a missing run, and --db for a missing file.

@@ -26,6 +26,7 @@ nlohmann::json record_json(const RunRecord& r) {
   return {{"id", r.id},
           {"created", r.created},
           {"status", r.status},
+          {"kind", r.kind},
           {"stopped_by", r.stopped_by},
           {"converged", r.converged},
           {"seed", r.seed},

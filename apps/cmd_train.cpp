@@ -1,6 +1,7 @@
 // `initscope train`: one run from flags, stored in the database, summarized or printed as JSON.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -172,17 +173,20 @@ void add_options(CLI::App& app) {
   });
 }
 
-void add_train(CLI::App& app, Common& common) {
-  auto* cmd = app.add_subcommand("train", "Train one network and record it in the database");
+std::function<nlohmann::json()> add_run_option_flags(CLI::App* cmd,
+                                                     const std::vector<std::string>& skip) {
   // Every run option's flag comes from the option table (train/config.hpp); the texts given
   // are turned into JSON by the option's kind and read by config_from_json, like a sweep file.
   auto given = std::make_shared<std::map<std::string, std::vector<std::string>>>();
   auto flags = std::make_shared<std::map<std::string, bool>>();
-  auto save_weights = std::make_shared<std::string>();
   // A flag given twice takes its last value, so scripts can append overrides.
   cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   const TrainConfig defaults;
+  const auto skipped = [skip](const OptionSpec& spec) {
+    return std::find(skip.begin(), skip.end(), spec.name) != skip.end();
+  };
   for (const OptionSpec& spec : run_options()) {
+    if (skipped(spec)) continue;
     const std::string help = spec.kind == OptionKind::choice
                                  ? fmt::format("{} ({})", spec.help, fmt::join(spec.choices, ", "))
                                  : spec.help;
@@ -201,20 +205,10 @@ void add_train(CLI::App& app, Common& common) {
     else if (d.is_number())
       opt->default_str(d.dump());
   }
-  cmd->add_option("--db", common.db, "results database")->capture_default_str();
-  cmd->add_option("--data-dir", common.data_dir,
-                  "data directory (default $INITSCOPE_DATA or ~/.cache/initscope)");
-  cmd->add_option("--save-weights", *save_weights,
-                  "write init.safetensors and final.safetensors here");
-  auto request = std::make_shared<TrainRequest>();
-  request->progress = "auto";
-  add_request_flags(cmd, *request);
-  auto from_run = std::make_shared<std::string>();
-  cmd->add_option("--from-run", *from_run,
-                  "start from this run's config (in --db); the flags given here change it");
-  cmd->callback([=, &common] {
+  return [=] {
     nlohmann::json j = nlohmann::json::object();
     for (const OptionSpec& spec : run_options()) {
+      if (skipped(spec)) continue;
       if (spec.kind == OptionKind::flag) {
         if (flags->at(spec.name)) j[spec.name] = true;
         continue;
@@ -227,6 +221,27 @@ void add_train(CLI::App& app, Common& common) {
         j[spec.name] = option_value_from_text(spec, texts.back());
       }
     }
+    return j;
+  };
+}
+
+void add_train(CLI::App& app, Common& common) {
+  auto* cmd = app.add_subcommand("train", "Train one network and record it in the database");
+  auto save_weights = std::make_shared<std::string>();
+  const auto given_options = add_run_option_flags(cmd);
+  cmd->add_option("--db", common.db, "results database")->capture_default_str();
+  cmd->add_option("--data-dir", common.data_dir,
+                  "data directory (default $INITSCOPE_DATA or ~/.cache/initscope)");
+  cmd->add_option("--save-weights", *save_weights,
+                  "write init.safetensors and final.safetensors here");
+  auto request = std::make_shared<TrainRequest>();
+  request->progress = "auto";
+  add_request_flags(cmd, *request);
+  auto from_run = std::make_shared<std::string>();
+  cmd->add_option("--from-run", *from_run,
+                  "start from this run's config (in --db); the flags given here change it");
+  cmd->callback([=, &common] {
+    nlohmann::json j = given_options();
     if (!from_run->empty()) {
       // --from-run ID: that run's config, with the flags given here on top.
       const RunRecord base = read_run(*from_run, "--from-run", common.db);

@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   app.add_subcommand("version", "Print the version and the git commit this binary was built from")
       ->callback([&] { fmt::print("{}\n", version); });
 
+  initscope::cli::add_measure(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,6 +11,7 @@
 #include "common/rng.hpp"
 #include "measure/flatness.hpp"
 #include "measure/mechanism.hpp"
+#include "measure/norms.hpp"
 #include "measure/output_bounds.hpp"
 #include "measure/rademacher.hpp"
 #include "measure/spectrum.hpp"
@@ -130,6 +131,8 @@ const std::vector<Measure>& measures() {
       {"mechanism", k_during | k_at_end, k_needs_weights | k_needs_data, mechanism_measure},
       {"output_bounds", k_at_end, k_needs_weights | k_needs_data, output_bounds_measure},
       {"rademacher", k_at_end, k_needs_weights | k_needs_data, rademacher_measure},
+      // Opt-in (initscope measure --measures norms): Jiang et al.'s norm and margin measures.
+      {"norms", k_at_end, k_needs_weights | k_needs_data, norms_measure},
       // Opt-in (--flatness): adds nothing unless measures are asked for.
       {"flatness", k_at_end, k_needs_weights | k_needs_gradient, flatness_measure},
   };
@@ -139,6 +142,8 @@ const std::vector<Measure>& measures() {
 void run_measures(const MeasureInput& in, Metrics& out) {
   for (const Measure& m : measures()) {
     if (!(m.when & in.when)) continue;
+    if (!in.only.empty() && std::find(in.only.begin(), in.only.end(), m.name) == in.only.end())
+      continue;
     if ((m.needs & k_needs_data) && !in.evaluate)
       throw Error(
           fmt::format("measure '{}' needs data, which this caller does not provide", m.name));

@@ -96,6 +96,9 @@ struct MeasureInput {
   std::string flatness;        // --flatness: the flatness measures asked for (flatness.hpp)
   int64_t flatness_rows = 0;   // --flatness-rows: training rows they use (0: all)
   uint64_t seed = 0;           // the run seed, from which measures derive their streams
+  // If not empty, only the registered measures of these names run (`initscope measure
+  // --measures`); empty: every one, as in a training run.
+  std::vector<std::string> only;
 };
 
 struct Measure {
@@ -109,8 +112,8 @@ struct Measure {
 /// Every registered measure, in the order they run.
 const std::vector<Measure>& measures();
 
-/// Runs every registered measure that runs `in.when` into `out`. Throws Error if a measure
-/// needs data or a gradient that `in` does not provide.
+/// Runs every registered measure that runs `in.when` (and is in `in.only`, if given) into
+/// `out`. Throws Error if a measure needs data or a gradient that `in` does not provide.
 void run_measures(const MeasureInput& in, Metrics& out);
 
 /// The p-quantile of sorted values by linear interpolation (NaN for none).

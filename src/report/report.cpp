@@ -63,9 +63,12 @@ ReportResult write_report(const ReportOptions& options) {
         fmt::format("--db {}: no such database file (pass the results database to report on)",
                     options.db.string()));
   Db db(options.db, DbMode::read_only);
+  // The studies are about runs initscope trained; weights it only measured (initscope measure)
+  // have no training to report, and `rank` is where they are compared.
+  std::vector<RunRecord> runs = db.runs();
+  std::erase_if(runs, [](const RunRecord& r) { return r.kind == k_kind_measured; });
   return write_report(
-      db.runs(), options, registered_studies(),
-      [&db](int64_t id) { return db.trajectory(id); },
+      runs, options, registered_studies(), [&db](int64_t id) { return db.trajectory(id); },
       [&db](int64_t id) { return db.artifacts(id); });
 }
 

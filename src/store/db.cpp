@@ -270,6 +270,8 @@ RunRecord read_run_row(Statement& st, const std::filesystem::path& file) {
   r.error = st.column_text(10);
   r.host = st.column_text(11);
   r.pid = st.is_null(12) ? 0 : st.column_int(12);
+  // Rows written before the kind column (or by training) are trained runs.
+  if (!st.is_null(13) && !st.column_text(13).empty()) r.kind = st.column_text(13);
   return r;
 }
 
@@ -433,6 +435,15 @@ Db::Db(const std::filesystem::path& file, DbMode mode) : file_(file) {
              "adding the started column");
     }
     {
+      // `initscope measure` stores runs of kind `measured` (weights it did not train). Older
+      // files get the column; their rows have none, which reads as `trained`.
+      bool has_kind = false;
+      Statement st(db_, file_, "SELECT name FROM pragma_table_info('runs')", "reading the schema");
+      while (st.step()) has_kind = has_kind || st.column_text(0) == "kind";
+      if (!has_kind)
+        exec(db_, file_, "ALTER TABLE runs ADD COLUMN kind TEXT;", "adding the kind column");
+    }
+    {
       Statement st(db_, file_, "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)",
                    "writing the schema version");
       st.bind(1, std::to_string(k_schema_version));
@@ -467,11 +478,13 @@ void Db::open_read_only() {
     exec(db_, file_, fmt::format("PRAGMA busy_timeout={}", k_busy_timeout_ms).c_str(),
          "setting the busy timeout");
     bool has_runs = false;
+    has_pid_ = has_kind_ = false;  // until the table is seen to have them
     {
       Statement st(db_, file_, "SELECT name FROM pragma_table_info('runs')", "reading the schema");
       while (st.step()) {
         has_runs = true;
         has_pid_ = has_pid_ || st.column_text(0) == "pid";
+        has_kind_ = has_kind_ || st.column_text(0) == "kind";
       }
     }
     if (!has_runs)
@@ -503,8 +516,10 @@ void Db::open_read_only() {
   }
 }
 
-const char* Db::run_columns() const {
-  return has_pid_ ? k_run_columns : k_run_columns_without_pid;
+std::string Db::run_columns() const {
+  // A read-only file may predate the host/pid and kind columns (no ALTER there): NULLs instead.
+  return fmt::format("{}, {}", has_pid_ ? k_run_columns : k_run_columns_without_pid,
+                     has_kind_ ? "kind" : "NULL");
 }
 
 Db::~Db() {
@@ -687,6 +702,32 @@ void Db::finish_run(int64_t id, const std::string& status, const std::string& st
   tx.commit();
 }
 
+int64_t Db::record_measured_run(const nlohmann::json& config, const std::string& config_hash,
+                                uint64_t seed, const std::string& version, double wall_seconds,
+                                const std::map<std::string, double>& metrics,
+                                const std::map<std::string, nlohmann::json>& artifacts) {
+  // The row and its results in one transaction: a measurement that fails leaves nothing.
+  Transaction tx(db_, file_, "BEGIN IMMEDIATE", "recording a measured run");
+  const int64_t id = insert_running(config, config_hash, seed, version);
+  const std::string doing = fmt::format("recording measured run {}", id);
+  {
+    Statement st(db_, file_,
+                 "UPDATE runs SET status=?, stopped_by=?, converged=?, wall_seconds=?, kind=? "
+                 "WHERE id=?",
+                 doing);
+    st.bind(1, std::string(k_status_completed));
+    st.bind(2, std::string(k_kind_measured));
+    st.bind(3, int64_t{0});
+    st.bind(4, wall_seconds);
+    st.bind(5, std::string(k_kind_measured));
+    st.bind(6, id);
+    st.step();
+  }
+  write_results(db_, file_, id, metrics, {}, artifacts, doing);
+  tx.commit();
+  return id;
+}
+
 std::optional<nlohmann::json> Db::artifact(int64_t id, const std::string& name) {
   Statement st(db_, file_, "SELECT value FROM artifacts WHERE run_id=? AND name=?",
                fmt::format("reading artifact '{}' of run {}", name, id));
@@ -787,7 +828,11 @@ int Db::upgrade_config_hashes(int schema,
   if (current < schema) {
     std::vector<std::pair<int64_t, std::string>> rows;
     {
-      Statement st(db_, file_, "SELECT id, config, config_hash FROM runs", "reading configs");
+      // Measured runs keep their own identity (Db::record_measured_run): never re-hashed.
+      Statement st(db_, file_,
+                   "SELECT id, config, config_hash FROM runs WHERE kind IS NULL OR kind != "
+                   "'measured'",
+                   "reading configs");
       while (st.step()) {
         nlohmann::json config;
         try {
@@ -892,8 +937,8 @@ int64_t Db::insert_copied_run(const RunRecord& run, const std::vector<Trajectory
   {
     Statement st(db_, file_,
                  "INSERT INTO runs(created, status, stopped_by, converged, seed, config, "
-                 "config_hash, version, wall_seconds, error, host, pid) "
-                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "config_hash, version, wall_seconds, error, host, pid, kind) "
+                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  doing);
     st.bind(1, run.created);
     st.bind(2, run.status);
@@ -907,6 +952,7 @@ int64_t Db::insert_copied_run(const RunRecord& run, const std::vector<Trajectory
     st.bind_or_null(10, run.error);
     st.bind(11, run.host);
     st.bind(12, run.pid);
+    st.bind_or_null(13, run.kind == k_kind_trained ? std::string() : run.kind);
     st.step();
     id = sqlite3_last_insert_rowid(db_);
   }

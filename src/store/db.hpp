@@ -44,6 +44,12 @@ struct RunLabels {
   }
 };
 
+/// Run kinds: a run trained by initscope, or weights it only measured (`initscope measure`:
+/// status `completed`, stopped_by `measured`, no trajectory; reports' studies leave them out,
+/// `rank` and `runs` show them).
+inline constexpr const char* k_kind_trained = "trained";
+inline constexpr const char* k_kind_measured = "measured";
+
 struct RunRecord {
   int64_t id = 0;
   std::string created;  // UTC, "2026-11-23T11:17:09Z"
@@ -60,6 +66,7 @@ struct RunRecord {
   int64_t pid = 0;
   RunLabels labels;
   std::map<std::string, double> metrics;
+  std::string kind = k_kind_trained;  // k_kind_trained or k_kind_measured
 };
 
 /// What an existing file holds, read without creating or changing anything (Db::inspect).
@@ -112,6 +119,14 @@ class Db {
                   const std::map<std::string, double>& metrics,
                   const std::vector<TrajectoryPoint>& trajectory,
                   const std::map<std::string, nlohmann::json>& artifacts = {});
+
+  /// Inserts a run of kind `measured` (status completed, stopped_by "measured") with its metrics
+  /// and artifacts in one transaction, so that nothing is half-written; returns its id.
+  /// config_hash should differ from every trained run's (a sweep must not take it for its run).
+  int64_t record_measured_run(const nlohmann::json& config, const std::string& config_hash,
+                              uint64_t seed, const std::string& version, double wall_seconds,
+                              const std::map<std::string, double>& metrics,
+                              const std::map<std::string, nlohmann::json>& artifacts);
 
   /// A run's artifact by name, or nullopt.
   std::optional<nlohmann::json> artifact(int64_t id, const std::string& name);
@@ -169,11 +184,12 @@ class Db {
   /// Fills each run's labels (runs() and run()); nothing for a file without run_labels.
   void read_labels(std::vector<RunRecord*> runs);
   void open_read_only();
-  const char* run_columns() const;  // the runs columns read_run_row reads
+  std::string run_columns() const;  // the runs columns read_run_row reads
   sqlite3* db_ = nullptr;
   std::filesystem::path file_;
   bool has_pid_ = true;     // false: a read-only file older than the host and pid columns
   bool has_labels_ = true;  // false: a read-only file older than the run_labels table
+  bool has_kind_ = true;    // false: a read-only file older than the kind column
 };
 
 }  // namespace initscope

@@ -586,6 +586,35 @@ RunOutcome Trainer::run(const ProgressFn& progress, const std::atomic<int>* stop
   return s.out;
 }
 
+RunOutcome Trainer::measure_only(std::span<const float> init,
+                                 const std::vector<std::string>& only) {
+  if (!init.empty()) {
+    IS_CHECK(init.size() == init_.size());
+    init_.assign(init.begin(), init.end());
+  }
+  RunState s;
+  s.t_start = Clock::now();
+  auto t = Clock::now();
+  MeasureInput at_init = measure_input(k_at_init, s);
+  at_init.only = only;
+  run_measures(at_init, s.init_metrics);
+  s.t_measure += seconds_since(t);
+  t = Clock::now();
+  MeasureInput in = measure_input(k_at_end, s);
+  in.arrays = &s.out.arrays;
+  in.only = only;
+  run_measures(in, s.out.metrics);
+  s.t_measure += seconds_since(t);
+  s.out.status = RunStatus::completed;
+  s.out.stopped_by = "measured";
+  Metrics& m = s.out.metrics;
+  m["m"] = static_cast<double>(data_.train.n);
+  m["num_params"] = static_cast<double>(net_.num_params);
+  m["measure_seconds"] = s.t_measure;
+  m["wall_seconds"] = seconds_since(s.t_start);
+  return s.out;
+}
+
 MeasureInput Trainer::measure_input(MeasureTime when, const RunState& s) {
   MeasureInput in;
   in.when = when;

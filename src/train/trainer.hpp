@@ -136,6 +136,12 @@ class Trainer {
   /// `interrupted`: stopped_by names the signal, the trajectory holds the complete epochs, and
   /// the metrics only the counts and timings (`epochs` counts complete epochs).
   RunOutcome run(const ProgressFn& progress = {}, const std::atomic<int>* stop = nullptr);
+  /// Measures the weights it holds without training (`initscope measure`): the k_at_init
+  /// measures on the initialization, then the k_at_end ones on the weights, into the outcome's
+  /// metrics (status completed, stopped_by "measured", no trajectory). `init` (num_params, or
+  /// empty: the weights themselves) replaces the initialization the measures compare against;
+  /// `only` selects registered measures by name (empty: all). Call once, instead of run().
+  RunOutcome measure_only(std::span<const float> init, const std::vector<std::string>& only);
 
   /// One SGD step on these rows of the training set (at most config.batch of them): gather,
   /// forward, loss, backward and update. Returns the batch's mean loss. run() is a loop of

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -71,6 +72,48 @@ TEST_F(FlatnessCli, OptInReproducibleAndTheSameOnSavedWeights) {
   EXPECT_EQ(plain["dist_init"], m["dist_init"]);
   for (const char* k : {"hessian_lambda_max", "pacbayes_sigma", "flatness_rows"})
     EXPECT_FALSE(plain.contains(k)) << k;
+}
+
+// `initscope measure` on a trained run's saved weights gives the run's own numbers (the same
+// data, subset and streams), stores a run of kind `measured`, and refuses a wrong --width with
+// one line and no row.
+TEST_F(FlatnessCli, MeasureReproducesTheTrainedRunFromItsWeights) {
+  const fs::path w = dir_ / "w";
+  const auto m = train(
+      "--max-epochs 20 --flatness lambda_max,trace --flatness-rows 100 "
+      "--save-weights " +
+          w.string(),
+      db_);
+  const std::string mdb = (dir_ / "measured.db").string();
+  const std::string measure = "measure --data-dir " + dir_.string() + " --db " + mdb +
+                              " --m 200 --weights " + (w / "final.safetensors").string() + " ";
+  Result r = run(measure + "--init " + (w / "init.safetensors").string() +
+                 " --measures errors,weights,norms,lambda_max,trace --flatness-rows 100 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["kind"], "measured");
+  EXPECT_EQ(j["status"], "completed");
+  EXPECT_EQ(j["config"]["width"], 16);  // from the tensors
+  const auto& got = j["metrics"];
+  for (const char* k : {"test_error", "train_error", "dist_init", "spec_w2", "margin_p10",
+                        "hessian_lambda_max", "hessian_trace"})
+    EXPECT_EQ(got[k], m[k]) << k;
+  for (const char* k : {"path_norm", "log_prod_spec_over_margin", "log_spec_init_main"})
+    EXPECT_TRUE(got.contains(k)) << k;
+  // Without --init: nothing relative to an initialization is stored.
+  r = run(measure + "--json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto plain = nlohmann::json::parse(r.out)["metrics"];
+  EXPECT_EQ(plain["test_error"], m["test_error"]);
+  for (const char* k : {"dist_init", "dist_w1", "fro_z1", "init_norm", "prop62_bound"})
+    EXPECT_FALSE(plain.contains(k)) << k;
+  // A width the tensors contradict: one line naming the flag, exit 1, no new row.
+  r = run(measure + "--width 32");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("initscope: error: --width 32:"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  EXPECT_EQ(run("show 2 --db " + mdb).code, 0);
+  EXPECT_EQ(run("show 3 --db " + mdb).code, 1);  // runs 1 and 2 only
 }
 
 TEST_F(FlatnessCli, RankPrintsTauAndNamesBadFlags) {

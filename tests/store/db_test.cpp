@@ -247,6 +247,55 @@ TEST_F(DbTest, FinishRunRoundTripsEveryField) {
   EXPECT_TRUE(db.trajectory(all[0].id).empty());
 }
 
+TEST_F(DbTest, MeasuredRunsAreStoredWholeWithTheirKind) {
+  Db db(path_);
+  const int64_t trained = db.begin_run(sample_config(1), "h1", 1, "v");
+  db.finish_run(trained, k_status_completed, "max_epochs", false, 1.0, "", {{"a", 1.0}}, {});
+  const int64_t id = db.record_measured_run(sample_config(2), "measured-h2", 7, "v", 2.5,
+                                            {{"test_error", 0.25}}, {{"measured", {{"w", "x"}}}});
+  const auto r = db.run(id);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->kind, k_kind_measured);
+  EXPECT_EQ(r->status, k_status_completed);
+  EXPECT_EQ(r->stopped_by, "measured");
+  EXPECT_EQ(r->seed, 7u);
+  EXPECT_EQ(r->wall_seconds, 2.5);
+  EXPECT_EQ(r->metrics.at("test_error"), 0.25);
+  EXPECT_EQ(db.artifact(id, "measured")->at("w"), "x");
+  EXPECT_EQ(db.run(trained)->kind, k_kind_trained);
+  // A measured run's identity is its own: a sweep never takes it for a trained config's run.
+  EXPECT_FALSE(db.has_completed("h2"));
+}
+
+TEST_F(DbTest, AFileWrittenBeforeTheKindColumnStillOpens) {
+  // The runs table as initscope wrote it before kinds (and before host/pid): read-only opens
+  // it as it is, read-write adds the column; its runs read as trained.
+  make_sqlite_file(path_, R"sql(
+    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta VALUES('schema_version', '1');
+    CREATE TABLE runs(id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT, status TEXT NOT NULL,
+      stopped_by TEXT, converged INTEGER, seed INTEGER, config TEXT NOT NULL,
+      config_hash TEXT NOT NULL, version TEXT, wall_seconds REAL, error TEXT);
+    CREATE TABLE metrics(run_id INTEGER, name TEXT, value REAL, PRIMARY KEY(run_id, name));
+    CREATE TABLE trajectory(run_id INTEGER, step INTEGER, epoch INTEGER, name TEXT, value REAL);
+    CREATE TABLE artifacts(run_id INTEGER, name TEXT, value TEXT NOT NULL,
+      PRIMARY KEY(run_id, name));
+    INSERT INTO runs(created, status, seed, config, config_hash) VALUES('t', 'completed', 3,
+      '{}', 'h');
+  )sql");
+  {
+    Db ro(path_, DbMode::read_only);
+    const auto runs = ro.runs();
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].kind, k_kind_trained);
+    EXPECT_EQ(runs[0].pid, 0);
+  }
+  Db rw(path_);
+  EXPECT_EQ(rw.runs().at(0).kind, k_kind_trained);
+  const int64_t id = rw.record_measured_run({}, "measured-x", 1, "v", 0.0, {}, {});
+  EXPECT_EQ(rw.run(id)->kind, k_kind_measured);
+}
+
 TEST_F(DbTest, SeedsKeepTheirBitPattern) {
   Db db(path_);
   for (const uint64_t seed : {uint64_t{0}, uint64_t{1}, uint64_t{1} << 63, (uint64_t{1} << 63) - 1,

@@ -18,6 +18,7 @@
 #include "report/html.hpp"
 #include "report/plots.hpp"
 #include "report/ranking.hpp"
+#include "report/studies/rm23_flatness.hpp"
 
 namespace initscope::report::rm23 {
 
@@ -970,6 +971,7 @@ class Rm23Study final : public Study {
     claims.push_back(e3_harm_claim(e3, ctx));
     claims.push_back(e3_pretrain_claim(e3, ctx));
     for (Claim& c : e4_claims(e4_runs, ctx, page)) claims.push_back(std::move(c));
+    claims.push_back(flatness_section(runs, ctx, page));  // rm23_flatness.hpp
     return claims;
   }
 };
