@@ -79,7 +79,7 @@ class Page {
   /// Adds the HTML of `plots` figures a module drew itself into dir() (learning curves),
   /// counted in plots().
   void add_drawn(const std::string& html, int plots);
-  /// The report folder figures are drawn into.
+  /// The report folder figures are drawn into (and pictures a study writes itself).
   const std::filesystem::path& dir() const { return dir_; }
 
   /// What the figures added without a label are numbered with: "Figure " + prefix + N ("S" for
@@ -87,8 +87,6 @@ class Page {
   void set_unlabeled_prefix(const std::string& prefix) { unlabeled_prefix_ = prefix; }
 
   const std::vector<Claim>& claims() const { return claims_; }
-  /// The report folder, where a study writes files its HTML refers to (pictures).
-  const std::filesystem::path& dir() const { return dir_; }
   int plots() const { return plots_; }
 
   /// The whole page's HTML, parts in their fixed order.

@@ -708,7 +708,7 @@ int64_t Db::record_measured_run(const nlohmann::json& config, const std::string&
                                 const std::map<std::string, nlohmann::json>& artifacts) {
   // The row and its results in one transaction: a measurement that fails leaves nothing.
   Transaction tx(db_, file_, "BEGIN IMMEDIATE", "recording a measured run");
-  const int64_t id = insert_running(config, config_hash, seed, version);
+  const int64_t id = insert_running(config, config_hash, seed, version, RunLabels{});
   const std::string doing = fmt::format("recording measured run {}", id);
   {
     Statement st(db_, file_,
