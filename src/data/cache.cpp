@@ -295,11 +295,14 @@ std::string write_cache(const fs::path& file, const std::string& name,
   put(h.payload_sha256, payload_sum(sections));
   h.header_check = header_check_of(h);
 
-  // A name no other builder uses (pid and a counter for the threads of one process); O_EXCL so
-  // a leftover from a killed builder with a recycled pid is never written into.
+  // A name no other builder uses (host, for nodes sharing a data directory; pid; a counter for
+  // the threads of one process); O_EXCL so a leftover from a killed builder with a recycled pid
+  // is never written into.
   static std::atomic<int> counter{0};
-  const fs::path tmp = file.parent_path() /
-                       fmt::format("{}.tmp-{}-{}", file.filename().string(), ::getpid(), counter++);
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  const fs::path tmp = file.parent_path() / fmt::format("{}.tmp-{}-{}-{}", file.filename().string(),
+                                                        host, ::getpid(), counter++);
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (fd.fd < 0) return std::strerror(errno);
   const std::array<uint64_t, 4> offsets{h.train_x, h.train_y, h.test_x, h.test_y};
