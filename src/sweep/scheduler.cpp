@@ -2,7 +2,8 @@
 // Processes, not threads: each run gets its own BLAS state and its own database connection,
 // a crash takes down one run and not the sweep, and a killed sweep takes its children with it
 // (PR_SET_PDEATHSIG), so no orphan finishes a run that the resumed sweep starts again.
-// The datasets are loaded once in the parent and shared with the children copy-on-write.
+// The datasets are loaded once in the parent (mapped from the dataset cache, data/cache.hpp)
+// and shared with the children; a run copies only the rows it changes.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -236,8 +237,9 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
     return sum;
   }
 
-  // Load each dataset once; children share it copy-on-write. (signal1d's data depend on the
-  // run's seed: each run makes its own.)
+  // Load each dataset once; children share its mapping (or, where the cache could not be
+  // written, its memory copy-on-write). (signal1d's data depend on the run's seed: each run
+  // makes its own.)
   std::map<std::string, TrainTest> data;
   for (const size_t i : pending) {
     const std::string key = task_data_key(sweep.runs[i]);
