@@ -17,6 +17,7 @@ Process start-up, data loading and model construction are never timed.
   bench/pytorch_reference.py --siren [--threads 1,2] (issue 10's SIREN-shaped steps: one full-batch
       gd step and one Adam step on a batch of 4096; see siren_steps)
   bench/pytorch_reference.py --sweep experiments/nk17-fig1-quick.toml [--jobs N]
+  bench/pytorch_reference.py --fixed-cost --widths 64 --m 1024 (one --sweep run without steps)
 
 --sweep trains every run of an initscope sweep file the way `initscope sweep` does (each run
 until its stopping criterion, checked on the whole training set after every epoch, or its
@@ -319,6 +320,32 @@ def train_until_stop(args):
     return epochs, t_train, t_eval
 
 
+def fixed_cost(width, m, data_dir, seed=1):
+    """One run of --sweep without its steps (bench/fixed_cost.py): start-up, the training subset
+    of the loaded set, the network and optimizer, then the evaluations a run ends with (training
+    and test sets). Prints when it was ready for its first step and when its last step would
+    have ended (the same instant: no steps), on the clock bench/fixed_cost.py reads."""
+    torch.set_num_threads(1)
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    x_all, y_all = load_mnist(data_dir, 60000)
+    rows = torch.randperm(60000, generator=gen)[:m]
+    x, y = x_all[rows].contiguous(), y_all[rows].clone()
+    d = os.path.join(data_dir, "mnist")
+    x_test = torch.from_numpy(read_idx(os.path.join(d, "t10k-images-idx3-ubyte")).reshape(10000, -1).astype(np.float32) / 255.0)
+    y_test = torch.from_numpy(read_idx(os.path.join(d, "t10k-labels-idx1-ubyte")).astype(np.int64))
+    model = make_model(width)
+    torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    first_step = time.monotonic()
+    last_step = time.monotonic()
+    with torch.no_grad():
+        for xs, ys in ((x, y), (x_test, y_test)):
+            for s in range(0, xs.shape[0], 1024):
+                f = model(xs[s : s + 1024])
+                torch.nn.functional.cross_entropy(f, ys[s : s + 1024], reduction="sum")
+    print(json.dumps({"first_step": first_step, "last_step": last_step}), flush=True)
+
+
 def run_sweep(path, jobs, data_dir):
     runs = expand_sweep(path)
     t0 = time.perf_counter()
@@ -342,6 +369,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data-dir", default=os.environ.get("INITSCOPE_DATA", os.path.expanduser("~/.cache/initscope")))
     ap.add_argument("--sweep", help="time a whole sweep file instead of single steps")
+    ap.add_argument("--fixed-cost", action="store_true",
+                    help="one sweep run's work around its steps, no steps (bench/fixed_cost.py)")
     ap.add_argument("--siren", action="store_true", help="time issue 10's SIREN-shaped gd and Adam steps")
     ap.add_argument("--jobs", type=int, default=os.cpu_count(), help="sweep runs at once")
     ap.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "gd"],
@@ -349,6 +378,9 @@ def main():
     args = ap.parse_args()
     if args.sweep:
         run_sweep(args.sweep, args.jobs, args.data_dir)
+        return 0
+    if args.fixed_cost:
+        fixed_cost(int(args.widths.split(",")[0]), args.m, args.data_dir)
         return 0
     if args.siren:
         siren_steps([int(t) for t in args.threads.split(",")], args.seconds, args.repeats, args.seed)

@@ -105,6 +105,24 @@ def main(path):
         print("  certainly unmet, likeliest failures first; its cost in whole runs is under the sweep.")
         print("  final measures = norms and Lanczos spectral norms (src/measure), once per run.")
 
+    fixed = {r["engine"]: r for r in recs if r["kind"] == "fixed_cost"}
+    if fixed:
+        print()
+        f0 = next(iter(fixed.values()))
+        print(f"Per-run fixed cost: a run of 0 steps (H={f0['width']}, m={f0['m']}), start to exit, median of "
+              f"{f0['repeats']} (load {f0['load']}):")
+        for e, r in fixed.items():
+            split = ""
+            if r.get("start_to_first_step") is not None:
+                split = (f" (start to first step {r['start_to_first_step']:.3f} s, last step to exit "
+                         f"{r['last_step_to_exit']:.3f} s)")
+            print(f"  {e:10s} {r['wall_seconds']:7.3f} s{split}, peak RSS {r['peak_rss_mb']:.0f} MB, "
+                  f"private {r['peak_private_mb']:.0f} MB of which anonymous {r['peak_anonymous_mb']:.0f} MB")
+        print("  (private minus anonymous = file pages only this process maps: for initscope, the dataset")
+        print("   cache's, which every run of a sweep shares through the page cache)")
+        if "initscope" in fixed and "pytorch" in fixed:
+            print(f"  ratio PyTorch / initscope: {fixed['pytorch']['wall_seconds'] / fixed['initscope']['wall_seconds']:.1f}x")
+
     for r in recs:
         if r["kind"] == "sweep_skipped":
             print(f"\nQuick Figure-1 sweep: skipped: {r['reason']}")

@@ -8,8 +8,9 @@
 # step, GFLOP/s, speedup over PyTorch and fraction of peak. Widths alternate between the two
 # engines so that a busy spell on a shared machine hits both. Then: one step at H=1024 phase by
 # phase, the costs around the steps (evaluation for the stopping criterion, gathering, final
-# measures), and, if experiments/nk17-fig1-quick.toml exists, the quick Figure-1 sweep timed
-# end to end in initscope and in PyTorch.
+# measures), each engine's per-run fixed cost and memory (a run of 0 steps), and, if
+# experiments/nk17-fig1-quick.toml exists, the quick Figure-1 sweep timed end to end in
+# initscope and in PyTorch.
 #
 #   bench/run.sh [--quick] [--no-sweep] [--rounds N] [--widths 64,256,1024,4096] [--save FILE]
 #
@@ -94,6 +95,12 @@ for h in sys.argv[3].split(","):
         sys.exit(f"bench/run.sh: initscope train --width {h} failed")
     print(json.dumps({"kind": "rss", "engine": "initscope", "width": int(h), "peak_rss_mb": ru.ru_maxrss / 1024.0}))
 PY
+
+# Per-run fixed cost: a run that trains nothing (H=64, m=1024), start to exit, with its peak RSS
+# and private memory, initscope against PyTorch, alternating (bench/fixed_cost.py).
+echo "  per-run fixed cost (0 steps, H=64, m=1024): initscope and PyTorch, alternating" >&2
+"${TORCH_ENV[@]}" "$PYTHON" "$ROOT/bench/fixed_cost.py" "$BUILD/initscope" \
+  "${INITSCOPE_DATA:-$HOME/.cache/initscope}" --repeats "$REPEATS" >>"$RESULTS"
 
 # ---- optional: the quick Figure-1 sweep, end to end ------------------------------------------
 SWEEP_FILE=$ROOT/experiments/nk17-fig1-quick.toml

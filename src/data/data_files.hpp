@@ -60,6 +60,12 @@ std::vector<uint8_t> read_file_bytes(const std::filesystem::path& file);
 /// covers raw and .gz copies alike.
 std::vector<uint8_t> idx_serialize(const IdxArray& a);
 
+/// The source files of a named dataset in `dir`, in a fixed order (IDX: train images, train
+/// labels, test images, test labels; CIFAR-10: the five training batches, then the test batch).
+/// A missing file gets load_dataset's error, which says how to fetch it.
+std::vector<std::filesystem::path> dataset_source_files(const std::string& name,
+                                                        const std::filesystem::path& dir);
+
 /// "60000 images 28x28" or "60000 labels" (or the raw dims for other shapes).
 std::string idx_describe(const IdxArray& a);
 

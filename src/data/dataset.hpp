@@ -1,7 +1,8 @@
 // Datasets in memory, their readers, and the transforms a run applies before training.
-// A Dataset is plain data: features as one (n, dim) row-major float buffer and one class index
-// per example. Readers validate what they read and throw initscope::Error naming the file.
-// Deliberately left out: augmentation and streaming from disk; the papers' data fits in memory.
+// A Dataset is plain data: features as one (n, dim) row-major float buffer (owned, or a view of
+// the shared dataset cache: data/float_buffer.hpp) and one class index per example. Readers
+// validate what they read and throw initscope::Error naming the file. Deliberately left out:
+// augmentation and streaming from disk; the papers' data fits in memory.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "data/float_buffer.hpp"
 
 namespace initscope {
 
@@ -20,7 +23,7 @@ struct Dataset {
   int64_t n = 0;
   int64_t dim = 0;
   int num_classes = 0;
-  std::vector<float> x;        // (n, dim), row-major
+  FloatBuffer x;               // (n, dim), row-major; may view the dataset cache
   std::vector<int32_t> y;      // (n)
   int64_t target_dim = 0;      // regression: outputs per example; 0 = classification
   std::vector<float> targets;  // (n, target_dim), row-major
@@ -72,6 +75,8 @@ const std::vector<std::string>& dataset_names();
 ///  fashion-mnist: dir/fashion-mnist/{train-images-idx3-ubyte,...} (raw or .gz)
 ///  cifar10:       dir/cifar-10-batches-bin/{data_batch_1..5.bin,test_batch.bin}
 /// A missing file gets an error that names it and says how to fetch it.
+/// The features come from the shared dataset cache (data/cache.hpp: built on first use,
+/// mapped read-only, so x is a view), or converted in memory where the cache cannot be written.
 TrainTest load_dataset(const std::string& name, const std::filesystem::path& dir);
 
 /// Puts the files of `name` ("mnist" or "fashion-mnist") into `dir`, idempotently:

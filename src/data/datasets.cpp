@@ -2,6 +2,7 @@
 // them by name, and check_data's per-file report. Fetching is in fetch.cpp.
 // Every "file not found" error says how to get the file, since that is the first error any
 // new user meets.
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <fmt/ranges.h>
 
 #include "common/error.hpp"
+#include "data/cache.hpp"
 #include "data/data_files.hpp"
 #include "data/dataset.hpp"
 
@@ -156,7 +158,7 @@ const std::vector<std::string>& dataset_names() {
   return names;
 }
 
-TrainTest load_dataset(const std::string& name, const fs::path& dir) {
+TrainTest load_dataset_in_memory(const std::string& name, const fs::path& dir) {
   if (name == "mnist") return load_idx_dataset(name, dir / "mnist", data_detail::k_mnist_files);
   if (name == "fashion-mnist")
     return load_idx_dataset(name, dir / "fashion-mnist", data_detail::k_fashion_files);
@@ -164,6 +166,30 @@ TrainTest load_dataset(const std::string& name, const fs::path& dir) {
   throw Error(fmt::format("unknown dataset '{}', expected one of: {}", name,
                           fmt::join(dataset_names(), ", ")));
 }
+
+namespace data_detail {
+
+std::vector<fs::path> dataset_source_files(const std::string& name, const fs::path& dir) {
+  std::vector<fs::path> files;
+  const auto idx = [&](const fs::path& folder, const std::array<IdxFileSpec, 4>& specs) {
+    for (const auto& spec : specs) files.push_back(require_idx_file(name, folder, spec.name));
+  };
+  if (name == "mnist") {
+    idx(dir / "mnist", k_mnist_files);
+  } else if (name == "fashion-mnist") {
+    idx(dir / "fashion-mnist", k_fashion_files);
+  } else if (name == "cifar10") {
+    const fs::path folder = dir / k_cifar_folder;
+    for (auto file : k_cifar_train_files) files.push_back(require_cifar_file(folder, file));
+    files.push_back(require_cifar_file(folder, k_cifar_test_file));
+  } else {
+    throw Error(fmt::format("unknown dataset '{}', expected one of: {}", name,
+                            fmt::join(dataset_names(), ", ")));
+  }
+  return files;
+}
+
+}  // namespace data_detail
 
 std::vector<DataStatus> check_data(const fs::path& dir) {
   std::vector<DataStatus> out;
@@ -174,6 +200,12 @@ std::vector<DataStatus> check_data(const fs::path& dir) {
   const fs::path cifar = dir / data_detail::k_cifar_folder;
   for (auto name : data_detail::k_cifar_train_files) out.push_back(check_cifar_file(cifar, name));
   out.push_back(check_cifar_file(cifar, data_detail::k_cifar_test_file));
+  // The caches of the datasets whose files are all there and valid.
+  for (const std::string& name : dataset_names()) {
+    const bool complete = std::all_of(
+        out.begin(), out.end(), [&](const DataStatus& s) { return s.dataset != name || s.ok; });
+    if (complete) out.push_back(check_dataset_cache(name, dir));
+  }
   for (const auto& img : standard_images()) {
     DataStatus s;
     s.dataset = "images";

@@ -112,7 +112,7 @@ void encode(const Encoding& e, const float* x, int64_t n, float* out) {
   }
 }
 
-std::vector<float> encode(const Encoding& e, const std::vector<float>& x) {
+std::vector<float> encode(const Encoding& e, std::span<const float> x) {
   IS_CHECK(x.size() % static_cast<size_t>(e.input_dim) == 0);
   const auto n = static_cast<int64_t>(x.size()) / e.input_dim;
   std::vector<float> out(static_cast<size_t>(n * e.output_dim()));

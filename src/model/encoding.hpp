@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,6 @@ Encoding make_encoding(const EncodingSpec& spec, int64_t input_dim, uint64_t see
 void encode(const Encoding& e, const float* x, int64_t n, float* out);
 
 /// encode() over a whole row-major matrix (n, input_dim).
-std::vector<float> encode(const Encoding& e, const std::vector<float>& x);
+std::vector<float> encode(const Encoding& e, std::span<const float> x);
 
 }  // namespace initscope

@@ -41,7 +41,7 @@ PreparedData pretrain_data(const TrainConfig& c, const PreparedData& task) {
   Dataset& d = p.train;
   Rng rng(derive_seed(c.seed, "pretrain"));
   // Noise of the data's own scale: one mean and standard deviation over all values.
-  const auto moments = [](const std::vector<float>& v) {
+  const auto moments = [](std::span<const float> v) {
     double sum = 0.0, sq = 0.0;
     for (const float x : v) sum += x;
     const double mean = v.empty() ? 0.0 : sum / static_cast<double>(v.size());
@@ -76,7 +76,7 @@ PreparedData pretrain_data(const TrainConfig& c, const PreparedData& task) {
         d.x = p.encoding.kind == EncodingKind::none ? std::move(raw) : encode(p.encoding, raw);
         noise_targets();
       } else {
-        const auto [mean, sd] = moments(d.x);
+        const auto [mean, sd] = moments(std::as_const(d.x).span());
         for (auto& x : d.x) x = static_cast<float>(mean + sd * rng.normal());
         random_labels();
       }
@@ -126,7 +126,7 @@ PreparedData prepare_data(const TrainConfig& c, TrainTest raw) {
   p.encoding = make_encoding(enc, raw.train.dim, derive_seed(c.seed, "fourier"));
   if (p.encoding.kind != EncodingKind::none)
     for (Dataset* d : {&raw.train, &raw.test}) {
-      d->x = encode(p.encoding, d->x);
+      d->x = encode(p.encoding, std::as_const(d->x).span());
       d->dim = p.encoding.output_dim();
     }
   p.train = std::move(raw.train);

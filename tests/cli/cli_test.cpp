@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../common/learnable_mnist.hpp"
+#include "data/dataset.hpp"
 #include "run_binary.hpp"
 #include "store/db.hpp"
 
@@ -34,6 +35,11 @@ class Cli : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("initscope_cli_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     testing::write_learnable_mnist_dir(dir_);
+    // The dataset cache built here, so that a run's output is exactly what the tests expect
+    // (the first run's one-line notice is DatasetCacheIsBuiltOnceWithANotice's subject).
+    ::testing::internal::CaptureStderr();
+    load_dataset("mnist", dir_);
+    ::testing::internal::GetCapturedStderr();
     db_ = (dir_ / "r.db").string();
     // Progress off: the tests read --json from stdout and stderr together.
     base_ = "train --data-dir " + dir_.string() + " --db " + db_ +
@@ -50,6 +56,21 @@ class Cli : public ::testing::Test {
   fs::path dir_;
   std::string db_, base_;
 };
+
+TEST_F(Cli, DatasetCacheIsBuiltOnceWithANotice) {
+  fs::remove_all(dir_ / "cache");
+  Result r = run(base_ + "--max-steps 0");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(
+      r.out.rfind("initscope: note: building the dataset cache " +
+                      (dir_ / "cache" / "mnist.f32").string() + " (once for this data directory)\n",
+                  0),
+      0u)
+      << r.out;
+  r = run(base_ + "--max-steps 0 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["metrics"]["steps"], 0.0);  // nothing else printed
+}
 
 TEST_F(Cli, TrainStoresARunAndPrintsJson) {
   const Result r = run(base_ + "--lr 0.1 --stop 'train_error<=0' --max-epochs 200 --json");

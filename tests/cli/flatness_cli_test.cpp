@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../common/learnable_mnist.hpp"
+#include "data/dataset.hpp"
 #include "run_binary.hpp"
 
 namespace fs = std::filesystem;
@@ -28,6 +29,10 @@ class FlatnessCli : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("initscope_flat_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     testing::write_learnable_mnist_dir(dir_);
+    // The dataset cache built first, so that --json's output is the record alone.
+    ::testing::internal::CaptureStderr();
+    load_dataset("mnist", dir_);
+    ::testing::internal::GetCapturedStderr();
     db_ = (dir_ / "r.db").string();
     base_ = "train --data-dir " + dir_.string() + " --width 16 --m 200 --lr 0.1 --progress none ";
   }

@@ -103,13 +103,14 @@ TEST(CheckData, ReportsMissingOkAndInvalid) {
   test::write_tiny_mnist(tmp / "mnist", /*gz=*/false);
   test::write_bytes(tmp / "mnist" / "t10k-labels-idx1-ubyte", {1, 2, 3, 4, 5});
   const auto status = check_data(tmp.path());
-  ASSERT_EQ(status.size(), 4u + 4u + 6u + standard_images().size());
+  // One cache line, for the only complete dataset (fashion-mnist), before the images.
+  ASSERT_EQ(status.size(), 4u + 4u + 6u + 1u + standard_images().size());
   int ok = 0, missing = 0;
   for (const auto& s : status) {
     ok += s.ok;
     missing += s.detail == "missing";
   }
-  EXPECT_EQ(ok, 4);            // the fake fashion-mnist files; fake MNIST fails its checksums
+  EXPECT_EQ(ok, 5);  // the fake fashion-mnist files and their (absent) cache; fake MNIST fails
   EXPECT_EQ(missing, 6 + 12);  // all of CIFAR-10 and the standard images
   EXPECT_EQ(status[0].dataset, "mnist");
   EXPECT_NE(status[0].detail.find("sha256 mismatch"), std::string::npos) << status[0].detail;
@@ -119,7 +120,10 @@ TEST(CheckData, ReportsMissingOkAndInvalid) {
   EXPECT_EQ(status[4].file.filename(), "train-images-idx3-ubyte.gz");
   EXPECT_EQ(status[5].detail, "6 labels");
   EXPECT_EQ(status[8].dataset, "cifar10");
-  EXPECT_EQ(status[14].dataset, "images");
+  EXPECT_EQ(status[14].dataset, "fashion-mnist");
+  EXPECT_EQ(status[14].file, tmp / "cache" / "fashion-mnist.f32");
+  EXPECT_EQ(status[14].detail, "no cache yet (the first run builds it)");
+  EXPECT_EQ(status[15].dataset, "images");
 }
 
 TEST(RealFashionMnist, ReadsDebianPackageFiles) {
