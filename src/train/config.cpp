@@ -17,15 +17,45 @@ namespace initscope {
 
 namespace {
 
+// Whether `s` is a plain decimal number: an optional sign, digits with an optional point, and
+// an optional exponent ("0.5", "-1", "1e-3", ".5"). strtod alone also skips leading spaces and
+// reads hex ("0x10" is 16), "inf" and "nan", so odd spellings of a criterion ran (reliability
+// B14).
+bool is_decimal(const std::string& s) {
+  size_t i = 0;
+  const auto digits = [&] {
+    const size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i - from;
+  };
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  size_t mantissa = digits();
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    mantissa += digits();
+  }
+  if (mantissa == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == s.size();
+}
+
 double parse_number(const std::string& s, const std::string& text) {
+  const auto bad = [&](const char* why) {
+    return Error(
+        fmt::format("--stop {}: '{}' {} (expected e.g. loss<=0.01, loss<=0.1*initial, "
+                    "margin:10:0.99 or train_error<=0)",
+                    text, s, why));
+  };
+  if (!is_decimal(s)) throw bad("is not a decimal number");
   errno = 0;
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size() || errno != 0 || !std::isfinite(v))
-    throw Error(
-        fmt::format("--stop {}: '{}' is not a number (expected e.g. loss<=0.01, "
-                    "loss<=0.1*initial, margin:10:0.99 or train_error<=0)",
-                    text, s));
+  const double v = std::strtod(s.c_str(), nullptr);
+  // ERANGE on an underflow ("1e-400") returns the nearest double, 0 or subnormal: what a number
+  // written that small means. On an overflow it returns ±HUGE_VAL.
+  if (!std::isfinite(v)) throw bad("is too large");
   return v;
 }
 
