@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -28,6 +29,10 @@ void add_sweep(CLI::App& app, Common& common);    // sweep
 void add_report(CLI::App& app, Common& common);   // report, export
 void add_cluster(CLI::App& app, Common& common);  // slurm, merge
 void add_rank(CLI::App& app, Common& common);     // rank: measures against generalization
+
+/// `--max-runs TEXT` (sweep, slurm): a whole number from 1 to 2^64 − 1, parsed strictly (CLI11
+/// would clamp a larger one without a word); `fallback` when TEXT is empty.
+uint64_t parse_max_runs(const std::string& text, uint64_t fallback);
 
 /// A run's record as JSON (`show --json`, `train --json`); non-finite metrics become null.
 nlohmann::json record_json(const RunRecord& r);

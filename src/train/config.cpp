@@ -1021,14 +1021,18 @@ TrainConfig config_from_json(const nlohmann::json& j, const std::string& where) 
       }
       s->set(c, value);
     }
-    // A regression task's loss is the mean squared error: when none is given it is chosen
-    // here, where an absent key can still be told from a written `ce` (refused below).
-    if (is_regression_task(c.dataset) && !j.contains("loss")) c.loss = Loss::mse;
-    validate_combinations(c);
+    finish_config(c, j.contains("loss"));
   } catch (const Error& e) {
     throw Error(at + e.what());
   }
   return c;
+}
+
+void finish_config(TrainConfig& c, bool loss_given) {
+  // A regression task's loss is the mean squared error: when none is given it is chosen
+  // here, where an absent key can still be told from a written `ce` (refused below).
+  if (is_regression_task(c.dataset) && !loss_given) c.loss = Loss::mse;
+  validate_combinations(c);
 }
 
 nlohmann::json option_value_from_text(const OptionSpec& spec, const std::string& text) {
