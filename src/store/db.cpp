@@ -320,6 +320,29 @@ void write_results(sqlite3* db, const std::filesystem::path& file, int64_t id,
   }
 }
 
+// Opens `file` read-only. A WAL database is read through its -shm file, which SQLite creates
+// next to it; a read-only file system, or a folder the user cannot write, cannot hold one once
+// the last writer has removed it. Nothing can change such a file either, so it is opened
+// immutable: SQLite reads the main file alone. (A -wal file left there by a killed writer would
+// be ignored that way, so then the ordinary open is tried and fails with its own message.)
+int open_for_reading(const std::filesystem::path& file, sqlite3** db) {
+  const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : ".";
+  std::error_code ec;
+  const bool frozen =
+      ::access(dir.c_str(), W_OK) != 0 && !std::filesystem::exists(file.string() + "-wal", ec);
+  if (!frozen) return sqlite3_open_v2(file.c_str(), db, SQLITE_OPEN_READONLY, nullptr);
+  std::string uri = "file:";
+  for (const unsigned char c : file.string()) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x20 || c >= 0x7f) {
+      uri += fmt::format("%{:02X}", c);
+    } else {
+      uri += static_cast<char>(c);
+    }
+  }
+  uri += "?immutable=1";
+  return sqlite3_open_v2(uri.c_str(), db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+}
+
 }  // namespace
 
 Db::Db(const std::filesystem::path& file, DbMode mode) : file_(file) {
@@ -328,12 +351,14 @@ Db::Db(const std::filesystem::path& file, DbMode mode) : file_(file) {
     return;
   }
   // A database this constructor creates and then fails to set up (a full disk) is removed, so
-  // that no empty file is left to be mistaken for one (reliability B17).
+  // that no empty file is left to be mistaken for one (reliability B17). Only while it is still
+  // empty: another process that created it at the same moment and got further has written its
+  // header (the switch to WAL does), and its file stays.
   std::error_code exists_ec;
   const bool existed = std::filesystem::exists(file, exists_ec) || exists_ec;
   const auto remove_new_file = [&] {
-    if (existed) return;
     std::error_code ec;
+    if (existed || std::filesystem::file_size(file, ec) != 0 || ec) return;
     for (const char* suffix : {"", "-wal", "-shm", "-journal"})
       std::filesystem::remove(file.string() + suffix, ec);
   };
@@ -470,7 +495,7 @@ void Db::open_read_only() {
         fmt::format("{}: results database has schema version {}, newer than this initscope "
                     "supports ({}); use a newer initscope",
                     file_.string(), info.schema_version, k_schema_version));
-  const int rc = sqlite3_open_v2(file_.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr);
+  const int rc = open_for_reading(file_, &db_);
   if (rc != SQLITE_OK) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
@@ -785,7 +810,7 @@ DbFileInfo Db::inspect(const std::filesystem::path& file) {
     throw Error(
         fmt::format("{}: no such file (expected an initscope results database)", file.string()));
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  const int rc = open_for_reading(file, &db);
   // Closes the handle however this function ends.
   const std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> guard(db, &sqlite3_close_v2);
   if (rc != SQLITE_OK)

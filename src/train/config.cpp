@@ -1113,12 +1113,20 @@ void validate(const TrainConfig& c) {
 
 nlohmann::json identity_json(const TrainConfig& c, const std::vector<OptionSpec>& options) {
   static const TrainConfig defaults;
+  // The defaults' values of the run options, made once: a sweep's dry run hashes 10^6 configs.
+  static const std::vector<nlohmann::json> default_values = [] {
+    std::vector<nlohmann::json> v;
+    for (const auto& s : run_options()) v.push_back(s.get(defaults));
+    return v;
+  }();
+  const bool cached = &options == &run_options();
   nlohmann::json j = nlohmann::json::object();
   j["schema"] = k_config_schema;
-  for (const auto& s : options) {
+  for (size_t i = 0; i < options.size(); ++i) {
+    const OptionSpec& s = options[i];
     if (s.role == OptionRole::execution) continue;
     nlohmann::json v = s.get(c);
-    if (v != s.get(defaults)) j[s.name] = std::move(v);
+    if (cached ? v != default_values[i] : v != s.get(defaults)) j[s.name] = std::move(v);
   }
   return j;
 }
