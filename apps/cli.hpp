@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -45,6 +46,10 @@ RunRecord read_run(const std::string& text, const char* command, const std::stri
 
 /// A run's config as a sweep file's [base] table (show --toml; compare and rerun read it too).
 std::string base_toml(const RunRecord& r);
+
+/// `--max-runs TEXT` (sweep, slurm): a whole number from 1 to 2^64 − 1, parsed strictly (CLI11
+/// would clamp a larger one without a word); `fallback` when TEXT is empty.
+uint64_t parse_max_runs(const std::string& text, uint64_t fallback);
 
 /// A run's record as JSON (`show --json`, `train --json`); non-finite metrics become null.
 nlohmann::json record_json(const RunRecord& r);

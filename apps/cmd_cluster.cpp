@@ -70,14 +70,20 @@ void add_cluster(CLI::App& app, Common& common) {
     cmd->add_option(
         "--data-dir", common.data_dir,
         "data directory the nodes read (default $INITSCOPE_DATA or ~/.cache/initscope)");
+    auto max_runs_text = std::make_shared<std::string>();
+    cmd->add_option("--max-runs", *max_runs_text,
+                    fmt::format("allow a sweep of more than {} configurations (passed on to "
+                                "the tasks)",
+                                k_sweep_max_runs));
     cmd->add_option("--out", *out, "write the script to this file instead of stdout");
     cmd->add_flag("--submit", *do_submit,
                   "submit the script with sbatch (written to --out, else next to the databases) "
                   "and print the job id");
     cmd->callback([=, &common] {
       const fs::path sweep_file = fs::absolute(*file);
-      const Sweep sweep = sweep_load(sweep_file);
       SbatchOptions opt = *o;
+      if (!max_runs_text->empty()) opt.max_runs = parse_max_runs(*max_runs_text, 0);
+      const Sweep sweep = sweep_load(sweep_file, opt.max_runs ? opt.max_runs : k_sweep_max_runs);
       opt.workdir = fs::current_path();
       opt.data_dir = fs::absolute(data_dir(common.data_dir));
       opt.binary = fs::read_symlink("/proc/self/exe");

@@ -437,7 +437,12 @@ void add_results(CLI::App& app, Common& common) {
     fmt::print("created {}  version {}  seed {}  config_hash {}\n", r.created, r.version, r.seed,
                r.config_hash);
     if (!r.error.empty()) fmt::print("error: {}\n", r.error);
-    fmt::print("config:\n{}\nmetrics:\n", r.config.dump(2));
+    if (r.config_error.empty()) {
+      fmt::print("config:\n{}\nmetrics:\n", r.config.dump(2));
+    } else {
+      fmt::print("config (damaged: {}):\n{}\nmetrics:\n", r.config_error,
+                 r.config.get<std::string>());
+    }
     for (const auto& [k, v] : r.metrics) fmt::print("  {:<20} {:.6g}\n", k, v);
   });
 }

@@ -1,6 +1,7 @@
 // `initscope sweep FILE.toml`: run every configuration of a sweep file into the database.
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <map>
 #include <optional>
@@ -34,6 +35,17 @@ void print_partition(const Sweep& sweep, ShardSpec shard) {
 
 }  // namespace
 
+uint64_t parse_max_runs(const std::string& text, uint64_t fallback) {
+  if (text.empty()) return fallback;
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < 1)
+    throw Error(fmt::format(
+        "--max-runs {}: expected a number of runs from 1 to 2^64 − 1, e.g. --max-runs 200000",
+        text));
+  return n;
+}
+
 void add_sweep(CLI::App& app, Common& common) {
   auto* cmd = app.add_subcommand("sweep", "Run every configuration of a sweep file (resumable)");
   auto file = std::make_shared<std::string>();
@@ -59,13 +71,18 @@ void add_sweep(CLI::App& app, Common& common) {
                   "seconds between status lines in lines mode (0: at every finished run)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1e9));
+  auto max_runs_text = std::make_shared<std::string>();
+  cmd->add_option("--max-runs", *max_runs_text,
+                  fmt::format("run a sweep of more than {} configurations (counted before any is "
+                              "expanded; --dry-run lists any number)",
+                              k_sweep_max_runs));
   auto shard_text = std::make_shared<std::string>();
   cmd->add_option("--shard", *shard_text,
                   "run only shard i of N (i/N, 0 ≤ i < N; auto or auto/N inside a Slurm array "
                   "task or Kubernetes indexed Job); %i in --db becomes i");
   cmd->callback([=, &common] {
     const ProgressMode mode = parse_progress_mode(*progress, isatty(STDERR_FILENO) != 0);
-    Sweep sweep = sweep_load(*file);
+    const uint64_t max_runs = parse_max_runs(*max_runs_text, k_sweep_max_runs);
     std::optional<ShardSpec> shard;
     if (!shard_text->empty())
       shard = parse_shard(*shard_text, [](const char* v) { return std::getenv(v); });
@@ -75,10 +92,7 @@ void add_sweep(CLI::App& app, Common& common) {
       throw Error(fmt::format("--db {}: %i stands for the shard index, but no --shard is given",
                               common.db));
     }
-    if (*dry && shard) print_partition(sweep, *shard);
-    if (shard) sweep = shard_sweep(sweep, *shard);
     if (*dry) {
-      const auto axes = sweep_axes(sweep);
       // The status that makes each config done, as the sweep would decide (completed before
       // diverged before failed).
       std::map<std::string, std::string> done;
@@ -97,16 +111,41 @@ void add_sweep(CLI::App& app, Common& common) {
           if (d.empty() || rank(r.status) > rank(d)) d = r.status;
         }
       }
-      fmt::print("{} runs\n", sweep.runs.size());
-      size_t i = 0;
-      for (const auto& c : sweep.runs) {
+      const auto print = [&](const TrainConfig& c, size_t i, const std::vector<std::string>& axes) {
         const std::string h = config_hash(c);
         const auto it = done.find(h);
-        fmt::print("{:>5}  {}  {}{}\n", ++i, h, describe(c, axes),
+        fmt::print("{:>5}  {}  {}{}\n", i, h, describe(c, axes),
                    it == done.end() ? "" : "  [" + it->second + "]");
+      };
+      if (shard) {
+        Sweep sweep = sweep_load(*file, max_runs);
+        print_partition(sweep, *shard);
+        sweep = shard_sweep(sweep, *shard);
+        const auto axes = sweep_axes(sweep);
+        fmt::print("{} runs\n", sweep.runs.size());
+        size_t i = 0;
+        for (const auto& c : sweep.runs) print(c, ++i, axes);
+        return;
       }
+      // Streamed, twice (the count comes first): a grid of 10^6 runs lists in bounded memory
+      // (reliability B7), and past --max-runs, so that a big sweep can be looked at before it
+      // is allowed.
+      const SweepPlan plan = sweep_parse(*file);
+      const auto axes = sweep_axes(plan);
+      size_t n = 0;
+      sweep_expand(plan, [&](const TrainConfig&) { ++n; });
+      fmt::print("{} runs\n", n);
+      size_t i = 0;
+      sweep_expand(plan, [&](const TrainConfig& c) { print(c, ++i, axes); });
+      if (plan.size() > max_runs)
+        fmt::print(
+            "{} configurations are more than the {} a sweep may have without --max-runs; "
+            "running it needs --max-runs {}\n",
+            plan.size(), max_runs, plan.size());
       return;
     }
+    Sweep sweep = sweep_load(*file, max_runs);
+    if (shard) sweep = shard_sweep(sweep, *shard);
     SweepOptions o;
     o.db = common.db;
     o.run.data_dir = data_dir(common.data_dir);

@@ -4,6 +4,9 @@
 # one-node Slurm with scripts/slurm-local.sh (installing slurmctld, slurmd, slurm-client and
 # munge if missing), stops what it started, and is skipped only where Slurm cannot be installed.
 # `ctest --test-dir build -LE slurm` leaves it out.
+# Then the sanitizers: the suite's folders that are not slow under them (common, data, model,
+# objective, optim, train, run, store, sweep; ctest labels from tests/CMakeLists.txt) built with
+# ASan and UBSan into build-sanitize/, any report an error.
 # Then the fuzz targets (tests/fuzz: the IDX, CIFAR, safetensors, run-config and sweep-file
 # readers under libFuzzer, ASan and UBSan), built with clang into build-fuzz/ and run for 20000
 # inputs each from a fixed seed: `ctest --test-dir build-fuzz`.
@@ -11,6 +14,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 ctest --test-dir build --output-on-failure -j"$(nproc)"
+sanitized=(common data model objective optim train run store sweep)
+cmake --preset sanitize -DINITSCOPE_BUILD_BENCH=OFF >/dev/null
+cmake --build --preset sanitize -j"$(nproc)" --target "${sanitized[@]/%/_test}"
+(
+  IFS='|'
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=halt_on_error=1 \
+    ctest --test-dir build-sanitize --output-on-failure -j"$(nproc)" -L "^(${sanitized[*]})\$"
+)
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j"$(nproc)"
 ctest --test-dir build-fuzz --output-on-failure -j"$(nproc)"

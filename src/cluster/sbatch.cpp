@@ -164,9 +164,9 @@ SbatchPlan make_sbatch(const Sweep& sweep, const SbatchOptions& o) {
   s += fmt::format("export INITSCOPE_DATA={}\n", shell_quote(o.data_dir.string()));
   if (plain_dir && !db_dir.empty()) s += fmt::format("mkdir -p {}\n", shell_quote(db_dir.string()));
   s += fmt::format(
-      "exec {} sweep {} --shard auto/{} --db {} --jobs \"${{SLURM_CPUS_PER_TASK:-{}}}\"\n",
+      "exec {} sweep {} --shard auto/{} --db {} --jobs \"${{SLURM_CPUS_PER_TASK:-{}}}\"{}\n",
       shell_quote(o.binary.string()), shell_quote(sweep.file.string()), o.shards, shell_quote(o.db),
-      o.cpus_per_task);
+      o.cpus_per_task, o.max_runs ? fmt::format(" --max-runs {}", o.max_runs) : "");
   plan.script = s;
   return plan;
 }

@@ -23,6 +23,7 @@ struct SbatchOptions {
   std::filesystem::path binary;            // absolute paths, resolved by the caller
   std::filesystem::path data_dir;
   std::filesystem::path workdir;
+  uint64_t max_runs = 0;  // `sweep --max-runs` for the tasks, for a sweep above its limit; 0: none
 };
 
 struct SbatchPlan {

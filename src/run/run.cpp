@@ -200,8 +200,23 @@ std::optional<RunRecord> execute_run(const TrainConfig& config, const RunOptions
                          {"blas_core", blas_core_name()},
                          {"blas_core_selection", blas_core_selection()},
                          {"threads", config.threads}};
-  db.finish_run(id, to_string(out.status), out.stopped_by, out.converged,
-                out.metrics.at("wall_seconds"), out.error, out.metrics, out.trajectory, artifacts);
+  try {
+    db.finish_run(id, to_string(out.status), out.stopped_by, out.converged,
+                  out.metrics.at("wall_seconds"), out.error, out.metrics, out.trajectory,
+                  artifacts);
+  } catch (const Error& e) {
+    // The results did not fit (a full disk: the trajectory can be megabytes). The one-row
+    // update that says so may still fit; if it does not either, the row stays `running` until
+    // the next command that opens the database sees its process gone (mark_interrupted).
+    try {
+      db.finish_run(id, k_status_failed, "failed", false, out.metrics.at("wall_seconds"),
+                    fmt::format("the run ended ({}) but its results could not be stored: {}",
+                                to_string(out.status), e.what()),
+                    {}, {});
+    } catch (const Error&) {
+    }
+    throw;
+  }
   auto record = db.run(id);
   IS_CHECK(record.has_value());
   return record;

@@ -18,6 +18,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <limits>
@@ -84,8 +85,14 @@ CREATE INDEX IF NOT EXISTS trajectory_run ON trajectory(run_id);
 
 [[noreturn]] void throw_sqlite(const std::filesystem::path& file, sqlite3* db,
                                std::string_view doing) {
-  throw Error(
-      fmt::format("{}: database error while {}: {}", file.string(), doing, sqlite3_errmsg(db)));
+  // SQLite's own words for an I/O failure ("disk I/O error") do not say what failed; the
+  // system's do ("No space left on device", reliability B17).
+  std::string why = sqlite3_errmsg(db);
+  const int code = sqlite3_errcode(db) & 0xff;
+  const int sys = sqlite3_system_errno(db);
+  if ((code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN) && sys != 0)
+    why += fmt::format(" ({})", std::strerror(sys));
+  throw Error(fmt::format("{}: database error while {}: {}", file.string(), doing, why));
 }
 
 void exec(sqlite3* db, const std::filesystem::path& file, const char* sql, std::string_view doing) {
@@ -258,11 +265,14 @@ RunRecord read_run_row(Statement& st, const std::filesystem::path& file) {
   r.seed = std::bit_cast<uint64_t>(st.column_int(5));
   const std::string config = st.column_text(6);
   r.config = nlohmann::json::parse(config, nullptr, /*allow_exceptions=*/false);
-  if (r.config.is_discarded()) {
-    throw Error(
-        fmt::format("{}: run {} has a config that is not valid JSON (expected the JSON "
-                    "written by begin_run)",
-                    file.string(), r.id));
+  if (r.config.is_discarded() || !r.config.is_object()) {
+    // One damaged row must not make the whole database unreadable (reliability B18): the row
+    // keeps its text, and says why it is not a config.
+    r.config_error = fmt::format(
+        "{}: run {} has a config that is not a JSON object (expected "
+        "the JSON written by begin_run)",
+        file.string(), r.id);
+    r.config = config;
   }
   r.config_hash = st.column_text(7);
   r.version = st.column_text(8);
@@ -319,6 +329,29 @@ void write_results(sqlite3* db, const std::filesystem::path& file, int64_t id,
   }
 }
 
+// Opens `file` read-only. A WAL database is read through its -shm file, which SQLite creates
+// next to it; a read-only file system, or a folder the user cannot write, cannot hold one once
+// the last writer has removed it. Nothing can change such a file either, so it is opened
+// immutable: SQLite reads the main file alone. (A -wal file left there by a killed writer would
+// be ignored that way, so then the ordinary open is tried and fails with its own message.)
+int open_for_reading(const std::filesystem::path& file, sqlite3** db) {
+  const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : ".";
+  std::error_code ec;
+  const bool frozen =
+      ::access(dir.c_str(), W_OK) != 0 && !std::filesystem::exists(file.string() + "-wal", ec);
+  if (!frozen) return sqlite3_open_v2(file.c_str(), db, SQLITE_OPEN_READONLY, nullptr);
+  std::string uri = "file:";
+  for (const unsigned char c : file.string()) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x20 || c >= 0x7f) {
+      uri += fmt::format("%{:02X}", c);
+    } else {
+      uri += static_cast<char>(c);
+    }
+  }
+  uri += "?immutable=1";
+  return sqlite3_open_v2(uri.c_str(), db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+}
+
 }  // namespace
 
 Db::Db(const std::filesystem::path& file, DbMode mode) : file_(file) {
@@ -326,12 +359,25 @@ Db::Db(const std::filesystem::path& file, DbMode mode) : file_(file) {
     open_read_only();
     return;
   }
+  // A database this constructor creates and then fails to set up (a full disk) is removed, so
+  // that no empty file is left to be mistaken for one (reliability B17). Only while it is still
+  // empty: another process that created it at the same moment and got further has written its
+  // header (the switch to WAL does), and its file stays.
+  std::error_code exists_ec;
+  const bool existed = std::filesystem::exists(file, exists_ec) || exists_ec;
+  const auto remove_new_file = [&] {
+    std::error_code ec;
+    if (existed || std::filesystem::file_size(file, ec) != 0 || ec) return;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+      std::filesystem::remove(file.string() + suffix, ec);
+  };
   const int rc =
       sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc != SQLITE_OK) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
     db_ = nullptr;
+    remove_new_file();
     throw Error(
         fmt::format("{}: cannot open results database ({}); expected a writable path in "
                     "an existing directory",
@@ -453,6 +499,7 @@ Db::Db(const std::filesystem::path& file, DbMode mode) : file_(file) {
   } catch (...) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
+    remove_new_file();
     throw;
   }
 }
@@ -466,7 +513,7 @@ void Db::open_read_only() {
         fmt::format("{}: results database has schema version {}, newer than this initscope "
                     "supports ({}); use a newer initscope",
                     file_.string(), info.schema_version, k_schema_version));
-  const int rc = sqlite3_open_v2(file_.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr);
+  const int rc = open_for_reading(file_, &db_);
   if (rc != SQLITE_OK) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close_v2(db_);
@@ -747,7 +794,14 @@ std::vector<RunRecord> Db::runs() {
     Statement st(db_, file_, fmt::format("SELECT {} FROM runs ORDER BY id", run_columns()).c_str(),
                  "reading runs");
     while (st.step()) {
-      out.push_back(read_run_row(st, file_));
+      RunRecord r = read_run_row(st, file_);
+      if (!r.config_error.empty()) {
+        // Every reader of runs() needs the config (the report's grouping, a sweep's resume, a
+        // merge); a row without one is left out, and said so.
+        fmt::print(stderr, "initscope: warning: {}; left out\n", r.config_error);
+        continue;
+      }
+      out.push_back(std::move(r));
       index.emplace(out.back().id, out.size() - 1);
     }
   }
@@ -872,7 +926,7 @@ DbFileInfo Db::inspect(const std::filesystem::path& file) {
     throw Error(
         fmt::format("{}: no such file (expected an initscope results database)", file.string()));
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  const int rc = open_for_reading(file, &db);
   // Closes the handle however this function ends.
   const std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> guard(db, &sqlite3_close_v2);
   if (rc != SQLITE_OK)

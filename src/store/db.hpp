@@ -57,7 +57,8 @@ struct RunRecord {
   std::string stopped_by;  // criterion met ("margin:10:0.99") or cap ("max_epochs"); "" if running
   bool converged = false;  // true iff a stopping criterion (not a cap) ended the run
   uint64_t seed = 0;
-  nlohmann::json config;  // the full resolved configuration
+  nlohmann::json config;     // the full resolved configuration
+  std::string config_error;  // set (and `config` holds the stored text) if it is not JSON
   std::string config_hash;
   std::string version;
   double wall_seconds = 0.0;
@@ -131,7 +132,8 @@ class Db {
   /// A run's artifact by name, or nullopt.
   std::optional<nlohmann::json> artifact(int64_t id, const std::string& name);
 
-  /// All runs, oldest first, with metrics filled in.
+  /// All runs, oldest first, with metrics filled in. A row whose config is not JSON (a damaged
+  /// row) is left out with a warning on stderr.
   std::vector<RunRecord> runs();
   /// One run with its metrics, or nullopt if there is no such id.
   std::optional<RunRecord> run(int64_t id);

@@ -22,7 +22,10 @@
 // Configurations with the same config_hash are run once.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,12 +41,59 @@ struct Sweep {
   std::string id;  // 16 hex digits of the file's bytes (FNV-1a): one per version of the file
 };
 
-/// Parses and expands a sweep file. Syntax errors, unknown keys and bad values throw Error
-/// naming the file and line.
-Sweep sweep_load(const std::filesystem::path& file);
+/// Runs a sweep may expand to unless the user allows more (--max-runs N). Three lines of TOML
+/// can name 10^7 runs, which no scheduler should hold in memory or start by accident
+/// (reliability B7); 10^5 runs of a minute each are already 70 CPU-days.
+inline constexpr uint64_t k_sweep_max_runs = 100000;
+
+/// One part of a sweep file, not yet expanded: a base (options with the lines they stand on)
+/// and the grid axes swept over it. [base] with [grid] is one block; each [[runs]] entry, with
+/// its [runs.grid], is another.
+struct SweepBlock {
+  struct Axis {
+    std::string key;
+    std::vector<nlohmann::json> values;
+    int64_t line = 0;
+  };
+  nlohmann::json base = nlohmann::json::object();
+  nlohmann::json under = nlohmann::json::object();  // [base]'s values an entry's keys override
+  std::map<std::string, int64_t> lines;             // the line of each key of `base`
+  std::vector<Axis> axes;
+  int64_t line = 0;  // the [grid] table's or the [[runs]] entry's
+  /// The number of configurations (the product of the axes' lengths), saturating at 2^64 − 1.
+  uint64_t size() const;
+};
+
+/// A sweep file parsed and its options checked one by one, before expansion.
+struct SweepPlan {
+  std::filesystem::path file;
+  std::vector<SweepBlock> blocks;
+  std::string description;  // the file's `description`, or ""
+  std::string id;           // as Sweep::id
+  /// Configurations before duplicates are removed: what expansion would cost, known up front.
+  uint64_t size() const;
+};
+
+/// Parses a sweep file and checks each option's own value. Syntax errors, unknown keys and bad
+/// values throw Error naming the file and line. Nothing is expanded.
+SweepPlan sweep_parse(const std::filesystem::path& file);
+
+/// Expands `plan` one configuration at a time, in file order (in a grid, the first axis varies
+/// fastest), validates each whole (the options against each other: reliability B13, a valid
+/// combination spread over two axes) and calls `each` with every configuration not seen before.
+/// Memory: one configuration, plus 8 bytes per distinct one to recognise duplicates. An invalid
+/// configuration throws Error naming the line to blame and its axis values.
+void sweep_expand(const SweepPlan& plan, const std::function<void(const TrainConfig&)>& each);
+
+/// Parses and expands a sweep file. Throws Error naming the file and line for bad input, and
+/// for a sweep of more than `max_runs` configurations (before any is expanded).
+Sweep sweep_load(const std::filesystem::path& file, uint64_t max_runs = k_sweep_max_runs);
 
 /// Keys whose values differ between the sweep's runs (to label runs compactly).
 std::vector<std::string> sweep_axes(const Sweep& sweep);
+/// The same from the plan, without expanding it: the grid axes with more than one value and
+/// the options on which the blocks' first configurations differ.
+std::vector<std::string> sweep_axes(const SweepPlan& plan);
 
 /// "width=256 m=1024 seed=2" for the given keys.
 std::string describe(const TrainConfig& c, const std::vector<std::string>& keys);

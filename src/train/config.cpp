@@ -17,15 +17,45 @@ namespace initscope {
 
 namespace {
 
+// Whether `s` is a plain decimal number: an optional sign, digits with an optional point, and
+// an optional exponent ("0.5", "-1", "1e-3", ".5"). strtod alone also skips leading spaces and
+// reads hex ("0x10" is 16), "inf" and "nan", so odd spellings of a criterion ran (reliability
+// B14).
+bool is_decimal(const std::string& s) {
+  size_t i = 0;
+  const auto digits = [&] {
+    const size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i - from;
+  };
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  size_t mantissa = digits();
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    mantissa += digits();
+  }
+  if (mantissa == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == s.size();
+}
+
 double parse_number(const std::string& s, const std::string& text) {
+  const auto bad = [&](const char* why) {
+    return Error(
+        fmt::format("--stop {}: '{}' {} (expected e.g. loss<=0.01, loss<=0.1*initial, "
+                    "margin:10:0.99 or train_error<=0)",
+                    text, s, why));
+  };
+  if (!is_decimal(s)) throw bad("is not a decimal number");
   errno = 0;
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size() || errno != 0 || !std::isfinite(v))
-    throw Error(
-        fmt::format("--stop {}: '{}' is not a number (expected e.g. loss<=0.01, "
-                    "loss<=0.1*initial, margin:10:0.99 or train_error<=0)",
-                    text, s));
+  const double v = std::strtod(s.c_str(), nullptr);
+  // ERANGE on an underflow ("1e-400") returns the nearest double, 0 or subnormal: what a number
+  // written that small means. On an overflow it returns ±HUGE_VAL.
+  if (!std::isfinite(v)) throw bad("is too large");
   return v;
 }
 
@@ -1051,14 +1081,18 @@ TrainConfig config_from_json(const nlohmann::json& j, const std::string& where) 
       }
       s->set(c, value);
     }
-    // A regression task's loss is the mean squared error: when none is given it is chosen
-    // here, where an absent key can still be told from a written `ce` (refused below).
-    if (is_regression_task(c.dataset) && !j.contains("loss")) c.loss = Loss::mse;
-    validate_combinations(c);
+    finish_config(c, j.contains("loss"));
   } catch (const Error& e) {
     throw Error(at + e.what());
   }
   return c;
+}
+
+void finish_config(TrainConfig& c, bool loss_given) {
+  // A regression task's loss is the mean squared error: when none is given it is chosen
+  // here, where an absent key can still be told from a written `ce` (refused below).
+  if (is_regression_task(c.dataset) && !loss_given) c.loss = Loss::mse;
+  validate_combinations(c);
 }
 
 nlohmann::json option_value_from_text(const OptionSpec& spec, const std::string& text) {
@@ -1139,12 +1173,20 @@ void validate(const TrainConfig& c) {
 
 nlohmann::json identity_json(const TrainConfig& c, const std::vector<OptionSpec>& options) {
   static const TrainConfig defaults;
+  // The defaults' values of the run options, made once: a sweep's dry run hashes 10^6 configs.
+  static const std::vector<nlohmann::json> default_values = [] {
+    std::vector<nlohmann::json> v;
+    for (const auto& s : run_options()) v.push_back(s.get(defaults));
+    return v;
+  }();
+  const bool cached = &options == &run_options();
   nlohmann::json j = nlohmann::json::object();
   j["schema"] = k_config_schema;
-  for (const auto& s : options) {
+  for (size_t i = 0; i < options.size(); ++i) {
+    const OptionSpec& s = options[i];
     if (s.role == OptionRole::execution) continue;
     nlohmann::json v = s.get(c);
-    if (v != s.get(defaults)) j[s.name] = std::move(v);
+    if (cached ? v != default_values[i] : v != s.get(defaults)) j[s.name] = std::move(v);
   }
   return j;
 }

@@ -205,6 +205,12 @@ nlohmann::json to_json(const TrainConfig& c);
 /// where messages name the flag).
 TrainConfig config_from_json(const nlohmann::json& j, const std::string& where = "");
 
+/// What config_from_json does after setting each key (OptionSpec::set), for a config built one
+/// option at a time (a sweep's expansion): applies what an absent key means (a regression
+/// task's loss is mse unless `loss_given`) and checks the options against each other. Throws
+/// Error naming the flag.
+void finish_config(TrainConfig& c, bool loss_given);
+
 /// An option's value from command-line text (by its kind: "0,1" for a list of classes, a
 /// number, a name), as JSON for config_from_json. Throws Error naming the flag.
 nlohmann::json option_value_from_text(const OptionSpec& spec, const std::string& text);

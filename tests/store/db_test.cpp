@@ -352,6 +352,28 @@ TEST_F(DbTest, ReopeningKeepsData) {
   EXPECT_GT(db.begin_run(sample_config(0), "h", 1, "v"), id);
 }
 
+// Reliability B18: one row whose config is not a JSON object (damaged, or written by hand) used
+// to make runs() throw, and with it `runs`, `export` and `report` for the whole database. It is
+// left out of runs(); run() returns it with its text and why it is not a config.
+TEST_F(DbTest, ARowWithADamagedConfigIsLeftOutNotFatal) {
+  Db db(path_);
+  const int64_t a = db.begin_run(sample_config(1), "h1", 1, "v");
+  const int64_t b = db.begin_run(sample_config(2), "h2", 2, "v");
+  const int64_t c = db.begin_run(sample_config(3), "h3", 3, "v");
+  exec_sql(db, ("UPDATE runs SET config='{\"width\": 8,' WHERE id=" + std::to_string(a)).c_str());
+  exec_sql(db, ("UPDATE runs SET config='[1, 2]' WHERE id=" + std::to_string(c)).c_str());
+  const auto runs = db.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].id, b);
+  EXPECT_EQ(runs[0].config, sample_config(2));
+  EXPECT_TRUE(runs[0].config_error.empty());
+  const auto r = db.run(a);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->config, "{\"width\": 8,");
+  EXPECT_NE(r->config_error.find("run 1 has a config that is not a JSON object"), std::string::npos)
+      << r->config_error;
+}
+
 TEST_F(DbTest, NotAnSqliteFileIsRejectedWithItsPath) {
   {
     std::ofstream out(path_);

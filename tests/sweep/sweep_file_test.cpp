@@ -129,5 +129,94 @@ TEST_F(SweepFile, ANonRegularFileIsRefusedNotReadAsAnEmptySweep) {
   }
 }
 
+// Reliability B13: each configuration is checked whole. A binary task (two classes) with mse
+// is valid even when the two options stand on different axes; each used to be checked alone
+// against [base] (ce), and refused.
+TEST_F(SweepFile, OptionsAreCheckedTogetherWhateverAxesTheyComeFrom) {
+  Sweep s = sweep_load(write("[base]\nwidth = 8\n[grid]\nclasses = [[0, 1]]\nloss = [\"mse\"]\n"));
+  ASSERT_EQ(s.runs.size(), 1u);
+  EXPECT_EQ(s.runs[0].classes, (std::vector<int>{0, 1}));
+  EXPECT_EQ(s.runs[0].loss, Loss::mse);
+  // [base] alone need not be valid: an image task's option there, the task in a [[runs]] entry.
+  s = sweep_load(write("[base]\nimage_size = 64\n[[runs]]\ndataset = \"image:camera\"\n"));
+  ASSERT_EQ(s.runs.size(), 1u);
+  EXPECT_EQ(s.runs[0].image_size, 64);
+  // An invalid combination: the line of the key to blame, and the configuration's axis values.
+  const std::string e =
+      error_of("[base]\nwidth = 8\n[grid]\nclasses = [[0, 1], [0, 1, 2]]\nloss = [\"logistic\"]\n");
+  EXPECT_NE(e.find("s.toml line 5: for classes=[0,1,2] loss=logistic: --loss logistic"),
+            std::string::npos)
+      << e;
+}
+
+// Reliability B7: a sweep's size is known before anything is expanded, and one above the limit
+// is refused at once; the expansion itself streams, in the order sweep_load keeps.
+TEST_F(SweepFile, SizeIsCountedFirstAndAboveTheLimitRefused) {
+  const auto file = write(
+      "[base]\nwidth = 8\n[grid]\nseed = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\nm = [100, 200, 300]\n"
+      "threads = [1, 2]\n[[runs]]\nm = 100\n");
+  const SweepPlan plan = sweep_parse(file);
+  EXPECT_EQ(plan.size(), 61u);  // 10 × 3 × 2 + 1, before duplicates (threads is no identity)
+  std::vector<std::string> streamed;
+  sweep_expand(plan, [&](const TrainConfig& c) { streamed.push_back(config_hash(c)); });
+  const Sweep s = sweep_load(file);
+  ASSERT_EQ(s.runs.size(), 30u);
+  ASSERT_EQ(streamed.size(), 30u);
+  for (size_t i = 0; i < s.runs.size(); ++i) EXPECT_EQ(streamed[i], config_hash(s.runs[i]));
+  EXPECT_EQ(s.runs[1].m, 200);  // the first axis (TOML tables are sorted by key) varies fastest
+  EXPECT_EQ(sweep_axes(plan), (std::vector<std::string>{"m", "seed", "threads"}));
+  try {
+    sweep_load(file, 60);
+    FAIL();
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("expands to 61 runs, more than the 60"),
+              std::string::npos)
+        << err.what();
+  }
+  // Past 2^64 configurations in a few lines: counted (saturating), and refused without
+  // expanding one.
+  std::string axis = "[";
+  for (int i = 1; i <= 1000; ++i) axis += std::to_string(i) + (i < 1000 ? ", " : "]");
+  const std::string big = "[grid]\nseed = " + axis + "\nm = " + axis + "\nwidth = " + axis + "\n";
+  const auto huge = write(big + "batch = " + axis + "\nmax_epochs = " + axis +
+                          "\nflatness_rows = " + axis + "\nmeasure_every = " + axis + "\n");
+  EXPECT_EQ(sweep_parse(huge).size(), UINT64_MAX);
+  const std::string e = error_of(big);
+  EXPECT_NE(e.find("expands to 1000000000 runs, more than the 100000"), std::string::npos) << e;
+}
+
+// Reliability B20: toml++ 3.3.0 reaches TOML_UNREACHABLE on some non-ASCII characters where it
+// looks for whitespace, and asserts on a NUL in a table header. Both are refused before toml++
+// sees them; non-ASCII text in strings and comments is still fine.
+TEST_F(SweepFile, InputThatTomlppMishandlesIsRefusedFirst) {
+  std::string e = error_of("[base]\nx\xc2\xb1 = 1\n");
+  EXPECT_NE(e.find("s.toml line 2: a non-ASCII character outside a string or comment"),
+            std::string::npos)
+      << e;
+  e = error_of(std::string("[base]\n[\0]\n", 11));
+  EXPECT_NE(e.find("s.toml line 2: a NUL byte"), std::string::npos) << e;
+  e = error_of(std::string("description = \"a\0b\"\n", 20));
+  EXPECT_NE(e.find("s.toml line 1: a NUL byte"), std::string::npos) << e;
+  const Sweep s = sweep_load(
+      write("description = \"\xc2\xb1 \\\" still a string \xc2\xb1\"  # \xcf\x83 comment\n"
+            "# \xe2\x80\x94\n[base]\nwidth = 8\ninit_from = '\xc3\xa9\\'\n"
+            "[[runs]]\nstop = \"\"\"loss<=0.5\"\"\"  # \xc2\xb1\n"));
+  EXPECT_EQ(s.runs.size(), 1u);
+  EXPECT_EQ(s.runs[0].init_from, "\xc3\xa9\\");
+  e = error_of("description = '''\n\xc2\xb1\n'''\nx\xc2\xb1 = 1\n");
+  EXPECT_NE(e.find("s.toml line 4: a non-ASCII"), std::string::npos) << e;
+}
+
+// Reliability B8: TOML numbers are never narrowed (4294967301 is not 5, 1.9 is not class 1).
+TEST_F(SweepFile, NumbersAreNeverNarrowed) {
+  EXPECT_NE(error_of("[grid]\ndepth = [5, 4294967301]\n").find("line 2: --depth 4294967301"),
+            std::string::npos);
+  EXPECT_NE(error_of("[grid]\nclasses = [[0, 1], [0, 1.9]]\n").find("line 2: --classes [0,1.9]"),
+            std::string::npos);
+  EXPECT_NE(error_of("[grid]\nseed = [1, -1]\n").find("line 2: --seed -1"), std::string::npos);
+  EXPECT_NE(error_of("[base]\nthreads = 4294967297\n").find("line 2: --threads 4294967297"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace initscope

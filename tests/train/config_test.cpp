@@ -53,6 +53,24 @@ TEST(Stop, RejectsMalformed) {
   }
 }
 
+// Reliability B14: a criterion's numbers are plain decimals. strtod alone read "loss<=0x10" as
+// 16 and skipped leading spaces, so odd spellings ran (as configs of their own); an underflow
+// was "not a number".
+TEST(Stop, NumbersArePlainDecimals) {
+  for (const char* bad :
+       {"loss<=0x10", "loss<= 0.5", "loss<=0.5 ", "loss<=inf", "loss<=nan", "loss<=1e", "loss<=.",
+        "loss<=1e999", "margin:0x1:0.5", "train_error<=+-0"}) {
+    const std::string msg = error_of([&] { parse_stop(bad); });
+    EXPECT_NE(msg.find(std::string("--stop ") + bad + ":"), std::string::npos)
+        << bad << ": " << msg;
+  }
+  EXPECT_EQ(parse_stop("train_error<=1e-400").value, 0.0);
+  EXPECT_EQ(parse_stop("loss<=.5").value, 0.5);
+  EXPECT_EQ(parse_stop("loss<=5.").value, 5.0);
+  EXPECT_EQ(parse_stop("loss<=+1E-3").value, 1e-3);
+  EXPECT_EQ(parse_stop("psnr>=-3").value, -3.0);
+}
+
 TEST(Config, ValidationNamesTheFlag) {
   const auto check = [](auto mutate, const char* flag) {
     TrainConfig c;
