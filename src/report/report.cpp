@@ -100,7 +100,7 @@ ReportResult write_report(const std::vector<RunRecord>& runs, const ReportOption
     auto selected = study->select(kept);
     if (selected.empty()) continue;
     StudyContext context{options.resamples, options.seed, options.include_capped, {},
-                         trajectory, artifacts};
+                         trajectory,        artifacts};
     // Excluded runs are counted beside the claims and listed by the page, never in a figure or
     // a statistic.
     for (const RunRecord* r : selected)

@@ -118,18 +118,43 @@ std::vector<Point> upper_half(const std::vector<Point>& pts) {
   return out;
 }
 
+// The percentile bootstrap interval of a correlation over pairs (x_i, y_i): runs resampled
+// with replacement, resamples where it is undefined (a constant variable) skipped. The report's
+// one rule reads it (ci_verdict): a correlation from 4 to 9 runs is uncertain, and a point value
+// on the wrong side of a threshold is not yet a FAIL.
+Interval correlation_interval(const std::vector<double>& x, const std::vector<double>& y,
+                              double (*corr)(const std::vector<double>&,
+                                             const std::vector<double>&),
+                              int resamples, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<double> values, bx(x.size()), by(y.size());
+  for (int b = 0; b < resamples; ++b) {
+    for (size_t i = 0; i < x.size(); ++i) {
+      const auto k = static_cast<size_t>(rng.below(x.size()));
+      bx[i] = x[k];
+      by[i] = y[k];
+    }
+    const double v = corr(bx, by);
+    if (std::isfinite(v)) values.push_back(v);
+  }
+  std::sort(values.begin(), values.end());
+  if (values.empty()) return {NAN, NAN};
+  return {quantile_sorted(values, 0.025), quantile_sorted(values, 0.975)};
+}
+
 Claim harm_claim(const std::string& id, const std::map<std::string, std::vector<Point>>& fams,
-                 bool rises, const std::string& what) {
+                 bool rises, const std::string& what, const StudyContext& ctx) {
   Claim c;
   c.id = id;
   c.rule = fmt::format(
       "our rule (rm23-operational.md §3.2–3.3): within each family of initializations, over the "
       "upper half of its knob's values, Spearman ρ between the initial high-frequency fraction "
       "(energy above the cut-off over energy above 0) and {} is {} 0.8 (at least 4 converged "
-      "runs and 2 knob values); PASS if every such family holds, FAIL if one does not",
-      what, rises ? "≥" : "≤ −");
+      "runs and 2 knob values); {} (95% bootstrap over the family's runs); FAIL if a family "
+      "fails, PASS if every family passes, otherwise INCONCLUSIVE",
+      what, rises ? "≥" : "≤ −", k_ci_rule);
   std::vector<std::string> parts;
-  bool any = false, all = true;
+  bool any = false, all = true, any_fail = false;
   for (const auto& [name, pts] : fams) {
     const std::vector<Point> up = upper_half(pts);
     if (up.size() < 4) {
@@ -147,11 +172,20 @@ Claim harm_claim(const std::string& id, const std::map<std::string, std::vector<
       continue;
     }
     any = true;
-    const bool ok = rises ? rho >= 0.8 : rho <= -0.8;
-    all = all && ok;
-    parts.push_back(fmt::format("{}: ρ = {:.2f} over {} runs", name, rho, up.size()));
+    const Interval iv =
+        correlation_interval(x, y, spearman, ctx.resamples, derive_seed(ctx.seed, id + "/" + name));
+    const Region region = rises ? Region{0.8, 1.0} : Region{-1.0, -0.8};
+    const Verdict v =
+        std::isfinite(iv.lo) ? ci_verdict(iv.lo, iv.hi, region) : Verdict::inconclusive;
+    any_fail = any_fail || v == Verdict::fail;
+    all = all && v == Verdict::pass;
+    parts.push_back(fmt::format("{}: ρ = {:.2f} [{:.2f}, {:.2f}] over {} runs", name, rho, iv.lo,
+                                iv.hi, up.size()));
   }
-  c.verdict = !any ? Verdict::skip : all ? Verdict::pass : Verdict::fail;
+  c.verdict = !any       ? Verdict::skip
+              : any_fail ? Verdict::fail
+              : all      ? Verdict::pass
+                         : Verdict::inconclusive;
   c.figure = parts.empty() ? "no converged runs with spectra" : first_items(parts, 8);
   return c;
 }
@@ -199,13 +233,15 @@ Claim persistence_claim(const std::vector<const RunRecord*>& runs) {
   return c;
 }
 
-Claim nyquist_persistence_claim(const std::vector<const RunRecord*>& runs) {
+Claim nyquist_persistence_claim(const std::vector<const RunRecord*>& runs,
+                                const StudyContext& ctx) {
   Claim c;
   c.id = "rm23-e2-persistence";
   c.rule =
       "our rule (rm23-operational.md §3.3): across converged image runs, Pearson r ≥ 0.9 "
       "between the energy above the training lattice's Nyquist frequency at initialization and "
-      "at the end (log10 of both)";
+      "at the end (log10 of both); " +
+      std::string(k_ci_rule) + " (95% bootstrap over runs)";
   std::vector<double> x, y;
   for (const RunRecord* r : runs) {
     if (!is_image(*r)) continue;
@@ -224,8 +260,11 @@ Claim nyquist_persistence_claim(const std::vector<const RunRecord*>& runs) {
         fmt::format("{} converged image runs with spectra; need 3 with different inits", x.size());
     return c;
   }
-  c.verdict = r >= 0.9 ? Verdict::pass : Verdict::fail;
-  c.figure = fmt::format("r = {:.3f} over {} runs", r, x.size());
+  const Interval iv =
+      correlation_interval(x, y, pearson, ctx.resamples, derive_seed(ctx.seed, c.id));
+  c.verdict =
+      std::isfinite(iv.lo) ? ci_verdict(iv.lo, iv.hi, Region{0.9, 1.0}) : Verdict::inconclusive;
+  c.figure = fmt::format("r = {:.3f} [{:.3f}, {:.3f}] over {} runs", r, iv.lo, iv.hi, x.size());
   return c;
 }
 
@@ -962,10 +1001,10 @@ class Rm23Study final : public Study {
     spectra_figures(page, trained, true, ctx);
     image_pictures(page, trained, ctx);
     std::vector<Claim> claims{persistence_claim(trained), ordering_claim(trained),
-                              harm_claim("rm23-e1-harm", fams, true, "test MSE (signal1d)"),
+                              harm_claim("rm23-e1-harm", fams, true, "test MSE (signal1d)", ctx),
                               harm_claim("rm23-e2-harm", by_family(trained, true, "test_psnr"),
-                                         false, "test PSNR (images)"),
-                              nyquist_persistence_claim(trained)};
+                                         false, "test PSNR (images)", ctx),
+                              nyquist_persistence_claim(trained, ctx)};
     const E3 e3 = gather_e3(e3_runs, ctx);
     e3_section(page, e3);
     claims.push_back(e3_harm_claim(e3, ctx));
