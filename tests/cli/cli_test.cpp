@@ -67,7 +67,7 @@ TEST_F(Cli, DatasetCacheIsBuiltOnceWithANotice) {
                   0),
       0u)
       << r.out;
-  r = run(base_ + "--max-steps 0 --json");
+  r = run(base_ + "--max-steps 0 --json --again");  // the same config again: no notice now
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(nlohmann::json::parse(r.out)["metrics"]["steps"], 0.0);  // nothing else printed
 }

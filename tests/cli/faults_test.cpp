@@ -73,7 +73,7 @@ class Faults : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("initscope_faults_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     testing::write_learnable_mnist_dir(dir_);
-    train_ = "train --data-dir " + dir_.string() + " --width 8 --depth 2 --m 200 ";
+    train_ = "train --progress none --data-dir " + dir_.string() + " --width 8 --depth 2 --m 200 ";
   }
   void TearDown() override { fs::remove_all(dir_); }
 

@@ -105,7 +105,18 @@ std::string slurp(const fs::path& file) {
 // Equal token by token, numbers to 1e-9 relative: the report sums seed groups in row order,
 // and the rows of a merged database are in shard order, a local sweep's in completion order
 // (which differs between two local sweeps too), so means may differ in the last digit.
-bool same_numbers(const std::string& a, const std::string& b) {
+// A data file without its '#' comment lines: they label blocks with run ids, which a merged
+// database numbers differently from a local one (the learning curves' "run 55 (seed 1)").
+std::string without_comments(const std::string& text) {
+  std::istringstream in(text);
+  std::string line, out;
+  while (std::getline(in, line))
+    if (line.empty() || line[0] != '#') out += line + "\n";
+  return out;
+}
+
+bool same_numbers(const std::string& a_text, const std::string& b_text) {
+  const std::string a = without_comments(a_text), b = without_comments(b_text);
   std::istringstream sa(a), sb(b);
   std::string ta, tb;
   while (true) {

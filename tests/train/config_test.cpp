@@ -379,14 +379,19 @@ TEST(Config, EveryOptionRoundTripsThroughItsText) {
       {"rademacher_draws", "20"},
       {"flatness", "lambda_max,pacbayes"},
       {"flatness_rows", "512"},
+      {"line_segments", "100"},
+      {"line_points", "128"},
+      {"line_cutoff", "0.5"},
+      {"line_mode", "directions"},
       {"seed", "18446744073709551615"},
       {"threads", "2"},
       {"train_eval", "full"}};
   // The options of regression tasks and pretraining, each with the task it needs
-  // (RegressionOptionsRoundTrip below); here absent.
-  const std::set<std::string> elsewhere = {"signal_freqs", "signal_amps",  "signal_grid",
-                                           "test_grid",    "target_noise", "image_size",
-                                           "train_stride", "pretrain",     "pretrain_stop"};
+  // (RegressionOptionsRoundTrip below; --mechanism in LineSpectrumAndMechanismOptions); here
+  // absent.
+  const std::set<std::string> elsewhere = {
+      "signal_freqs", "signal_amps",  "signal_grid", "test_grid",     "target_noise",
+      "image_size",   "train_stride", "pretrain",    "pretrain_stop", "mechanism"};
   nlohmann::json j = nlohmann::json::object();
   for (const auto& spec : run_options()) {
     if (elsewhere.count(spec.name)) continue;
