@@ -38,6 +38,15 @@ double metric(const RunRecord& r, const char* name) {
   return it == r.metrics.end() ? NAN : it->second;
 }
 
+// A plotted point holding one value (one run, or one median): no spread to show.
+SeriesPoint single_point(double x, double y) {
+  SeriesPoint p;
+  p.x = x;
+  p.values = {y};
+  p.y = stats(p.values);
+  return p;
+}
+
 bool uses_line_spectra(const RunRecord& r) {
   return r.config.value("line_segments", int64_t{0}) > 0;
 }
@@ -363,11 +372,7 @@ void spectra_figures(Page& page, const std::vector<const RunRecord*>& runs, bool
         const auto e = doubles(a.at(end ? "spectrum_final" : "spectrum_init"));
         for (size_t k = 1; k < f.size() && k < e.size() && f[k] <= cut; ++k) {
           if (!(e[k] > 0)) continue;
-          SeriesPoint pt;
-          pt.x = f[k];
-          pt.values = {e[k]};
-          pt.y = stats(pt.values);
-          l.points.push_back(pt);
+          l.points.push_back(single_point(f[k], e[k]));
         }
         spec.lines.push_back(l);
       }
@@ -399,11 +404,7 @@ void learning_curve_figures(Page& page, const std::vector<const RunRecord*>& run
       const size_t k = std::stoul(p.name.substr(13));
       const auto freqs = doubles(r->config.value("signal_freqs", nlohmann::json::array()));
       l.title = k >= 1 && k <= freqs.size() ? fmt::format("f = {:g}", freqs[k - 1]) : p.name;
-      SeriesPoint pt;
-      pt.x = static_cast<double>(p.step);
-      pt.values = {p.value};
-      pt.y = stats(pt.values);
-      l.points.push_back(pt);
+      l.points.push_back(single_point(static_cast<double>(p.step), p.value));
     }
     if (lines.empty()) continue;
     PlotSpec spec;
@@ -684,11 +685,7 @@ void e3_section(Page& page, const E3& e) {
     if (!std::isfinite(p.hf_init)) continue;
     PlotLine& l = lines[p.order];
     l.title = p.kind;
-    SeriesPoint sp;
-    sp.x = p.hf_init;
-    sp.values = {100 * p.test_error};
-    sp.y = stats(sp.values);
-    l.points.push_back(sp);
+    l.points.push_back(single_point(p.hf_init, 100 * p.test_error));
   }
   PlotLine all;
   for (auto& [order, l] : lines) {
@@ -878,11 +875,7 @@ std::vector<Claim> e4_claims(const std::vector<const RunRecord*>& runs, const St
       PlotLine l;
       l.title = name;
       for (size_t k = 1; k < freq.size() && freq[k] <= nyq / 2; ++k) {
-        SeriesPoint pt;
-        pt.x = freq[k];
-        pt.values = {med[k]};
-        pt.y = stats(pt.values);
-        if (med[k] > 0) l.points.push_back(pt);
+        if (med[k] > 0) l.points.push_back(single_point(freq[k], med[k]));
       }
       spec.lines.push_back(l);
     }
@@ -983,11 +976,7 @@ class Rm23Study final : public Study {
       std::sort(sorted.begin(), sorted.end(),
                 [](const Point& a, const Point& b) { return a.hf_init < b.hf_init; });
       for (const auto& p : sorted) {
-        SeriesPoint sp;
-        sp.x = p.hf_init;
-        sp.values = {p.fit};
-        sp.y = stats(sp.values);
-        line.points.push_back(sp);
+        line.points.push_back(single_point(p.hf_init, p.fit));
       }
       spec.lines.push_back(line);
     }
