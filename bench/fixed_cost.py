@@ -73,7 +73,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="initscope-fixed-")
-    ours = [args.initscope, "train", "--width", str(args.width), "--m", str(args.m), "--max-steps", "0",
+    # --again: every repeat trains the same config into one database (train refuses that otherwise).
+    ours = [args.initscope, "train", "--width", str(args.width), "--m", str(args.m), "--max-steps", "0", "--again",
             "--data-dir", args.data_dir, "--db", os.path.join(tmp, "runs.db")]
     theirs = [sys.executable, os.path.join(HERE, "pytorch_reference.py"), "--fixed-cost", "--widths", str(args.width),
               "--m", str(args.m), "--data-dir", args.data_dir]
