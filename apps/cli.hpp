@@ -28,12 +28,13 @@ void add_rerun(CLI::App& app, Common& common);    // rerun ID: train a stored ru
 void add_compare(CLI::App& app, Common& common);  // compare ID ID...: configs and metrics
 void add_options(CLI::App& app);                  // options: the run-option table
 void add_data(CLI::App& app, Common& common);
-void add_results(CLI::App& app, Common& common);  // runs, show
-void add_sweep(CLI::App& app, Common& common);    // sweep
-void add_report(CLI::App& app, Common& common);   // report, export
-void add_cluster(CLI::App& app, Common& common);  // slurm, merge
-void add_rank(CLI::App& app, Common& common);     // rank: measures against generalization
-void add_measure(CLI::App& app, Common& common);  // measure: any saved network's measures
+void add_results(CLI::App& app, Common& common);    // runs, show
+void add_sweep(CLI::App& app, Common& common);      // sweep
+void add_calibrate(CLI::App& app, Common& common);  // calibrate
+void add_report(CLI::App& app, Common& common);     // report, export
+void add_cluster(CLI::App& app, Common& common);    // slurm, merge
+void add_rank(CLI::App& app, Common& common);       // rank: measures against generalization
+void add_measure(CLI::App& app, Common& common);    // measure: any saved network's measures
 
 /// Every run option of the option table as a flag of `cmd` (train, measure), but those named in
 /// `skip`; the function returned gives the options given, as the JSON config_from_json reads.

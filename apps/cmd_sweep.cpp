@@ -1,4 +1,5 @@
-// `initscope sweep FILE.toml`: run every configuration of a sweep file into the database.
+// `initscope sweep FILE.toml`: run every configuration of a sweep file into the database; and
+// `initscope calibrate`: measure how this machine's cores are best filled (sweep/placement.hpp).
 #include <unistd.h>
 
 #include <charconv>
@@ -8,6 +9,7 @@
 #include <set>
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include "cli.hpp"
 #include "cluster/shard.hpp"
@@ -15,6 +17,7 @@
 #include "common/interrupt.hpp"
 #include "data/dataset.hpp"
 #include "store/db.hpp"
+#include "sweep/placement.hpp"
 #include "sweep/sweep.hpp"
 
 namespace initscope::cli {
@@ -55,8 +58,15 @@ void add_sweep(CLI::App& app, Common& common) {
   cmd->add_option("--db", common.db, "results database")->capture_default_str();
   cmd->add_option("--data-dir", common.data_dir,
                   "data directory (default $INITSCOPE_DATA or ~/.cache/initscope)");
-  cmd->add_option("--jobs", *jobs, "runs at once (default: one per core)")
+  cmd->add_option("--jobs", *jobs,
+                  "runs at once, each with its config's threads (implies --placement fixed)")
       ->check(CLI::Range(0, 1024));
+  auto placement = std::make_shared<std::string>("auto");
+  cmd->add_option("--placement", *placement,
+                  "auto: threads per run from this machine's calibration (initscope calibrate); "
+                  "fixed: one run per core (or --jobs), with the config's threads")
+      ->check(CLI::IsMember({"auto", "fixed"}))
+      ->capture_default_str();
   cmd->add_flag("--dry-run", *dry, "print the number of runs and list them; run nothing");
   auto retry_failed = std::make_shared<bool>(false);
   cmd->add_flag("--retry-failed", *retry_failed,
@@ -150,6 +160,7 @@ void add_sweep(CLI::App& app, Common& common) {
     o.db = common.db;
     o.run.data_dir = data_dir(common.data_dir);
     o.jobs = *jobs;
+    o.placement = *placement == "fixed" ? Placement::fixed : Placement::automatic;
     o.retry_failed = *retry_failed;
     o.progress = mode;
     // Each run records which sweep it belongs to (never part of its identity).
@@ -174,6 +185,42 @@ void add_sweep(CLI::App& app, Common& common) {
     if (s.failed)
       throw Error(fmt::format(
           "{} runs failed; their errors are above and in the database (initscope runs)", s.failed));
+  });
+}
+
+void add_calibrate(CLI::App& app, Common& common) {
+  auto* cmd = app.add_subcommand(
+      "calibrate",
+      "Measure how sweeps best fill this machine's cores (threads per run), and store it");
+  cmd->add_option("--data-dir", common.data_dir,
+                  "data directory, where the calibration is stored (default $INITSCOPE_DATA or "
+                  "~/.cache/initscope)");
+  auto show = std::make_shared<bool>(false);
+  cmd->add_flag("--show", *show, "print the stored calibration; measure nothing");
+  cmd->callback([show, &common] {
+    const auto file = calibration_path(data_dir(common.data_dir));
+    if (*show) {
+      std::string why;
+      const auto cal = load_calibration(file, &why);
+      if (!cal)
+        throw Error(why.empty()
+                        ? fmt::format("{}: no calibration yet (initscope calibrate measures one)",
+                                      file.string())
+                        : why + " (initscope calibrate measures it again)");
+      fmt::print("{}{}", file.string(), "\n");
+      fmt::print("{}", describe_calibration(*cal));
+      return;
+    }
+    fmt::print(stderr,
+               "calibrate: timing the NK17 network's step at H = {} for every way of filling "
+               "the cores (about 8 s; other work running now skews it)\n",
+               fmt::join(k_calibration_widths, ", "));
+    const Calibration cal = calibrate(k_calibration_widths);
+    fmt::print("{}", describe_calibration(cal));
+    const std::string failed = save_calibration(cal, file);
+    if (!failed.empty())
+      throw Error(fmt::format("{}: cannot write the calibration: {}", file.string(), failed));
+    fmt::print("stored in {}; sweeps with --placement auto (the default) use it\n", file.string());
   });
 }
 

@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
   initscope::cli::add_compare(app, common);
   initscope::cli::add_rerun(app, common);
   initscope::cli::add_sweep(app, common);
+  initscope::cli::add_calibrate(app, common);
   initscope::cli::add_report(app, common);
   initscope::cli::add_cluster(app, common);
   initscope::cli::add_rank(app, common);

@@ -40,6 +40,26 @@ struct GramOp {
   }
 };
 
+// OpenBLAS splits a matrix-vector product between its threads along the sum for some shapes
+// (AᵀA's first product for a wide A), so σ would move in its 9th digit with the run's
+// `threads`, which is not part of the run's identity. The iteration's products are memory-bound
+// and gain little from threads: they run on one, whatever the caller set, and the caller's
+// setting is restored.
+class OneBlasThread {
+ public:
+  OneBlasThread() : threads_(openblas_get_num_threads()) {
+    if (threads_ != 1) openblas_set_num_threads(1);
+  }
+  ~OneBlasThread() {
+    if (threads_ != 1) openblas_set_num_threads(threads_);
+  }
+  OneBlasThread(const OneBlasThread&) = delete;
+  OneBlasThread& operator=(const OneBlasThread&) = delete;
+
+ private:
+  int threads_;
+};
+
 double dot(const double* x, const double* y, int64_t n) {
   double s = 0.0;
   for (int64_t i = 0; i < n; ++i) s += x[i] * y[i];
@@ -51,6 +71,7 @@ double dot(const double* x, const double* y, int64_t n) {
 SpectralResult spectral_norm(const float* a, int64_t rows, int64_t cols, double rel_tol,
                              uint64_t seed) {
   IS_CHECK(rows > 0 && cols > 0);
+  const OneBlasThread one_thread;
   SpectralResult res;
   // A diverged run's weights hold NaN or inf; their norm is not a number, and LAPACK must not see
   // them.

@@ -19,12 +19,14 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "common/error.hpp"
 #include "common/interrupt.hpp"
 #include "store/db.hpp"
+#include "sweep/placement.hpp"
 #include "sweep/sweep.hpp"
 
 namespace initscope {
@@ -218,14 +220,13 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
   SweepSummary sum;
   sum.total = static_cast<int>(sweep.runs.size());
   const auto t0 = Clock::now();
-  const int jobs = options.jobs > 0 ? options.jobs
-                                    : std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  const int cores = std::max(1, static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
+  const int jobs = options.jobs > 0 ? options.jobs : cores;
   const bool bar = options.progress == ProgressMode::bar;
   const bool lines = options.progress == ProgressMode::lines;
   const auto axes = sweep_axes(sweep);
 
-  // Pending runs: not completed or diverged already. Longest first, so the last runs to
-  // finish are short ones and the cores stay busy to the end.
+  // Pending runs: not completed or diverged already.
   std::vector<size_t> pending;
   {
     Db db(options.db);
@@ -239,13 +240,68 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
       pending.push_back(i);
     }
   }
-  std::stable_sort(pending.begin(), pending.end(), [&](size_t a, size_t b) {
-    return run_cost(sweep.runs[a]) > run_cost(sweep.runs[b]);
-  });
   if (pending.empty()) {
     sum.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     return sum;
   }
+
+  // Placement: the threads each run gets. Automatic placement fills `jobs` (= cores) slots
+  // with runs of the thread count the calibration measured fastest at their width; fixed
+  // placement runs `jobs` runs at once, each with its config's threads (one slot each).
+  const bool automatic = options.placement == Placement::automatic && options.jobs == 0;
+  std::vector<int> threads(sweep.runs.size());
+  for (const size_t i : pending) threads[i] = sweep.runs[i].threads;
+  std::optional<Calibration> cal;
+  if (automatic && cores > 1) {
+    const auto file = calibration_path(options.run.data_dir);
+    std::string why;
+    cal = load_calibration(file, &why);
+    double work = 0.0;
+    for (const size_t i : pending) work += estimated_run_seconds(sweep.runs[i]);
+    if (!cal && work >= options.calibrate_above_seconds) {
+      if (options.progress != ProgressMode::none)
+        fmt::print(stderr,
+                   "sweep: {}measuring this machine for placement, once (about 8 s; stored in "
+                   "{})\n",
+                   why.empty() ? "" : why + "; ", file.string());
+      cal = calibrate(k_calibration_widths);
+      const std::string failed = save_calibration(*cal, file);
+      if (!failed.empty())
+        fmt::print(stderr,
+                   "sweep: cannot store the calibration in {}: {}; it serves this sweep only\n",
+                   file.string(), failed);
+    }
+  }
+  std::vector<TrainConfig> placed;
+  for (const size_t i : pending) {
+    if (cal && sweep.runs[i].threads == 1) threads[i] = placement_threads(*cal, sweep.runs[i]);
+    placed.push_back(sweep.runs[i]);
+    placed.back().threads = threads[i];
+  }
+  const auto slots_of = [&](size_t i) { return automatic ? std::min(threads[i], jobs) : 1; };
+  if (cal) {
+    sum.placement =
+        fmt::format("placement {} (calibrated {}, {})", describe_placement(*cal, placed),
+                    cal->measured_at, calibration_path(options.run.data_dir).string());
+  } else {
+    sum.placement = fmt::format(
+        "placement: {} run{} at once, {}{}", jobs, jobs == 1 ? "" : "s",
+        std::all_of(pending.begin(), pending.end(), [&](size_t i) { return threads[i] == 1; })
+            ? "1 thread each"
+            : "threads as the sweep file sets them",
+        automatic && cores > 1 ? " (no calibration of this machine yet: the sweep is too short "
+                                 "to repay one; initscope calibrate measures it)"
+                               : "");
+  }
+  if (options.progress != ProgressMode::none) fmt::print(stderr, "sweep: {}\n", sum.placement);
+
+  // Longest first, so the last runs to finish are short ones and the cores stay busy to the
+  // end; with automatic placement, runs of more threads first, so that the cores go from runs
+  // that fill them all to runs that share them, and never wait for slots to free up.
+  std::stable_sort(pending.begin(), pending.end(), [&](size_t a, size_t b) {
+    if (slots_of(a) != slots_of(b)) return slots_of(a) > slots_of(b);
+    return run_cost(sweep.runs[a]) > run_cost(sweep.runs[b]);
+  });
 
   // Load each dataset once; children share its mapping (or, where the cache could not be
   // written, its memory copy-on-write). (signal1d's data depend on the run's seed: each run
@@ -271,6 +327,7 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
   const int todo = static_cast<int>(pending.size());
   int done = 0;
   size_t next = 0;
+  int used = 0;  // slots (threads, or runs with fixed placement) of the runs in flight
   std::vector<Child> running;
   // The ETA: the cost model's seconds for the runs not finished, scaled by what the finished
   // runs took against what the model gave them (the model can be 2× off, and this machine is
@@ -326,8 +383,9 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
   };
 
   while ((next < pending.size() && !g_stop()) || !running.empty()) {
-    while (!g_stop() && next < pending.size() && static_cast<int>(running.size()) < jobs) {
+    while (!g_stop() && next < pending.size() && used + slots_of(pending[next]) <= jobs) {
       const size_t i = pending[next++];
+      used += slots_of(i);
       int fds[2];
       if (pipe(fds) != 0)
         throw Error(fmt::format("sweep: cannot create a pipe: {}", std::strerror(errno)));
@@ -338,7 +396,9 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
         ::close(fds[0]);
         prctl(PR_SET_PDEATHSIG, SIGKILL);  // die with the sweep, never finish a run it restarts
         if (getppid() != parent) _exit(3);
-        child_main(sweep.runs[i], options, data, fds[1], describe(sweep.runs[i], axes));
+        TrainConfig c = sweep.runs[i];
+        c.threads = threads[i];  // not part of the run's identity: it changes no stored number
+        child_main(c, options, data, fds[1], describe(sweep.runs[i], axes));
       }
       ::close(fds[1]);
       // The child writes twice ("claimed", then its result): reading must never block, or a
@@ -426,6 +486,7 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
           report(fmt::format("[{}/{}] {}: {} by {} r={:.3f} in {}", done, todo, label, st, by, r,
                              hms(secs)));
       }
+      used -= slots_of(c.index);
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(k));
       pfds.erase(pfds.begin() + static_cast<std::ptrdiff_t>(k));
       draw();

@@ -98,10 +98,22 @@ std::vector<std::string> sweep_axes(const SweepPlan& plan);
 /// "width=256 m=1024 seed=2" for the given keys.
 std::string describe(const TrainConfig& c, const std::vector<std::string>& keys);
 
+/// How a sweep fills the cores (placement.hpp).
+///  automatic: from the machine's calibration (measured once when a sweep is long enough to
+///             repay it, stored in the data directory): each run whose `threads` is 1 gets the
+///             thread count of the highest throughput at its width, and runs start while their
+///             threads fit in the cores. Without a calibration, one single-threaded run per core.
+///  fixed:     `jobs` runs at once (0: one per core), each with its config's `threads`.
+enum class Placement { automatic, fixed };
+
 struct SweepOptions {
   std::filesystem::path db;
-  RunOptions run;             // data_dir; claim is always set by the scheduler
-  int jobs = 0;               // concurrent runs; 0 = one per core
+  RunOptions run;                              // data_dir; claim is always set by the scheduler
+  int jobs = 0;                                // concurrent runs; 0 = one per core
+  Placement placement = Placement::automatic;  // automatic needs jobs = 0
+  // automatic: a sweep whose runs the cost model gives fewer single-threaded seconds than this
+  // is not worth calibrating for (about 5 s) when no calibration is stored.
+  double calibrate_above_seconds = 120.0;
   bool retry_failed = false;  // run configs whose only rows are `failed` again
   // How progress shows on stderr: bar (a line redrawn in place: a terminal), lines (a status
   // line every progress_every seconds and one line per finished run: logs), none (failures
@@ -118,10 +130,11 @@ struct SweepSummary {
   int converged = 0;
   int diverged = 0;
   int failed = 0;
-  int interrupted = 0;   // stale `running` rows of earlier, killed sweeps marked `interrupted`
-  int stopped_runs = 0;  // runs in flight when the sweep was stopped, stored `interrupted`
-  bool stopped = false;  // Ctrl-C or SIGTERM stopped the sweep early
-  int signal = 0;        // the signal that stopped it
+  int interrupted = 0;    // stale `running` rows of earlier, killed sweeps marked `interrupted`
+  int stopped_runs = 0;   // runs in flight when the sweep was stopped, stored `interrupted`
+  std::string placement;  // what the scheduler chose, in one line (printed unless progress none)
+  bool stopped = false;   // Ctrl-C or SIGTERM stopped the sweep early
+  int signal = 0;         // the signal that stopped it
   double seconds = 0.0;
 };
 

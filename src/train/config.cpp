@@ -602,11 +602,11 @@ const std::vector<OptionSpec>& make_options() {
     o.push_back(seed_option());
     // ---- execution
     o.push_back(integer("threads", &TrainConfig::threads, R::execution, 1, 256, "expected 1 to 256",
-                        "threads for this run (kernels and OpenBLAS); 1 per run is fastest for "
-                        "sweeps",
+                        "threads for this run (kernels and OpenBLAS); results are the same bit "
+                        "for bit",
                         "threads for this run's kernels and OpenBLAS; results are the same bit "
-                        "for bit; two help one run only at H ≥ 512, and a sweep is fastest with "
-                        "one single-threaded run per core"));
+                        "for bit; two help one run only at H ≥ 512; a sweep sets it per run "
+                        "from the machine's calibration (`sweep --placement auto`)"));
     o.push_back(choice<TrainEval>(
         "train_eval", &TrainConfig::train_eval, R::execution, {"early", "full"}, parse_train_eval,
         [](TrainEval e) { return to_string(e); },

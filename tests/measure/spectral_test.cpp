@@ -1,5 +1,6 @@
 // The spectral norm on matrices whose singular values we choose, including nearly equal top
 // values (where power iteration would crawl), against the known value and a dense SVD.
+#include <cblas.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -108,6 +109,28 @@ TEST(Spectral, RandomGaussianMatchesDenseSvd) {
   std::vector<double> back(af.begin(), af.end());
   const double want = spectral_norm_ref(back.data(), rows, cols);
   EXPECT_NEAR(spectral_norm(af.data(), rows, cols).sigma, want, 1e-4 * want);
+}
+
+// A run's `threads` is not part of its identity, so σ must not depend on OpenBLAS's threads:
+// with two, OpenBLAS split the first layer's products (1024 × 784, the shape of NK17's W1) along
+// the sum and σ moved in its 9th digit. The caller's thread count is left as it was.
+TEST(Spectral, TheSameBitsWhateverOpenBlasThreadsTheCallerSet) {
+  const int64_t rows = 1024, cols = 784;
+  Rng r(11);
+  std::vector<float> a(static_cast<size_t>(rows * cols));
+  for (auto& x : a) x = static_cast<float>(r.normal() * 0.05);
+  const int before = openblas_get_num_threads();
+  openblas_set_num_threads(1);
+  const SpectralResult one = spectral_norm(a.data(), rows, cols);
+  const SpectralResult one_t = spectral_norm(a.data(), cols, rows);
+  openblas_set_num_threads(2);
+  const SpectralResult two = spectral_norm(a.data(), rows, cols);
+  const SpectralResult two_t = spectral_norm(a.data(), cols, rows);
+  EXPECT_EQ(openblas_get_num_threads(), 2);
+  openblas_set_num_threads(before);
+  EXPECT_EQ(one.sigma, two.sigma);
+  EXPECT_EQ(one_t.sigma, two_t.sigma);
+  EXPECT_EQ(one.iterations, two.iterations);
 }
 
 }  // namespace
