@@ -13,8 +13,9 @@ no other process maps them, but they are the page cache's, shared by every run o
 initscope's run is `initscope train --max-steps 0` on its own database; PyTorch's is
 pytorch_reference.py --fixed-cost, which does what one run of its --sweep does around the steps
 (import torch, load MNIST, draw the subset, build the model, evaluate the training and test
-sets), printing when it is ready for its first step, so PyTorch's cost is also split into
-start-to-first-step and last-step-to-exit.
+sets), printing when it is ready for its first step, so each engine's cost is also split into
+start-to-first-step and last-step-to-exit (initscope writes the same two marks to the file named
+by INITSCOPE_BENCH_MARKS).
 
   bench/fixed_cost.py INITSCOPE DATA_DIR [--width 64] [--m 1024] [--repeats 5]
 """
@@ -79,15 +80,22 @@ def main():
     theirs = [sys.executable, os.path.join(HERE, "pytorch_reference.py"), "--fixed-cost", "--widths", str(args.width),
               "--m", str(args.m), "--data-dir", args.data_dir]
     subprocess.run(ours, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)  # builds the cache once
+    marks_file = os.path.join(tmp, "marks")
+    os.environ["INITSCOPE_BENCH_MARKS"] = marks_file  # inherited by initscope's runs
     samples = {"initscope": [], "pytorch": []}
     for _ in range(args.repeats):  # alternating, so a busy spell hits both
         for engine, cmd in (("initscope", ours), ("pytorch", theirs)):
+            if os.path.exists(marks_file):
+                os.remove(marks_file)
             wall, rss, private, anonymous, out, t0 = run_once(cmd)
             s = {"wall": wall, "private": private, "anonymous": anonymous, "rss": rss}
             if engine == "pytorch":
                 marks = json.loads(out.strip().splitlines()[-1])
-                s["start_to_first_step"] = marks["first_step"] - t0
-                s["last_step_to_exit"] = wall - (marks["last_step"] - t0)
+            else:  # INITSCOPE_BENCH_MARKS (src/train/trainer.cpp): "first_step T", "last_step T"
+                with open(marks_file) as f:
+                    marks = {k: float(v) for k, v in (line.split() for line in f)}
+            s["start_to_first_step"] = marks["first_step"] - t0
+            s["last_step_to_exit"] = wall - (marks["last_step"] - t0)
             samples[engine].append(s)
     for engine, runs in samples.items():
         med = lambda k: statistics.median(r[k] for r in runs) if k in runs[0] else None

@@ -129,13 +129,17 @@ def main(path):
     sweeps = {r["engine"]: r for r in recs if r["kind"] == "sweep"}
     if sweeps:
         print()
-        print("Quick Figure-1 sweep (experiments/nk17-fig1-quick.toml), end to end, one run per core:")
+        print("Quick Figure-1 sweep (experiments/nk17-fig1-quick.toml), end to end, both engines filling every core:")
         for e, r in sweeps.items():
             parts = [f"{r['seconds']:8.1f} s wall", f"{r.get('runs', '?')} runs", f"{r.get('epochs', float('nan')):.0f} epochs"]
             if r.get("train_seconds"):
                 parts.append(f"train {r['train_seconds']:.0f} s + eval {r['eval_seconds']:.0f} s (CPU-seconds over runs)")
                 parts.append(f"{1e3 * (r['train_seconds'] + r['eval_seconds']) / r['epochs']:.1f} ms per epoch")
             print(f"  {e:10s} " + ", ".join(parts))
+        if sweeps.get("initscope", {}).get("placement"):
+            print(f"  initscope's {sweeps['initscope']['placement']}")
+        if sweeps.get("pytorch", {}).get("jobs"):
+            print(f"  PyTorch: {sweeps['pytorch']['jobs']} single-threaded runs at once (multiprocessing.Pool)")
         by_width = sweeps.get("initscope", {}).get("by_width")
         if by_width:
             print("  initscope's stopping checks in these runs (--train-eval early), CPU-seconds by width:")

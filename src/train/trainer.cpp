@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <numbers>
 #include <numeric>
 
@@ -21,6 +24,22 @@
 namespace initscope {
 
 namespace {
+
+// bench/fixed_cost.py's marks: with INITSCOPE_BENCH_MARKS=FILE, a run appends "first_step T" when
+// it is ready for its first step and "last_step T" after its last, T in seconds of
+// CLOCK_MONOTONIC (Python's time.monotonic), so that a run's fixed cost splits into start-up and
+// wind-down as the PyTorch reference's does. Outside the steps; off unless the variable is set.
+void bench_mark(const char* name) {
+  static const char* const file = std::getenv("INITSCOPE_BENCH_MARKS");
+  if (file == nullptr || *file == '\0') return;
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  if (std::FILE* f = std::fopen(file, "a")) {
+    std::fprintf(f, "%s %.9f\n", name,
+                 static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec));
+    std::fclose(f);
+  }
+}
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) {
@@ -543,6 +562,7 @@ RunOutcome Trainer::run(const ProgressFn& progress, const std::atomic<int>* stop
   measure_at_init(s);
   const StopCriterion* met = end_of_epoch(s, progress);
   const bool capped_now = config_.max_steps == 0 || config_.max_epochs == 0;
+  bench_mark("first_step");
   while (!met && !s.diverged && !capped_now) {
     if (stop_requested(s)) break;
     ++s.epoch;
@@ -562,6 +582,7 @@ RunOutcome Trainer::run(const ProgressFn& progress, const std::atomic<int>* stop
       break;
     }
   }
+  bench_mark("last_step");
   if (s.signal) {
     // Stopped by SIGINT or SIGTERM: what was measured until the last complete epoch (its
     // trajectory) and the counts, without the final measures (they can take seconds at large
