@@ -305,6 +305,24 @@ int placement_threads(const Calibration& cal, const TrainConfig& c) {
   return cal.threads[best_threads_index(cal, nearest_width(cal, c.width))];
 }
 
+int last_run_threads(const Calibration& cal, const TrainConfig& c, int free) {
+  const int base = placement_threads(cal, c);
+  if (c.depth <= 1 || cal.widths.empty()) return base;
+  const auto& r = cal.rate[nearest_width(cal, c.width)];
+  int best = base;
+  double best_rate = -1.0;
+  for (size_t k = 0; k < cal.threads.size(); ++k) {
+    const int t = cal.threads[k];
+    if (t > std::max(free, base)) continue;
+    const double per_process = r[k] / std::max(1, cal.machine.cores / t);
+    if (per_process > best_rate) {
+      best_rate = per_process;
+      best = t;
+    }
+  }
+  return std::max(best, base);
+}
+
 std::string describe_calibration(const Calibration& cal) {
   std::string s = fmt::format(
       "{} ({} cores, kernels {}, OpenBLAS {}), measured {} in {:.1f} s at load {:.2f}\n",

@@ -69,6 +69,11 @@ std::string save_calibration(const Calibration& cal, const std::filesystem::path
 /// calibrated width nearest to the run's (in log scale); 1 for a one-layer network.
 int placement_threads(const Calibration& cal, const TrainConfig& c);
 
+/// The threads for the last run of a sweep, started with `free` cores idle and nothing left to
+/// start after it: the thread count up to `free` with the most steps per second for one process
+/// (a table entry divided by its processes), at least `placement_threads`.
+int last_run_threads(const Calibration& cal, const TrainConfig& c, int free);
+
 /// One line per calibrated width: the rates and the choice, for `initscope calibrate`.
 std::string describe_calibration(const Calibration& cal);
 /// What the scheduler chose for these runs, in one line: "runs at H ≤ 512: 1 thread each, 2 at

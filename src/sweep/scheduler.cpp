@@ -385,6 +385,10 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
   while ((next < pending.size() && !g_stop()) || !running.empty()) {
     while (!g_stop() && next < pending.size() && used + slots_of(pending[next]) <= jobs) {
       const size_t i = pending[next++];
+      // The last run to start gets the cores that would otherwise idle, where the calibration
+      // says one run goes faster with them (a sweep of one long run, or a long last run).
+      if (cal && automatic && next == pending.size() && sweep.runs[i].threads == 1)
+        threads[i] = last_run_threads(*cal, sweep.runs[i], jobs - used);
       used += slots_of(i);
       int fds[2];
       if (pipe(fds) != 0)

@@ -113,6 +113,26 @@ TEST(Placement, ThreadsComeFromTheNearestCalibratedWidthInLogScale) {
   EXPECT_EQ(placement_threads(cal, c), 1);
 }
 
+// The last run of a sweep takes idle cores only where one process runs faster with them.
+TEST(Placement, TheLastRunTakesIdleCoresWhereThatIsFaster) {
+  Calibration cal = planted();
+  cal.machine.cores = 2;
+  // H = 8: 2 processes × 1 thread give 200 steps/s (100 each); 1 × 2 threads, 100: no gain.
+  // H = 64: 50 (25 each) against 80.
+  cal.rate = {{200.0, 90.0}, {50.0, 80.0}};
+  TrainConfig c;
+  c.depth = 5;
+  c.width = 8;
+  EXPECT_EQ(last_run_threads(cal, c, 2), 1);
+  c.width = 64;
+  EXPECT_EQ(last_run_threads(cal, c, 2), 2);
+  EXPECT_EQ(last_run_threads(cal, c, 1), 2) << "never fewer than placement_threads";
+  cal.rate = {{200.0, 90.0}, {100.0, 80.0}};  // H = 64 now shares best: 1 thread, 50 < 80 alone
+  EXPECT_EQ(placement_threads(cal, c), 1);
+  EXPECT_EQ(last_run_threads(cal, c, 2), 2);
+  EXPECT_EQ(last_run_threads(cal, c, 1), 1) << "only the cores that are free";
+}
+
 TEST(Placement, DescribesWhatItChose) {
   Calibration cal = planted();
   cal.machine.cores = 2;
