@@ -280,9 +280,11 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
   }
   const auto slots_of = [&](size_t i) { return automatic ? std::min(threads[i], jobs) : 1; };
   if (cal) {
-    sum.placement =
-        fmt::format("placement {} (calibrated {}, {})", describe_placement(*cal, placed),
-                    cal->measured_at, calibration_path(options.run.data_dir).string());
+    sum.placement = fmt::format(
+        "placement {}; the last run to start takes idle cores where one run is "
+        "faster with them (calibrated {}, {})",
+        describe_placement(*cal, placed), cal->measured_at,
+        calibration_path(options.run.data_dir).string());
   } else {
     sum.placement = fmt::format(
         "placement: {} run{} at once, {}{}", jobs, jobs == 1 ? "" : "s",
