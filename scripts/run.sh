@@ -10,8 +10,9 @@
 # Figure 3 (Experiment B) needs CIFAR-10, which cannot be fetched; its claims print SKIP.
 # Then our test of Ramasinghe et al. (RM23, experiments and rules ours): E1 on signal1d, E2 on
 # the standard images, E3 on MNIST classifiers with line spectra and E4's mechanism check
-# (rm23-e1..e4-quick: 42, 11, 9 and 28 s with two jobs on quiet cores), whose rm23-* claims the
-# same report prints.
+# (rm23-e1..e4-quick: 42, 11, 9 and 28 s with two jobs on quiet cores; E3 with its flatness
+# measures since, 76 s on a busy machine), whose rm23-* claims the same report prints, with the
+# Fourier view ranked against flatness on E3's runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
