@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/time.hpp"
 #include "run/run.hpp"
 #include "store/db.hpp"
 #include "train/config.hpp"
@@ -66,15 +67,6 @@ void check_mergeable(const fs::path& file) {
         "{}: its runs are identified by config schema {}, newer than this initscope's ({}); "
         "merge with a newer initscope",
         file.string(), info.config_hash_schema, k_config_schema));
-}
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace

@@ -32,6 +32,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/time.hpp"
 
 namespace initscope {
 namespace {
@@ -191,15 +192,6 @@ class Transaction {
   std::string doing_;
   bool committed_ = false;
 };
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string host_name() {
   char buf[256] = {};

@@ -21,6 +21,7 @@
 
 #include "common/error.hpp"
 #include "common/rng.hpp"
+#include "common/time.hpp"
 #include "model/cpu.hpp"
 #include "run/run.hpp"
 #include "train/trainer.hpp"
@@ -145,15 +146,6 @@ double measure_point(int64_t width, int threads, int procs, double seconds) {
   return total;
 }
 
-std::string now_utc() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 nlohmann::json to_json(const MachineKey& m) {
   return {{"cpu", m.cpu},
           {"cores", m.cores},
@@ -212,7 +204,7 @@ Calibration calibrate(const std::vector<int64_t>& widths, double seconds_per_poi
       row.push_back(measure_point(w, t, cal.machine.cores / t, seconds_per_point));
     cal.rate.push_back(row);
   }
-  cal.measured_at = now_utc();
+  cal.measured_at = utc_now();
   cal.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return cal;
 }
