@@ -13,9 +13,11 @@
 # initscope and in PyTorch.
 #
 #   bench/run.sh [--quick] [--no-sweep] [--rounds N] [--widths 64,256,1024,4096] [--save FILE]
+#                [--sweep-db FILE]
 #
 # --save FILE writes the raw measurements there as they come (JSON lines; bench/report.py FILE
-# prints the report again).
+# prints the report again). --sweep-db FILE keeps the initscope sweep's database there (it must
+# not exist yet), to compare its stored numbers with another build's.
 #
 # Needs: a C++ build (done here if needed, in $INITSCOPE_BUILD_DIR, default build/), MNIST
 # (initscope data fetch mnist), Debian's python3-torch (/usr/bin/python3).
@@ -32,11 +34,13 @@ REPEATS=3
 ROUNDS=2
 SWEEP=1
 SAVE=
+SWEEP_DB=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) SECONDS_PER_RUN=0.3; REPEATS=2; ROUNDS=1 ;;
     --rounds) ROUNDS=$2; shift ;;
     --save) SAVE=$2; shift ;;
+    --sweep-db) SWEEP_DB=$2; shift ;;
     --no-sweep) SWEEP=0 ;;
     --widths) WIDTHS=$2; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -59,6 +63,11 @@ cmake --build "$BUILD" --target step_bench kernels_bench initscope -j"$(nproc)" 
 OUT=$(mktemp -d /tmp/initscope-bench.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 RESULTS=${SAVE:-$OUT/results.jsonl}
+SWEEP_DB=${SWEEP_DB:-$OUT/sweep.db}
+if [[ -e "$SWEEP_DB" ]]; then
+  echo "bench/run.sh: --sweep-db $SWEEP_DB already exists; the sweep must start from an empty database" >&2
+  exit 1
+fi
 : >"$RESULTS"
 
 # PyTorch gets OpenBLAS's AVX-512 kernels where the CPU has them (Debian's OpenBLAS, or an
@@ -113,10 +122,10 @@ if [[ $SWEEP == 1 && -f "$SWEEP_FILE" ]]; then
   fi
   echo "  sweep $SWEEP_FILE: initscope" >&2
   start=$EPOCHREALTIME
-  "$BUILD/initscope" sweep "$SWEEP_FILE" --db "$OUT/sweep.db" >"$OUT/sweep.log" 2>&1 ||
+  "$BUILD/initscope" sweep "$SWEEP_FILE" --db "$SWEEP_DB" >"$OUT/sweep.log" 2>&1 ||
     { echo "bench/run.sh: the initscope sweep failed; its log:" >&2; cat "$OUT/sweep.log" >&2; exit 1; }
   end=$EPOCHREALTIME
-  "$PYTHON" - "$OUT/sweep.db" "$(echo "$end - $start" | "$PYTHON" -c 'print(eval(input()))')" "$OUT/sweep.log" >>"$RESULTS" <<'PY'
+  "$PYTHON" - "$SWEEP_DB" "$(echo "$end - $start" | "$PYTHON" -c 'print(eval(input()))')" "$OUT/sweep.log" >>"$RESULTS" <<'PY'
 import json, sqlite3, sys
 placement = next((l.strip()[len("sweep: "):] for l in open(sys.argv[3]) if l.startswith("sweep: placement")), "")
 db = sqlite3.connect(sys.argv[1])
