@@ -343,39 +343,20 @@ inline V act_backward_v(V d, V y_or_deriv) {
 
 // ---- forward -------------------------------------------------------------------------------
 
-// Lines of input rows a tile asks the cache for while it works (forward_impl): rows[0, n),
-// columns [col, end) of each, one line per step of the tile's loop.
-struct RowPrefetch {
-  const float* const* rows = nullptr;
-  int64_t n = 0, col = 0, end = 0;
-};
-
 // One register tile of the forward: acc (R rows of W, N vectors of batch) = Σ_c W[o0+r][c]·P[c][·]
 // over c in [c0, c1), added to the partial sums already in `zt` unless `first`; on `last`, bias
 // and φ = A are applied. p is the input panel (C, 64), zt the output panel (OC, 64), both at the
 // tile's first batch column. For an activation whose φ′ is stored, dzt (the φ′ panel at the
 // same place) receives φ′ on `last` unless it is null; prm is φ's parameter.
-template <Activation A, int R, int N, bool Prefetch>
+template <Activation A, int R, int N>
 inline void forward_tile(const float* w, int64_t C, const float* p, const float* b, float* zt,
-                         float* dzt, float prm, int64_t c0, int64_t c1, bool first, bool last,
-                         RowPrefetch pf) {
+                         float* dzt, float prm, int64_t c0, int64_t c1, bool first, bool last) {
   V acc[R][N];
   IS_UNROLL for (int r = 0; r < R; ++r) IS_UNROLL for (int v = 0; v < N; ++v) acc[r][v] =
       first ? Isa::zero() : Isa::load(zt + r * k_panel + v * L);
   const float* wr[R];
   IS_UNROLL for (int r = 0; r < R; ++r) wr[r] = w + r * C;
-  int64_t pr = 0, pc = pf.col;
   for (int64_t c = c0; c < c1; ++c) {
-    if (Prefetch && pr < pf.n) {
-      __builtin_prefetch(pf.rows[pr] + pc, 0, 3);
-      // Every line the row's columns touch, the last one too where the row is not aligned.
-      if (pc == pf.end - 1) {
-        ++pr;
-        pc = pf.col;
-      } else {
-        pc = min64(pc + 16, pf.end - 1);
-      }
-    }
     V x[N];
     IS_UNROLL for (int v = 0; v < N; ++v) x[v] = Isa::load(p + c * k_panel + v * L);
     IS_UNROLL for (int r = 0; r < R; ++r) {
@@ -403,49 +384,32 @@ inline void forward_tile(const float* w, int64_t C, const float* p, const float*
       Isa::store(zt + r * k_panel + v * L, acc[r][v]);
 }
 
-template <Activation A, int N, bool Prefetch>
-inline void forward_rows_as(const float* w, int64_t C, const float* p, const float* b, float* zt,
-                            float* dzt, float prm, int64_t rows, int64_t c0, int64_t c1, bool first,
-                            bool last, RowPrefetch pf) {
+template <Activation A, int N>
+inline void forward_rows(const float* w, int64_t C, const float* p, const float* b, float* zt,
+                         float* dzt, float prm, int64_t rows, int64_t c0, int64_t c1, bool first,
+                         bool last) {
   switch (rows) {
     case 1:
-      forward_tile<A, 1, N, Prefetch>(w, C, p, b, zt, dzt, prm, c0, c1, first, last, pf);
+      forward_tile<A, 1, N>(w, C, p, b, zt, dzt, prm, c0, c1, first, last);
       break;
     case 2:
-      if constexpr (MR >= 2)
-        forward_tile<A, 2, N, Prefetch>(w, C, p, b, zt, dzt, prm, c0, c1, first, last, pf);
+      if constexpr (MR >= 2) forward_tile<A, 2, N>(w, C, p, b, zt, dzt, prm, c0, c1, first, last);
       break;
     case 3:
-      if constexpr (MR >= 3)
-        forward_tile<A, 3, N, Prefetch>(w, C, p, b, zt, dzt, prm, c0, c1, first, last, pf);
+      if constexpr (MR >= 3) forward_tile<A, 3, N>(w, C, p, b, zt, dzt, prm, c0, c1, first, last);
       break;
     case 4:
-      if constexpr (MR >= 4)
-        forward_tile<A, 4, N, Prefetch>(w, C, p, b, zt, dzt, prm, c0, c1, first, last, pf);
+      if constexpr (MR >= 4) forward_tile<A, 4, N>(w, C, p, b, zt, dzt, prm, c0, c1, first, last);
       break;
     case 5:
-      if constexpr (MR >= 5)
-        forward_tile<A, 5, N, Prefetch>(w, C, p, b, zt, dzt, prm, c0, c1, first, last, pf);
+      if constexpr (MR >= 5) forward_tile<A, 5, N>(w, C, p, b, zt, dzt, prm, c0, c1, first, last);
       break;
     case 6:
-      if constexpr (MR >= 6)
-        forward_tile<A, 6, N, Prefetch>(w, C, p, b, zt, dzt, prm, c0, c1, first, last, pf);
+      if constexpr (MR >= 6) forward_tile<A, 6, N>(w, C, p, b, zt, dzt, prm, c0, c1, first, last);
       break;
     default:
       break;
   }
-}
-
-// A tile that prefetches nothing (every layer but the first, every tile but the first of a
-// row block) has no test for it in its loop.
-template <Activation A, int N>
-inline void forward_rows(const float* w, int64_t C, const float* p, const float* b, float* zt,
-                         float* dzt, float prm, int64_t rows, int64_t c0, int64_t c1, bool first,
-                         bool last, RowPrefetch pf = {}) {
-  if (pf.n > 0)
-    forward_rows_as<A, N, true>(w, C, p, b, zt, dzt, prm, rows, c0, c1, first, last, pf);
-  else
-    forward_rows_as<A, N, false>(w, C, p, b, zt, dzt, prm, rows, c0, c1, first, last, pf);
 }
 
 // Input rows (c) per pass over W: 256 × 64 batch columns = 64 KB of panel per 64-row block,
@@ -481,26 +445,12 @@ inline void forward_impl(const ForwardArgs& a) {
     float* p = a.in_panel + ib * a.C * k_panel;
     float* zt_block = a.out_panel + ib * a.OC * k_panel;
     float* dzt_block = a.deriv ? a.deriv_panel + ib * a.OC * k_panel : nullptr;
-    const auto row = [&](int64_t i) { return a.inp_rows[i0 + i]; };
-    const int64_t tiles = (o_end - o_begin + MR - 1) / MR;
+    if (a.inp_rows) transpose([&](int64_t i) { return a.inp_rows[i0 + i]; }, nb, a.C, p, k_panel);
     for (int64_t c0 = 0; c0 < a.C; c0 += kc) {
-      const int64_t c1 = min64(c0 + kc, a.C), c2 = min64(c1 + kc, a.C);
+      const int64_t c1 = min64(c0 + kc, a.C);
       const bool first = c0 == 0, last = c1 == a.C;
-      // The input rows' chunk goes into the panel just before it is used, and while the row
-      // tiles work on it, each asks for its share of the rows' next chunk: gathered rows of
-      // the training set are rarely in L2, and transposing all of them at once (16 rows per
-      // block, one line from each) waited on the cache misses block after block: at
-      // H = 64 it was a fifth of the first layer's forward (bench/kernels_bench,
-      // BM_first_forward with and without the transpose).
-      if (a.inp_rows)
-        transpose([&](int64_t i) { return row(i) + c0; }, nb, c1 - c0, p + c0 * k_panel, k_panel);
       for (int64_t o0 = o_begin; o0 < o_end; o0 += MR) {
         const int64_t rows = min64(MR, o_end - o0);
-        RowPrefetch pf;
-        if (a.inp_rows && c1 < a.C) {
-          const int64_t t = (o0 - o_begin) / MR, r0 = t * nb / tiles;
-          pf = {a.inp_rows + i0 + r0, (t + 1) * nb / tiles - r0, c1, c2};
-        }
         const float* w = a.w + o0 * a.C;
         float* zt = zt_block + o0 * k_panel;
         float* dzt = dzt_block ? dzt_block + o0 * k_panel : nullptr;
@@ -514,8 +464,7 @@ inline void forward_impl(const ForwardArgs& a) {
           const int64_t nv = min64(NV, (nb - j + L - 1) / L);
           if (nv == NV)
             forward_rows<A, NV>(w, a.C, p + j, a.b + o0, zt + j, dzt ? dzt + j : nullptr,
-                                a.act_param, rows, c0, c1, first, last,
-                                j == 0 ? pf : RowPrefetch{});
+                                a.act_param, rows, c0, c1, first, last);
           else if constexpr (NV > 1) {
             if (nv == 1)
               forward_rows<A, 1>(w, a.C, p + j, a.b + o0, zt + j, dzt ? dzt + j : nullptr,
@@ -771,24 +720,6 @@ inline void backward_sgd_impl(const BackwardSgdArgs& a) {
     for (int64_t c = c0; c < c1; c += tw)
       for (int64_t i = 0; i < B; ++i)
         copy_floats(a.inp_rows[i] + c, xpanel + (c - c0) * B + i * tw, min64(tw, c1 - c));
-    // The input rows' part of the next super-panel, asked for a few lines per tile while this
-    // one is worked on: like the forward's, the first layer's rows are gathered from the
-    // training set and may have left L2 since the forward read them. `lines` per row cover
-    // its columns [c1, c2), the last one too where a row does not start on a line.
-    const int64_t c2 = min64(c1 + k_backward_nc, c_end);
-    const int64_t lines = c2 > c1 ? (c2 - c1 + 15) / 16 + 1 : 0;
-    const int64_t tiles = (OC + MR - 1) / MR * ((c1 - c0 + tw - 1) / tw);
-    const int64_t per_tile = (B * lines + tiles - 1) / tiles;
-    int64_t pf_row = 0, pf_line = 0;
-    const auto prefetch_rows = [&] {
-      for (int64_t k = 0; k < per_tile && pf_row < B; ++k) {
-        __builtin_prefetch(a.inp_rows[pf_row] + min64(c1 + pf_line * 16, c2 - 1), 0, 3);
-        if (++pf_line == lines) {
-          pf_line = 0;
-          ++pf_row;
-        }
-      }
-    };
     for (int64_t oc0 = 0; oc0 < OC; oc0 += ko) {
       const int64_t oc1 = min64(oc0 + ko, OC);
       // 1. Weight gradient and update for rows [oc0, oc1), old weights to the scratch.
@@ -797,7 +728,6 @@ inline void backward_sgd_impl(const BackwardSgdArgs& a) {
         const float* d = dt + o0 * B;
         float* wo = a.dinp ? wold + (o0 - oc0) * tw : nullptr;
         for_each_column_tile(c0, c1, [&](int64_t c, int n, bool masked, Mask m) {
-          if (lines) prefetch_rows();
           const float* xp = xpanel + (c - c0) * B;
           float* wt = wo ? wo + (c - c0) * ko : nullptr;
           if (!masked) return grad_update_rows<NV, false>(a, rows, o0, c, m, d, xp, wt);

@@ -178,10 +178,9 @@ TEST_P(Kernels, BackwardSgdMatchesReference) {
         }
 }
 
-// The first layer of the MNIST networks (784 inputs, from gathered rows) and the layers after
-// it, at the shapes the H = 64 step runs: the forward transposes each 196-column chunk of the
-// rows as it needs it and prefetches the next one, the backward prefetches the rows' next
-// 256-column super-panel; batch tails around one panel of 64.
+// The first layer of the MNIST networks (784 inputs, from gathered rows: the forward's 196-
+// column chunks, the backward's 256-column super-panels) and the layers after it, at the shapes
+// the H = 64 step runs, with batch tails around one panel of 64.
 TEST_P(Kernels, StepShapesMatchReference) {
   for (const int64_t B : {1, 63, 64, 65})
     for (const auto& [C, OC] :
