@@ -6,6 +6,10 @@
 //                                         ours (fused)       vs sgemm TN to a buffer + update loop
 //   backward+update: all of the above     ours (one pass)    vs sgemm NN + TN + update loop
 // FLOP counts: 2·B·H² per product, so the fused backward counts 4·B·H².
+// The first layer (C inputs → OC, no data gradient) as the step runs it, its B rows gathered at
+// random from a training set larger than L2: BM_first_forward (transpose into the panel and
+// the product; range(2) = 0 reads the panel already built), BM_first_weight_update; and the
+// loss (softmax cross-entropy on B × 10 logits, the trainer's loss_forward_backward).
 // Run: build/bench/kernels_bench [--benchmark_filter=...]; kernel path and BLAS core printed first.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
@@ -17,6 +21,7 @@
 #include "model/cpu.hpp"
 #include "model/kernels.hpp"
 #include "model/layers.hpp"
+#include "objective/loss.hpp"
 
 namespace initscope {
 namespace {
@@ -143,6 +148,115 @@ void BM_backward_update_openblas(benchmark::State& s) {
   set_rate(s, 2 * product_flops(l));
 }
 
+// A first layer: B rows drawn from n_rows of C inputs (MNIST: 784), OC outputs.
+struct FirstLayer {
+  int64_t B, C, OC;
+  std::vector<float> data, w, b, vw, vb, out, dz, in_panel, out_panel, pack;
+  std::vector<const float*> rows;
+  FirstLayer(int64_t batch, int64_t c, int64_t oc, int64_t n_rows = 4096) : B(batch), C(c), OC(oc) {
+    Rng r(2);
+    const auto fill = [&](std::vector<float>& v, size_t n, double s) {
+      v.resize(n);
+      for (auto& e : v) e = static_cast<float>(r.normal() * s);
+    };
+    fill(data, static_cast<size_t>(n_rows * C), 1.0);
+    fill(w, static_cast<size_t>(C * OC), 1.0 / static_cast<double>(C));
+    fill(b, static_cast<size_t>(OC), 0.01);
+    fill(vw, static_cast<size_t>(C * OC), 1e-3);
+    fill(vb, static_cast<size_t>(OC), 1e-3);
+    fill(dz, static_cast<size_t>(B * OC), 1e-2);
+    out.assign(static_cast<size_t>(B * OC), 0.0f);
+    in_panel.assign(static_cast<size_t>(panel_floats(B, C)), 0.0f);
+    out_panel.assign(static_cast<size_t>(panel_floats(B, OC)), 0.0f);
+    pack.assign(static_cast<size_t>(backward_sgd_pack_floats(B, OC)), 0.0f);
+    rows.resize(static_cast<size_t>(B));
+    next(r);
+  }
+  void next(Rng& r) {  // a new random batch of rows, as an epoch's shuffled order gives them
+    const int64_t n = static_cast<int64_t>(data.size()) / C;
+    for (auto& p : rows) p = data.data() + static_cast<int64_t>(r.uniform() * n) % n * C;
+  }
+};
+
+void BM_first_forward(benchmark::State& s) {
+  FirstLayer l(k_batch, s.range(0), s.range(1));
+  Rng r(3);
+  ForwardArgs f;
+  f.in_panel = l.in_panel.data();
+  f.w = l.w.data();
+  f.b = l.b.data();
+  f.out_panel = l.out_panel.data();
+  f.out = l.out.data();
+  f.B = l.B;
+  f.C = l.C;
+  f.OC = l.OC;
+  f.act = Activation::relu;
+  f.inp_rows = l.rows.data();
+  forward_kernel(f);  // the panel, for range(2) = 0
+  if (s.range(2) == 0) f.inp_rows = nullptr;
+  for (auto _ : s) {
+    s.PauseTiming();
+    l.next(r);
+    s.ResumeTiming();
+    forward_kernel(f);
+  }
+  set_rate(s, 2.0 * static_cast<double>(l.B * l.C * l.OC));
+}
+
+// The transpose of the gathered rows into the panel alone (AVX-512 path; range(2) = 0: the same
+// rows every time, warm in cache; 1: new rows each time, as a step meets them).
+void BM_first_transpose(benchmark::State& s) {
+  FirstLayer l(k_batch, s.range(0), s.range(1));
+  Rng r(3);
+  ForwardArgs f;
+  f.in_panel = l.in_panel.data();
+  f.inp_rows = l.rows.data();
+  f.B = l.B;
+  f.C = l.C;
+  f.OC = l.OC;
+  for (auto _ : s) {
+    if (s.range(2)) {
+      s.PauseTiming();
+      l.next(r);
+      s.ResumeTiming();
+    }
+    avx512::transpose_input(f, 0, l.C);
+  }
+}
+
+// range(2) = 0: the same rows every time, as in the step, where the forward has just read
+// them; 1: new rows each time.
+void BM_first_weight_update(benchmark::State& s) {
+  FirstLayer l(k_batch, s.range(0), s.range(1));
+  Rng r(3);
+  for (auto _ : s) {
+    if (s.range(2)) {
+      s.PauseTiming();
+      l.next(r);
+      s.ResumeTiming();
+    }
+    linear_backward_sgd(nullptr, l.w.data(), l.b.data(), l.vw.data(), l.vb.data(), l.dz.data(),
+                        l.rows.data(), l.pack.data(), l.B, l.C, l.OC, Layer::lr, Layer::mu,
+                        Activation::linear);
+  }
+  set_rate(s, 2.0 * static_cast<double>(l.B * l.C * l.OC));
+}
+
+void BM_loss_ce(benchmark::State& s) {
+  const int64_t B = k_batch, K = s.range(0);
+  Rng r(4);
+  std::vector<float> logits(static_cast<size_t>(B * K)), dlogits(logits.size());
+  std::vector<double> losses(static_cast<size_t>(B));
+  std::vector<int32_t> y(static_cast<size_t>(B));
+  for (auto& v : logits) v = static_cast<float>(r.normal() * 3.0);
+  for (auto& v : y) v = static_cast<int32_t>(r.uniform() * static_cast<double>(K)) % K;
+  for (auto _ : s) {
+    benchmark::DoNotOptimize(loss_forward_backward(Loss::ce, dlogits.data(), logits.data(),
+                                                   y.data(), B, K, 1.0f / B, losses.data()));
+    benchmark::ClobberMemory();
+  }
+}
+
 // The machine's sgemm reference point: OpenBLAS on the forward's shape (B × H × H, NT), the
 // best-performing of the step's shapes.
 void BM_sgemm_peak(benchmark::State& s) {
@@ -172,6 +286,21 @@ BENCHMARK(BM_weight_grad_update_openblas)->Apply(widths);
 BENCHMARK(BM_backward_update_ours)->Apply(widths);
 BENCHMARK(BM_backward_update_openblas)->Apply(widths);
 BENCHMARK(BM_sgemm_peak)->Apply(widths);
+BENCHMARK(BM_first_forward)
+    ->Args({784, 64, 1})
+    ->Args({784, 64, 0})
+    ->Args({784, 256, 1})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_first_transpose)
+    ->Args({784, 64, 0})
+    ->Args({784, 64, 1})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_first_weight_update)
+    ->Args({784, 64, 0})
+    ->Args({784, 64, 1})
+    ->Args({784, 256, 0})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_loss_ce)->Arg(10)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace initscope

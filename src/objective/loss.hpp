@@ -77,10 +77,15 @@ void example_loss_gradient(Loss loss, T* g, const T* f, int32_t y, int64_t K, T 
       IS_CHECK(K >= 2, "cross-entropy needs K >= 2 outputs (config validation refuses binary ce)");
       T mx = f[0];
       for (int64_t j = 1; j < K; ++j) mx = std::max(mx, f[j]);
+      // g holds exp(f − mx) until the sum is known: each exponential once, not twice, the
+      // same values (the training step's loss on 64 × 10 logits: 7.7 µs before, 6.0 after,
+      // bench/kernels_bench BM_loss_ce; it was 7% of an H = 64 step).
       T s = 0;
-      for (int64_t j = 0; j < K; ++j) s += std::exp(f[j] - mx);
-      for (int64_t j = 0; j < K; ++j)
-        g[j] = scale * (std::exp(f[j] - mx) / s - (j == y ? T(1) : T(0)));
+      for (int64_t j = 0; j < K; ++j) {
+        g[j] = std::exp(f[j] - mx);
+        s += g[j];
+      }
+      for (int64_t j = 0; j < K; ++j) g[j] = scale * (g[j] / s - (j == y ? T(1) : T(0)));
       return;
     }
     case Loss::mse: {

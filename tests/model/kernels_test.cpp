@@ -178,6 +178,63 @@ TEST_P(Kernels, BackwardSgdMatchesReference) {
         }
 }
 
+// The first layer of the MNIST networks (784 inputs, from gathered rows: the forward's 196-
+// column chunks, the backward's 256-column super-panels) and the layers after it, at the shapes
+// the H = 64 step runs, with batch tails around one panel of 64.
+TEST_P(Kernels, StepShapesMatchReference) {
+  for (const int64_t B : {1, 63, 64, 65})
+    for (const auto& [C, OC] :
+         {std::pair<int64_t, int64_t>{784, 64}, {64, 64}, {64, 10}, {784, 10}}) {
+      const std::string at =
+          " B=" + std::to_string(B) + " C=" + std::to_string(C) + " OC=" + std::to_string(OC);
+      auto inp = randn(static_cast<size_t>(B * C), 31);
+      for (auto& x : inp) x = x > 0 ? x : 0.0f;  // a post-activation (or pixels ≥ 0)
+      std::vector<const float*> rows(static_cast<size_t>(B));
+      for (int64_t i = 0; i < B; ++i) rows[static_cast<size_t>(i)] = inp.data() + i * C;
+      const auto w0 = randn(static_cast<size_t>(OC * C), 32, 0.05f),
+                 b0 = randn(static_cast<size_t>(OC), 33);
+      std::vector<float> in_panel(static_cast<size_t>(panel_floats(B, C))),
+          out_panel(static_cast<size_t>(panel_floats(B, OC))), out(static_cast<size_t>(B * OC));
+      ForwardArgs f;
+      f.inp_rows = rows.data();
+      f.in_panel = in_panel.data();
+      f.w = w0.data();
+      f.b = b0.data();
+      f.out_panel = out_panel.data();
+      f.out = out.data();
+      f.B = B;
+      f.C = C;
+      f.OC = OC;
+      f.act = Activation::relu;
+      forward_kernel(f);
+      std::vector<float> ref(out.size());
+      linear_forward_ref(ref.data(), inp.data(), w0.data(), b0.data(), B, C, OC);
+      activation_forward_ref(Activation::relu, ref.data(), ref.data(), B * OC, 1.0f);
+      expect_close(out, ref, 1e-5f, "forward out" + at);
+
+      const auto dout = randn(static_cast<size_t>(B * OC), 34, 0.1f);
+      for (const bool with_dinp : {false, true}) {
+        auto w = w0, b = b0, vw = randn(w0.size(), 35, 0.1f), vb = randn(b0.size(), 36, 0.1f);
+        auto w_ref = w, b_ref = b, vw_ref = vw, vb_ref = vb;
+        std::vector<float> dinp(static_cast<size_t>(B * C), 7.0f), dinp_ref(dinp.size());
+        std::vector<float> pack(static_cast<size_t>(backward_sgd_pack_floats(B, OC)));
+        linear_backward_sgd(with_dinp ? dinp.data() : nullptr, w.data(), b.data(), vw.data(),
+                            vb.data(), dout.data(), rows.data(), pack.data(), B, C, OC, 0.1f, 0.9f,
+                            Activation::relu, 1);
+        linear_backward_sgd_ref(with_dinp ? dinp_ref.data() : static_cast<float*>(nullptr),
+                                w_ref.data(), b_ref.data(), vw_ref.data(), vb_ref.data(),
+                                dout.data(), inp.data(), B, C, OC, 0.1f, 0.9f, Activation::relu,
+                                static_cast<const float*>(nullptr));
+        const std::string bt = at + (with_dinp ? " with dinp" : " no dinp");
+        expect_close(w, w_ref, 1e-5f, "w" + bt);
+        expect_close(vw, vw_ref, 1e-5f, "vw" + bt);
+        expect_close(b, b_ref, 1e-5f, "b" + bt);
+        expect_close(vb, vb_ref, 1e-5f, "vb" + bt);
+        if (with_dinp) expect_close(dinp, dinp_ref, 1e-5f, "dinp" + bt);
+      }
+    }
+}
+
 // The whole network: forward, then the fused backward-and-update, against the naive forward,
 // backward and update; three steps so that the momentum and the updated weights are used.
 TEST_P(Kernels, NetworkStepMatchesReference) {
