@@ -213,7 +213,7 @@ void add_calibrate(CLI::App& app, Common& common) {
     }
     fmt::print(stderr,
                "calibrate: timing the NK17 network's step at H = {} for every way of filling "
-               "the cores (about 8 s; other work running now skews it)\n",
+               "the cores (about 15 s; other work running now skews it)\n",
                fmt::join(k_calibration_widths, ", "));
     const Calibration cal = calibrate(k_calibration_widths);
     fmt::print("{}", describe_calibration(cal));

@@ -261,7 +261,7 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
     if (!cal && work >= options.calibrate_above_seconds) {
       if (options.progress != ProgressMode::none)
         fmt::print(stderr,
-                   "sweep: {}measuring this machine for placement, once (about 8 s; stored in "
+                   "sweep: {}measuring this machine for placement, once (about 15 s; stored in "
                    "{})\n",
                    why.empty() ? "" : why + "; ", file.string());
       cal = calibrate(k_calibration_widths);
