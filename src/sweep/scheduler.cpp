@@ -252,9 +252,9 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
   std::vector<int> threads(sweep.runs.size());
   for (const size_t i : pending) threads[i] = sweep.runs[i].threads;
   std::optional<Calibration> cal;
+  std::string why;  // why a stored calibration was not used ("" if there was none)
   if (automatic && cores > 1) {
     const auto file = calibration_path(options.run.data_dir);
-    std::string why;
     cal = load_calibration(file, &why);
     double work = 0.0;
     for (const size_t i : pending) work += estimated_run_seconds(sweep.runs[i]);
@@ -291,9 +291,13 @@ SweepSummary sweep_run(const Sweep& sweep, const SweepOptions& options) {
         std::all_of(pending.begin(), pending.end(), [&](size_t i) { return threads[i] == 1; })
             ? "1 thread each"
             : "threads as the sweep file sets them",
-        automatic && cores > 1 ? " (no calibration of this machine yet: the sweep is too short "
-                                 "to repay one; initscope calibrate measures it)"
-                               : "");
+        !automatic || cores == 1 ? ""
+        : why.empty()
+            ? " (no calibration of this machine yet: the sweep is too short to repay one; "
+              "initscope calibrate measures it)"
+            : fmt::format(" (the stored calibration is not used: {}; the sweep is too short to "
+                          "repay measuring again; initscope calibrate does)",
+                          why));
   }
   if (options.progress != ProgressMode::none) fmt::print(stderr, "sweep: {}\n", sum.placement);
 

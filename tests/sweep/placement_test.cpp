@@ -237,6 +237,18 @@ TEST_F(PlacementSweep, AShortSweepWithoutACalibrationRunsOnePerCore) {
   EXPECT_FALSE(fs::exists(calibration_path(dir_)));
   EXPECT_NE(sum.placement.find("1 thread each"), std::string::npos) << sum.placement;
   for (const auto& [hash, r] : runs(o.db)) EXPECT_EQ(r.config.at("threads").get<int>(), 1);
+
+  // A calibration of another machine is not used, and the placement line says why.
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) return;
+  Calibration other = planted();
+  other.machine.cpu = "Some Other CPU";
+  ASSERT_EQ(save_calibration(other, calibration_path(dir_)), "");
+  o.db = dir_ / "b.db";
+  const SweepSummary again = sweep_run(s, o);
+  EXPECT_EQ(again.completed, 4);
+  EXPECT_NE(again.placement.find("not used"), std::string::npos) << again.placement;
+  EXPECT_NE(again.placement.find("another machine"), std::string::npos) << again.placement;
+  for (const auto& [hash, r] : runs(o.db)) EXPECT_EQ(r.config.at("threads").get<int>(), 1);
 }
 
 }  // namespace
